@@ -1,0 +1,60 @@
+"""Run untrusted generated code and tests in isolated sandboxes: jobs in, verdicts out, streamed.
+
+    with Sandbox(workers=4) as sandbox:
+        for verdict in sandbox.run_many(jobs):
+            ...
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+
+from codepref.sandbox.backends import BackendUnavailable, DockerBackend, ProcessBackend
+from codepref.sandbox.pool import WorkerPool
+from codepref.sandbox.types import Job, Limits, Status, TestResult, Verdict
+
+__all__ = ["BackendUnavailable", "Job", "Limits", "Sandbox", "Status", "TestResult", "Verdict", "make_backend"]
+
+log = logging.getLogger(__name__)
+BACKENDS = ("auto", "docker", "process")
+
+
+def make_backend(backend: str, limits: Limits, image: str | None = None) -> DockerBackend | ProcessBackend:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown sandbox backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "docker":
+        return DockerBackend(limits, image)
+    if backend == "process":
+        return ProcessBackend(limits)
+    try:
+        return DockerBackend(limits, image)
+    except BackendUnavailable as exc:
+        log.warning("%s; falling back to the bubblewrap process sandbox", exc)
+        return ProcessBackend(limits)
+
+
+class Sandbox:
+    """A pool of `workers` long-lived sandboxes. Never runs code unsandboxed: no backend, no sandbox."""
+
+    def __init__(self, backend: str = "auto", workers: int = 2, limits: Limits | None = None, image: str | None = None):
+        self.limits = limits or Limits()
+        self.backend = make_backend(backend, self.limits, image)
+        self._pool = WorkerPool(self.backend.start, workers)
+
+    def run(self, job: Job) -> Verdict:
+        return next(self._pool.run_many([job]))
+
+    def run_many(self, jobs: Iterable[Job]) -> Iterator[Verdict]:
+        """Verdicts in completion order, each tagged with its job's `job_id`."""
+        return self._pool.run_many(jobs)
+
+    def close(self) -> None:
+        self._pool.close()
+        self.backend.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

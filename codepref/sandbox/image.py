@@ -1,0 +1,127 @@
+"""The sandbox image: built from `sandbox/Dockerfile` where a registry is reachable, else from Debian packages.
+
+Images are tagged with a hash of everything that goes into them, so a build is skipped when an image with
+the same content already exists and a changed runner always gets a new image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import docker
+import docker.errors
+
+log = logging.getLogger(__name__)
+
+IMAGE_REPOSITORY = "codepref-sandbox"
+SANDBOX_UID = 10001
+RUNNER_PATH_IN_IMAGE = "/opt/codepref/runner.py"
+DEBIAN_SUITE = "bookworm"
+# Bump when the offline recipe below changes what ends up in the image.
+OFFLINE_RECIPE_VERSION = "1"
+
+
+class ImageBuildError(RuntimeError):
+    pass
+
+
+def sandbox_dir() -> Path:
+    """The folder holding the Dockerfile and runner: inside an installed wheel, or the source checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "_sandbox_image"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "sandbox"
+
+
+def runner_source() -> Path:
+    return sandbox_dir() / "runner.py"
+
+
+def content_hash() -> str:
+    digest = hashlib.sha256()
+    for name in ("Dockerfile", "runner.py"):
+        digest.update(name.encode() + b"\0" + (sandbox_dir() / name).read_bytes() + b"\0")
+    digest.update(f"offline-recipe-{OFFLINE_RECIPE_VERSION}-{DEBIAN_SUITE}".encode())
+    return digest.hexdigest()[:16]
+
+
+def image_tag() -> str:
+    return f"{IMAGE_REPOSITORY}:{content_hash()}"
+
+
+def image_exists(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def build_image(client: docker.DockerClient, offline: bool | None = None, force: bool = False) -> str:
+    """Build the image unless one with the same content exists; returns its tag.
+
+    offline=None tries the Dockerfile first and falls back to the offline recipe when it fails (no registry).
+    """
+    tag = image_tag()
+    if image_exists(client, tag) and not force:
+        log.info("sandbox image %s is up to date", tag)
+        return tag
+    if offline is None:
+        try:
+            return _build_from_dockerfile(client, tag)
+        except (docker.errors.BuildError, docker.errors.APIError) as exc:
+            log.warning("Dockerfile build failed (%s); building offline from Debian packages", str(exc).splitlines()[0])
+            return _build_offline(tag)
+    return _build_offline(tag) if offline else _build_from_dockerfile(client, tag)
+
+
+def _build_from_dockerfile(client: docker.DockerClient, tag: str) -> str:
+    client.images.build(path=str(sandbox_dir()), tag=tag, rm=True, labels={"codepref.sandbox.hash": content_hash()})
+    return tag
+
+
+def _build_offline(tag: str) -> str:
+    """debootstrap a minimal Debian with python3, add the runner and the sandbox user, then `docker import`."""
+    if os.geteuid() != 0:
+        raise ImageBuildError("the offline image build runs debootstrap and needs root (or use the Dockerfile)")
+    if shutil.which("debootstrap") is None:
+        raise ImageBuildError("the offline image build needs debootstrap: apt-get install -y debootstrap")
+    mirror = os.environ.get("CODEPREF_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    with tempfile.TemporaryDirectory(prefix="codepref-rootfs-") as tmp:
+        root = Path(tmp) / "rootfs"
+        _run(["debootstrap", "--variant=minbase", "--include=python3", DEBIAN_SUITE, str(root), mirror], "debootstrap")
+        _add_sandbox_user(root)
+        runner = root / RUNNER_PATH_IN_IMAGE.lstrip("/")
+        runner.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(runner_source(), runner)
+        runner.chmod(0o644)
+        for cache in ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+            shutil.rmtree(root / cache, ignore_errors=True)
+        changes = [f"USER {SANDBOX_UID}:{SANDBOX_UID}", "WORKDIR /tmp", f"LABEL codepref.sandbox.hash={content_hash()}"]
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        change_args = [arg for change in changes for arg in ("--change", change)]
+        imported = subprocess.run(["docker", "import", *change_args, "-", tag], stdin=tar.stdout, capture_output=True, text=True)
+        tar.stdout.close()
+        if tar.wait() != 0 or imported.returncode != 0:
+            raise ImageBuildError(f"docker import failed: {imported.stderr.strip()}")
+    return tag
+
+
+def _add_sandbox_user(root: Path) -> None:
+    with open(root / "etc/passwd", "a") as passwd:
+        passwd.write(f"sandbox:x:{SANDBOX_UID}:{SANDBOX_UID}::/tmp:/usr/sbin/nologin\n")
+    with open(root / "etc/group", "a") as group:
+        group.write(f"sandbox:x:{SANDBOX_UID}:\n")
+
+
+def _run(argv: list[str], what: str) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise ImageBuildError(f"{what} failed: {' | '.join(tail)}")

@@ -1,0 +1,215 @@
+"""A pool of long-lived sandboxes, each running `sandbox/runner.py` and speaking its JSON-lines protocol.
+
+Backends only say how to start one sandbox process (a `docker run -i` or a `bwrap`); everything else is
+here: one thread per worker keeps a few jobs in flight to its sandbox, so the runner never waits on a
+round trip, restarts the sandbox when the runner asks to be recycled or when it dies, and retries the job
+that was running when a sandbox died once, on a fresh one, before reporting `sandbox_error`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from codepref.sandbox.types import Job, Status, Verdict
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 60.0
+IN_FLIGHT_PER_WORKER = 4
+
+
+class SandboxStartError(RuntimeError):
+    pass
+
+
+@dataclass
+class _Task:
+    job: Job
+    results: queue.Queue
+    attempts: int = 0
+    wire: bytes = field(default=b"", repr=False)
+
+
+class SandboxProcess:
+    """One running sandbox: a child process whose stdin/stdout carry the runner protocol."""
+
+    def __init__(self, argv: list[str], popen_options: dict | None = None) -> None:
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **(popen_options or {})
+        )
+        ready = self._read_line_with_timeout(START_TIMEOUT_S)
+        if ready is None or not ready.get("ready"):
+            self.close()
+            detail = self.process.stderr.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise SandboxStartError(f"sandbox did not start: {' | '.join(detail) or 'no output'}")
+
+    def _read_line_with_timeout(self, timeout: float) -> dict | None:
+        box: list = []
+        reader = threading.Thread(target=lambda: box.append(self.receive()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        return box[0] if box else None
+
+    def send(self, payload: bytes) -> bool:
+        try:
+            self.process.stdin.write(payload)
+            self.process.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+
+    def receive(self) -> dict | None:
+        line = self.process.stdout.readline()
+        if not line:
+            return None
+        return json.loads(line)
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            stream.close()
+
+
+class WorkerPool:
+    """`workers` threads, each owning one sandbox process started by `start_sandbox`."""
+
+    def __init__(self, start_sandbox: Callable[[], SandboxProcess], workers: int) -> None:
+        self._start_sandbox = start_sandbox
+        self._tasks: queue.Queue[_Task | None] = queue.Queue()
+        self._threads = [threading.Thread(target=self._serve, name=f"sandbox-{i}", daemon=True) for i in range(workers)]
+        self._start_errors: list[Exception] = []
+        self._closed = False
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Job, results: queue.Queue) -> None:
+        if self._closed:
+            raise RuntimeError("the sandbox pool is closed")
+        self._tasks.put(_Task(job, results, wire=(json.dumps(job.to_wire()) + "\n").encode()))
+
+    def run_many(self, jobs: Iterable[Job], window: int = 1024) -> Iterator[Verdict]:
+        """Submit lazily (at most `window` pending) and yield verdicts in completion order."""
+        results: queue.Queue[Verdict] = queue.Queue()
+        pending = 0
+        for job in jobs:
+            self.submit(job, results)
+            pending += 1
+            while pending >= window:
+                yield results.get()
+                pending -= 1
+        for _ in range(pending):
+            yield results.get()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._tasks.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    # ------------------------------------------------------------------ worker thread
+
+    def _serve(self) -> None:
+        sandbox: SandboxProcess | None = None
+        in_flight: deque[_Task] = deque()
+        retry: deque[_Task] = deque()
+        stopping = False
+        while True:
+            stopping = self._fill(in_flight, retry, stopping)
+            if not in_flight:
+                break
+            if sandbox is None:
+                sandbox = self._start_or_fail(in_flight)
+                if sandbox is None:
+                    continue
+                for task in in_flight:
+                    sandbox.send(task.wire)
+            reply = sandbox.receive()
+            if reply is None:
+                self._on_sandbox_death(in_flight, retry)
+                sandbox.close()
+                sandbox = None
+                continue
+            task = in_flight.popleft()
+            task.attempts += 1
+            task.results.put(_verdict_from_reply(reply, task))
+            if reply.get("recycle"):
+                retry.extend(in_flight)  # the runner exits after a recycle verdict: the rest never ran
+                in_flight.clear()
+                sandbox.close()
+                sandbox = None
+            else:
+                stopping = self._top_up(sandbox, in_flight, retry, stopping)
+        if sandbox is not None:
+            sandbox.close()
+
+    def _fill(self, in_flight: deque, retry: deque, stopping: bool) -> bool:
+        """Bring in_flight up to depth from the retry list, then the shared queue; True once told to stop."""
+        while retry and len(in_flight) < IN_FLIGHT_PER_WORKER:
+            in_flight.append(retry.popleft())
+        while not stopping and len(in_flight) < IN_FLIGHT_PER_WORKER:
+            try:
+                task = self._tasks.get(block=not in_flight)
+            except queue.Empty:
+                break
+            if task is None:
+                return True
+            in_flight.append(task)
+        return stopping
+
+    def _top_up(self, sandbox: SandboxProcess, in_flight: deque, retry: deque, stopping: bool) -> bool:
+        before = len(in_flight)
+        stopping = self._fill(in_flight, retry, stopping)
+        for task in list(in_flight)[before:]:
+            sandbox.send(task.wire)
+        return stopping
+
+    def _start_or_fail(self, in_flight: deque) -> SandboxProcess | None:
+        try:
+            return self._start_sandbox()
+        except SandboxStartError as exc:
+            log.error("%s", exc)
+            while in_flight:
+                task = in_flight.popleft()
+                task.results.put(_sandbox_error(task, str(exc)))
+            return None
+
+    def _on_sandbox_death(self, in_flight: deque, retry: deque) -> None:
+        """The job at the head was running when the sandbox died: retry it once; the others never started."""
+        head = in_flight.popleft()
+        head.attempts += 1
+        if head.attempts >= 2:
+            head.results.put(_sandbox_error(head, "the sandbox died while running this job, twice"))
+        else:
+            log.warning("sandbox died during job %s; retrying it on a fresh sandbox", head.job.job_id)
+            retry.append(head)
+        retry.extend(in_flight)
+        in_flight.clear()
+
+
+def _verdict_from_reply(reply: dict, task: _Task) -> Verdict:
+    reply = {k: v for k, v in reply.items() if k != "recycle"}
+    reply["job_id"] = task.job.job_id
+    reply["attempts"] = task.attempts
+    return Verdict.from_dict(reply)
+
+
+def _sandbox_error(task: _Task, message: str) -> Verdict:
+    return Verdict(job_id=task.job.job_id, status=Status.SANDBOX_ERROR, error=message, attempts=max(task.attempts, 1))

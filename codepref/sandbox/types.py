@@ -1,0 +1,101 @@
+"""The sandbox's typed surface: jobs in, verdicts out. Shared by every backend and every caller."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    MEMORY_EXCEEDED = "memory_exceeded"
+    OUTPUT_EXCEEDED = "output_exceeded"
+    SANDBOX_ERROR = "sandbox_error"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits applied to every job; backends enforce them where the kernel allows."""
+
+    timeout_s: float = 10.0  # wall clock for program + all tests; the process group is SIGKILLed past it
+    cpu_s: int = 10  # RLIMIT_CPU of the job's process
+    memory_mb: int = 1024  # container cgroup (memory = memory+swap) and RLIMIT_AS of the job
+    pids: int = 64  # container pids cgroup (process backend: RLIMIT_NPROC)
+    file_size_mb: int = 16  # RLIMIT_FSIZE
+    open_files: int = 256  # RLIMIT_NOFILE
+    output_bytes: int = 1 << 20  # per stream; past it the job is killed with status output_exceeded
+    tmpfs_mb: int = 64  # size of the writable work area
+
+
+@dataclass(frozen=True)
+class Job:
+    """One program, optionally followed by test snippets run in the program's namespace.
+
+    With tests, the job passes only when every test ran to completion without raising; the per-test
+    outcome is reported in `Verdict.tests` in the order given. Without tests, it passes when the program
+    exits with status 0. `as_main=False` runs the program with `__name__ != "__main__"`, as
+    openai/human-eval does, so `if __name__ == "__main__":` blocks in completions stay inert.
+    """
+
+    program: str
+    tests: tuple[str, ...] = ()
+    stdin: str = ""
+    job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    timeout_s: float | None = None  # overrides Limits.timeout_s for this job
+    test_timeout_s: float | None = None  # per test snippet (SIGALRM in the job); None: only the job's wall clock
+    as_main: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tests", tuple(self.tests))
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TestResult:
+    status: Status
+    time_s: float = 0.0
+    error: str = ""  # exception type and message, capped
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": str(self.status), "time_s": self.time_s, "error": self.error}
+
+
+@dataclass
+class Verdict:
+    job_id: str
+    status: Status
+    tests: list[TestResult] = field(default_factory=list)
+    exit_code: int | None = None
+    signal: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_memory_mb: float = 0.0
+    error: str = ""  # why the program (not a test) failed, or the sandbox fault
+    attempts: int = 1
+
+    @property
+    def passed(self) -> bool:
+        return self.status == Status.PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = str(self.status)
+        data["tests"] = [t.to_dict() for t in self.tests]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        data = dict(data)
+        data["status"] = Status(data["status"])
+        data["tests"] = [TestResult(Status(t["status"]), t.get("time_s", 0.0), t.get("error", "")) for t in data.get("tests", [])]
+        return cls(**data)
