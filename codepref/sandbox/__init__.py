@@ -14,7 +14,9 @@ from codepref.sandbox.backends import BackendUnavailable, DockerBackend, Process
 from codepref.sandbox.pool import WorkerPool
 from codepref.sandbox.types import Job, Limits, Status, TestResult, Verdict
 
-__all__ = ["BackendUnavailable", "Job", "Limits", "Sandbox", "Status", "TestResult", "Verdict", "make_backend"]
+__all__ = [
+    "BACKENDS",
+    "BackendUnavailable", "Job", "Limits", "Sandbox", "Status", "TestResult", "Verdict", "make_backend"]
 
 log = logging.getLogger(__name__)
 BACKENDS = ("auto", "docker", "process")
@@ -32,6 +34,13 @@ def make_backend(backend: str, limits: Limits, image: str | None = None) -> Dock
     except BackendUnavailable as exc:
         log.warning("%s; falling back to the bubblewrap process sandbox", exc)
         return ProcessBackend(limits)
+
+
+def make_backend_or_none(backend: str, limits: Limits) -> tuple[DockerBackend | ProcessBackend | None, str | None]:
+    try:
+        return make_backend(backend, limits), None
+    except BackendUnavailable as exc:
+        return None, str(exc)
 
 
 class Sandbox:

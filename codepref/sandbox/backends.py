@@ -171,6 +171,7 @@ class ProcessBackend:
             "--ro-bind", self.runner, RUNNER_PATH_IN_IMAGE,
             "--proc", "/proc", "--dev", "/dev",
             "--size", str(self.limits.tmpfs_mb << 20), "--tmpfs", "/tmp",
+            "--remount-ro", "/",
             "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
             self.python, "-I", "-S", RUNNER_PATH_IN_IMAGE, runner_limits(self.limits, nproc=self.limits.pids),
         ]  # fmt: skip
