@@ -13,6 +13,7 @@ runner's descriptors through /proc or ptrace.
 
 import builtins
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -481,6 +482,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _make_undumpable()
     _preload()
+    gc.freeze()  # keep the collector off the runner's objects, so forked jobs copy fewer pages
     _wipe_writable_dirs()
     runner = Runner(limits)
     protocol_in = os.dup(0)

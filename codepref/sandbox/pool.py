@@ -44,11 +44,19 @@ class SandboxProcess:
         self.process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **(popen_options or {})
         )
+        # Drained all the time so a chatty engine can never block on a full pipe; the tail explains failures.
+        self.stderr_tail: deque[str] = deque(maxlen=5)
+        self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_reader.start()
         ready = self._read_line_with_timeout(START_TIMEOUT_S)
         if ready is None or not ready.get("ready"):
             self.close()
-            detail = self.process.stderr.read().decode(errors="replace").strip().splitlines()[-3:]
-            raise SandboxStartError(f"sandbox did not start: {' | '.join(detail) or 'no output'}")
+            self._stderr_reader.join(timeout=5)
+            raise SandboxStartError(f"sandbox did not start: {' | '.join(self.stderr_tail) or 'no output'}")
+
+    def _drain_stderr(self) -> None:
+        for line in self.process.stderr:
+            self.stderr_tail.append(line.decode(errors="replace").strip())
 
     def _read_line_with_timeout(self, timeout: float) -> dict | None:
         box: list = []
@@ -81,8 +89,7 @@ class SandboxProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        for stream in (self.process.stdout, self.process.stderr):
-            stream.close()
+        self.process.stdout.close()
 
 
 class WorkerPool:
