@@ -55,7 +55,8 @@ class ExecutionMatrix:
     `passed[i, j]` is True when solution i ran test j to completion; `times[i, j]` is that test's wall time
     in seconds (NaN where it did not run). `test_counts[j]` is how many sampled test lines were this test
     before deduplication. `solutions` are completions: the program that ran is `prompt + solution`.
-    `job_status[i]` is the sandbox status of solution i's job ("" when not recorded).
+    `job_status[i]` is the sandbox status of solution i's job ("" when not recorded); `test_timeout_s` the
+    per-test limit the tests ran under.
     """
 
     task_id: str
@@ -68,6 +69,7 @@ class ExecutionMatrix:
     passed: np.ndarray  # bool, shape (N, M)
     times: np.ndarray  # float32 seconds, shape (N, M)
     job_status: list[str] = field(default_factory=list)
+    test_timeout_s: float | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -87,6 +89,7 @@ class ExecutionMatrix:
             "tests": list(self.tests),
             "test_counts": [int(c) for c in self.test_counts],
             "job_status": list(self.job_status),
+            "test_timeout_s": self.test_timeout_s,
             "passed": _encode_bits(self.passed),
             "times": _encode_floats(self.times),
         }
@@ -113,6 +116,7 @@ class ExecutionMatrix:
             test_ids=list(record["test_ids"]), tests=list(record["tests"]),
             test_counts=[int(c) for c in record["test_counts"]],
             passed=passed, times=times, job_status=list(record.get("job_status") or []),
+            test_timeout_s=record.get("test_timeout_s"),
         )
 
 
@@ -215,6 +219,8 @@ class MatrixProblem:
                              f"{len(self.solutions)} solutions")
         if len(self.test_counts) != len(self.tests):
             raise ValueError(f"{self.task_id}: {len(self.test_counts)} test counts for {len(self.tests)} tests")
+        if len(set(self.tests)) != len(self.tests):
+            raise ValueError(f"{self.task_id}: tests must be distinct (merge repeats into test_counts)")
 
     @classmethod
     def from_raw(cls, task_id: str, prompt: str, entry_point: str, solutions: list[str],
@@ -267,11 +273,11 @@ def build_matrices(
     out_path = Path(out_path)
     started = time.perf_counter()
     stats = BuildStats(problems_total=len(problems))
-    done = _read_existing(out_path, problems)
+    done = _read_existing(out_path, problems, test_timeout_s)
     stats.problems_resumed = len(done)
     pending = [p for p in problems if p.task_id not in done]
 
-    builders = {p.task_id: _ProblemBuilder(p, dedupe_solutions) for p in pending}
+    builders = {p.task_id: _ProblemBuilder(p, dedupe_solutions, test_timeout_s) for p in pending}
     jobs, owner = _make_jobs(builders, test_timeout_s)
     stats.jobs = len(jobs)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,8 +305,9 @@ def build_matrices(
 class _ProblemBuilder:
     """Collects one problem's verdicts, one per distinct completion, into its matrix."""
 
-    def __init__(self, problem: MatrixProblem, dedupe: bool) -> None:
+    def __init__(self, problem: MatrixProblem, dedupe: bool, test_timeout_s: float) -> None:
         self.problem = problem
+        self.test_timeout_s = test_timeout_s
         n, m = len(problem.solutions), len(problem.tests)
         if dedupe:
             first_row: dict[str, int] = {}
@@ -344,7 +351,7 @@ class _ProblemBuilder:
             task_id=p.task_id, prompt=p.prompt, solution_ids=list(p.solution_ids),
             solutions=list(p.solutions), test_ids=[snippet_id(t) for t in p.tests], tests=list(p.tests),
             test_counts=list(p.test_counts), passed=self.passed[rows], times=self.times[rows],
-            job_status=[self.status[r] for r in self.row_of],
+            job_status=[self.status[r] for r in self.row_of], test_timeout_s=self.test_timeout_s,
         )
 
 
@@ -366,7 +373,8 @@ def _make_jobs(builders: dict[str, _ProblemBuilder], test_timeout_s: float):
     return jobs, owner
 
 
-def _read_existing(path: Path, problems: Sequence[MatrixProblem]) -> dict[str, ExecutionMatrix]:
+def _read_existing(path: Path, problems: Sequence[MatrixProblem],
+                   test_timeout_s: float) -> dict[str, ExecutionMatrix]:
     """Matrices already in `path` for these problems, checked against the inputs they claim to be from."""
     if not path.exists():
         return {}
@@ -377,9 +385,13 @@ def _read_existing(path: Path, problems: Sequence[MatrixProblem]) -> dict[str, E
         problem = wanted.get(matrix.task_id)
         if problem is None:
             continue
-        if matrix.solution_ids != problem.solution_ids or matrix.tests != problem.tests:
+        if (matrix.solution_ids, matrix.solutions, matrix.tests) != (
+                problem.solution_ids, problem.solutions, problem.tests):
             raise ValueError(f"{where}: matrix for {matrix.task_id} was built from other solutions or tests; "
                              "delete the file or write to another path")
+        if matrix.test_timeout_s not in (None, test_timeout_s):
+            raise ValueError(f"{where}: matrix for {matrix.task_id} ran with a {matrix.test_timeout_s} s test "
+                             f"timeout, not {test_timeout_s} s; delete the file or write to another path")
         done[matrix.task_id] = matrix
     return done
 
@@ -579,7 +591,7 @@ def matrix_command(
 
     from codepref.sandbox import Limits, Sandbox
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     limit = tests_per_sample or None
     if codet == (problems_file is not None):
         raise typer.BadParameter("give either PROBLEMS_FILE or --codet")

@@ -40,12 +40,18 @@ class TestTimeout(BaseException):
     """Raised in the job by SIGALRM when one test exceeds its own time limit."""
 
 
-def _preload() -> None:
+def _prepare_interpreter() -> None:
+    """Everything a job would otherwise pay for after each fork: imports, the job environment, warm codecs."""
     for name in PRELOADED_MODULES:
         try:
             __import__(name)
         except ImportError:
             pass
+    workdir = os.path.join(WORK_ROOT, "job")
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8", "TMPDIR": workdir})
+    json.dumps({"warm": [1.0, "x"]})
+    exec(compile("pass", "<warm>", "exec"), {})
 
 
 def _make_undumpable() -> None:
@@ -85,12 +91,6 @@ def _child_setup(limits: dict, stdin_fd: int, out_fd: int, err_fd: int, result_f
     os.closerange(RESULT_FD + 1, 65536)
     os.set_inheritable(RESULT_FD, False)  # grandchildren started by the job never see the result pipe
     os.chdir(workdir)
-    os.environ.clear()
-    os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8", "TMPDIR": workdir})
-    # Fresh stream objects: the runner's own may hold buffered protocol bytes.
-    sys.stdin = sys.__stdin__ = open(0, closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)
-    sys.stderr = sys.__stderr__ = open(2, "w", closefd=False)
 
 
 def _run_in_child(job: dict, nonce: str) -> None:
@@ -156,12 +156,16 @@ class Runner:
     def __init__(self, limits: dict) -> None:
         self.limits = limits
         self.jobs_run = 0
+        self.selector = selectors.DefaultSelector()  # one epoll for the runner's life: its set is emptied per job
+        self.devnull = os.open(os.devnull, os.O_RDONLY)
 
     def run(self, job: dict) -> dict:
         nonce = os.urandom(16).hex()
         workdir = os.path.join(WORK_ROOT, "job")
         os.mkdir(workdir, 0o700)
-        pipes = {name: os.pipe() for name in ("stdin", "stdout", "stderr", "result")}
+        names = ("stdin", "stdout", "stderr", "result") if job.get("stdin") else ("stdout", "stderr", "result")
+        pipes = {name: os.pipe() for name in names}
+        _flush_streams()  # nothing buffered in the runner may surface in the job's output
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
@@ -185,7 +189,8 @@ class Runner:
 
     def _child(self, job: dict, nonce: str, pipes: dict, workdir: str) -> None:
         try:
-            _child_setup(self.limits, pipes["stdin"][0], pipes["stdout"][1], pipes["stderr"][1], pipes["result"][1], workdir)
+            stdin_fd = pipes["stdin"][0] if "stdin" in pipes else self.devnull
+            _child_setup(self.limits, stdin_fd, pipes["stdout"][1], pipes["stderr"][1], pipes["result"][1], workdir)
             _run_in_child(job, nonce)
             _flush_streams()
         finally:
@@ -196,10 +201,10 @@ class Runner:
         cap = self.limits["output_bytes"]
         streams = {"stdout": bytearray(), "stderr": bytearray(), "result": bytearray()}
         sizes = dict.fromkeys(streams, 0)
-        selector = selectors.DefaultSelector()
+        selector = self.selector
         for name in streams:
             selector.register(pipes[name][0], selectors.EVENT_READ, name)
-        stdin = _StdinFeeder(pipes["stdin"][1], job.get("stdin", ""), selector)
+        stdin = _StdinFeeder(pipes["stdin"][1] if "stdin" in pipes else -1, job.get("stdin", ""), selector)
         pidfd = os.pidfd_open(pid)
         selector.register(pidfd, selectors.EVENT_READ, "exit")
         outcome = None
@@ -227,7 +232,8 @@ class Runner:
             os.set_blocking(key.fd, False)
             while _read_into(key.fd, key.data, streams, sizes, cap, selector) not in ("eof", "empty"):
                 pass
-        selector.close()
+        for key in list(selector.get_map().values()):
+            selector.unregister(key.fd)
         for name in streams:
             os.close(pipes[name][0])
         return {
@@ -265,7 +271,7 @@ class _StdinFeeder:
     def __init__(self, fd: int, text: str, selector) -> None:
         self.fd, self.selector = fd, selector
         self.pending = memoryview(text.encode())
-        if self.pending:
+        if fd >= 0:
             os.set_blocking(fd, False)
             selector.register(fd, selectors.EVENT_WRITE, "stdin")
         else:
@@ -481,7 +487,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _make_undumpable()
-    _preload()
+    _prepare_interpreter()
     gc.freeze()  # keep the collector off the runner's objects, so forked jobs copy fewer pages
     _wipe_writable_dirs()
     runner = Runner(limits)

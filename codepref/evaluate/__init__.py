@@ -1,0 +1,8 @@
+"""Evaluation: check samples against HumanEval(+)/MBPP(+) in the sandbox and report pass@k."""
+
+from codepref.evaluate.expected import with_expected_outputs
+from codepref.evaluate.jobs import build_job
+from codepref.evaluate.passk import mean_pass_at_k, pass_at_k
+from codepref.evaluate.runner import EvalReport, check_references, evaluate_samples
+
+__all__ = ["EvalReport", "build_job", "check_references", "evaluate_samples", "mean_pass_at_k", "pass_at_k", "with_expected_outputs"]

