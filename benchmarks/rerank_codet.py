@@ -60,12 +60,17 @@ def main() -> None:
 
     truth_file = Path(args.truth_file)
     with Sandbox(backend=args.backend, workers=args.workers, limits=Limits(memory_mb=1024)) as sandbox:
-        truth, truth_stats = build_matrices(truth_problems, truth_file, sandbox,
-                                            test_timeout_s=HUMANEVAL_TIMEOUT_S)
+        truth, truth_stats = build_matrices(
+            truth_problems, truth_file, sandbox, test_timeout_s=HUMANEVAL_TIMEOUT_S
+        )
         stats = record_build_stats(truth_file.parent / "build_stats.json", "ground_truth", truth_stats)
-        matrices, matrix_stats = build_matrices(problems, out_dir / "matrix.jsonl", sandbox,
-                                                test_timeout_s=args.test_timeout,
-                                                dedupe_solutions=not args.no_dedupe)
+        matrices, matrix_stats = build_matrices(
+            problems,
+            out_dir / "matrix.jsonl",
+            sandbox,
+            test_timeout_s=args.test_timeout,
+            dedupe_solutions=not args.no_dedupe,
+        )
         stats = stats | record_build_stats(out_dir / "build_stats.json", "matrix", matrix_stats)
     if len(truth) < len(task_ids) or len(matrices) < len(task_ids):
         raise SystemExit("some problems hit sandbox errors; run again to retry them")
@@ -73,9 +78,14 @@ def main() -> None:
     correct = {m.task_id: m.passed[:, 0] for m in truth}
     results = evaluate(matrices, correct, args.seed)
     results["build"] = stats
-    results["settings"] = {"tests_per_sample": args.tests_per_sample, "test_timeout_s": args.test_timeout,
-                           "problems": len(task_ids), "workers": args.workers, "backend": args.backend,
-                           "dedupe": not args.no_dedupe}
+    results["settings"] = {
+        "tests_per_sample": args.tests_per_sample,
+        "test_timeout_s": args.test_timeout,
+        "problems": len(task_ids),
+        "workers": args.workers,
+        "backend": args.backend,
+        "dedupe": not args.no_dedupe,
+    }
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print_report(results)
     plot(results, out_dir / "pass_at_1.png")
@@ -85,22 +95,34 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=os.environ.get("CODEPREF_DATA_DIR", "../shared/data"))
     parser.add_argument("--out-dir", default="runs/rerank_codet")
-    parser.add_argument("--truth-file", default="runs/rerank_codet/ground_truth.jsonl",
-                        help="HumanEval verdicts per solution (N x 1 matrices); shared by every variant")
+    parser.add_argument(
+        "--truth-file",
+        default="runs/rerank_codet/ground_truth.jsonl",
+        help="HumanEval verdicts per solution (N x 1 matrices); shared by every variant",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--tests-per-sample", type=int, default=CODET_TESTS_PER_SAMPLE, help="0 keeps all")
     parser.add_argument("--test-timeout", type=float, default=CODET_TEST_TIMEOUT_S)
     parser.add_argument("--max-problems", type=int, default=0, help="only the first N problems (0: all 164)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-dedupe", action="store_true",
-                        help="one job per sampled solution even when completions repeat (timing the full 16,400)")
+    parser.add_argument(
+        "--no-dedupe",
+        action="store_true",
+        help="one job per sampled solution even when completions repeat (timing the full 16,400)",
+    )
     args = parser.parse_args()
     settings = (args.tests_per_sample, args.test_timeout, args.max_problems, args.no_dedupe)
-    if args.out_dir == "runs/rerank_codet" and settings != (CODET_TESTS_PER_SAMPLE, CODET_TEST_TIMEOUT_S, 0, False):
+    if args.out_dir == "runs/rerank_codet" and settings != (
+        CODET_TESTS_PER_SAMPLE,
+        CODET_TEST_TIMEOUT_S,
+        0,
+        False,
+    ):
         # other settings give other matrices: keep them apart from the default run's cache
-        args.out_dir += (f"-k{args.tests_per_sample}-t{args.test_timeout:g}-n{args.max_problems}"
-                         + ("-nodedupe" if args.no_dedupe else ""))
+        args.out_dir += f"-k{args.tests_per_sample}-t{args.test_timeout:g}-n{args.max_problems}" + (
+            "-nodedupe" if args.no_dedupe else ""
+        )
     return args
 
 
@@ -112,11 +134,15 @@ def make_problems(samples, task_ids, limit):
     problems, truth = [], []
     for task_id in task_ids:
         s = samples[task_id]
-        problems.append(MatrixProblem.from_raw(task_id, s.prompt, s.entry_point, s.solutions, s.raw_tests,
-                                               limit=limit))
+        problems.append(
+            MatrixProblem.from_raw(task_id, s.prompt, s.entry_point, s.solutions, s.raw_tests, limit=limit)
+        )
         check = humaneval[task_id]["test"] + f"\ncheck({s.entry_point})\n"
-        truth.append(MatrixProblem(task_id=task_id, prompt=s.prompt, solutions=s.solutions, tests=[check],
-                                   test_counts=[1]))
+        truth.append(
+            MatrixProblem(
+                task_id=task_id, prompt=s.prompt, solutions=s.solutions, tests=[check], test_counts=[1]
+            )
+        )
     return problems, truth
 
 
@@ -139,18 +165,25 @@ def record_build_stats(path: Path, name: str, run: BuildStats) -> dict:
 def evaluate(matrices: list[ExecutionMatrix], correct: dict[str, np.ndarray], seed: int) -> dict:
     results: dict = {
         "baseline_pass1": 100 * statistics.mean(float(correct[m.task_id].mean()) for m in matrices),
-        "matrix": {"problems": len(matrices), "cells": int(sum(m.passed.size for m in matrices)),
-                   "problems_without_tests": sum(1 for m in matrices if m.shape[1] == 0),
-                   "mean_tests": statistics.mean(m.shape[1] for m in matrices)},
+        "matrix": {
+            "problems": len(matrices),
+            "cells": int(sum(m.passed.size for m in matrices)),
+            "problems_without_tests": sum(1 for m in matrices if m.shape[1] == 0),
+            "mean_tests": statistics.mean(m.shape[1] for m in matrices),
+        },
         "rankers": {},
     }
     for label, (method, options) in RANKERS.items():
         started = time.perf_counter()
-        rankings = [rank(method, m.passed, test_counts=np.asarray(m.test_counts), seed=seed, **options)
-                    for m in matrices]
+        rankings = [
+            rank(method, m.passed, test_counts=np.asarray(m.test_counts), seed=seed, **options)
+            for m in matrices
+        ]
         seconds = time.perf_counter() - started
-        per_task = {m.task_id: float(correct[m.task_id][r.top_candidates()].mean())
-                    for m, r in zip(matrices, rankings, strict=True)}
+        per_task = {
+            m.task_id: float(correct[m.task_id][r.top_candidates()].mean())
+            for m, r in zip(matrices, rankings, strict=True)
+        }
         results["rankers"][label] = {
             "pass1": 100 * statistics.mean(per_task.values()),
             "rank_seconds": seconds,
@@ -175,8 +208,12 @@ def pair_precision(method, options, matrices, correct, seed) -> dict:
             rejected_ok += bad
             both_ok += good and bad
     share = (lambda k: 100 * k / total) if total else (lambda k: float("nan"))
-    return {"pairs": total, "precision": share(both_ok), "chosen_correct": share(chosen_ok),
-            "rejected_wrong": share(rejected_ok)}
+    return {
+        "pairs": total,
+        "precision": share(both_ok),
+        "chosen_correct": share(chosen_ok),
+        "rejected_wrong": share(rejected_ok),
+    }
 
 
 def print_report(results: dict) -> None:
@@ -186,24 +223,43 @@ def print_report(results: dict) -> None:
     console = Console(width=150)
     build = results["build"]
     mx = results["matrix"]
-    console.print(f"HumanEval, CodeT's CodeGen-Mono-16B samples: {mx['problems']} problems, {mx['cells']} matrix "
-                  f"cells, {mx['mean_tests']:.1f} distinct tests per problem on average "
-                  f"({mx['problems_without_tests']} problems with none)")
+    console.print(
+        f"HumanEval, CodeT's CodeGen-Mono-16B samples: {mx['problems']} problems, {mx['cells']} matrix "
+        f"cells, {mx['mean_tests']:.1f} distinct tests per problem on average "
+        f"({mx['problems_without_tests']} problems with none)"
+    )
     for name in ("matrix", "ground_truth"):
         b = build.get(name, {})
-        console.print(f"build {name}: {b.get('wall_s', 0):.1f} s wall for {b.get('jobs', 0)} jobs, "
-                      f"{b.get('test_runs', 0)} test runs, over {b.get('sessions', 0)} session(s); "
-                      f"statuses {b.get('statuses', {})}")
+        console.print(
+            f"build {name}: {b.get('wall_s', 0):.1f} s wall for {b.get('jobs', 0)} jobs, "
+            f"{b.get('test_runs', 0)} test runs, over {b.get('sessions', 0)} session(s); "
+            f"statuses {b.get('statuses', {})}"
+        )
     table = Table(title="pass@1 (%) judged by HumanEval's tests")
-    for column in ("selection", "pass@1", "vs paper 36.7", "rank time (s)", "pairs", "pair precision",
-                   "chosen correct", "rejected wrong"):
+    for column in (
+        "selection",
+        "pass@1",
+        "vs paper 36.7",
+        "rank time (s)",
+        "pairs",
+        "pair precision",
+        "chosen correct",
+        "rejected wrong",
+    ):
         table.add_column(column, justify="right" if column != "selection" else "left")
     table.add_row("random pick (baseline)", f"{results['baseline_pass1']:.2f}", "", "", "", "", "", "")
     for label, r in results["rankers"].items():
         p = r["pairs"]
-        table.add_row(label, f"{r['pass1']:.2f}", f"{r['pass1'] - PAPER_CODET_PASS1:+.2f}",
-                      f"{r['rank_seconds']:.3f}", str(p["pairs"]), f"{p['precision']:.1f}",
-                      f"{p['chosen_correct']:.1f}", f"{p['rejected_wrong']:.1f}")
+        table.add_row(
+            label,
+            f"{r['pass1']:.2f}",
+            f"{r['pass1'] - PAPER_CODET_PASS1:+.2f}",
+            f"{r['rank_seconds']:.3f}",
+            str(p["pairs"]),
+            f"{p['precision']:.1f}",
+            f"{p['chosen_correct']:.1f}",
+            f"{p['rejected_wrong']:.1f}",
+        )
     console.print(table)
 
 

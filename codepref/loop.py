@@ -94,7 +94,7 @@ class PairSettings:
     method: str = "codedpo"  # codedpo, codet, dstc
     pairs_per_problem: int = 2
     min_margin: float = 0.0
-    min_top_confidence: float = 0.0
+    min_top_confidence: float | None = None  # None: the pairs stage's per-method default
     efficiency: bool = False  # CodeDPO's fast-over-slow pairs (times solutions in the sandbox)
     speedup: float = 1.2
     timing_repeats: int = 5
@@ -106,7 +106,9 @@ class PairSettings:
 
 @dataclass
 class EvalSettings:
-    sets: list[ProblemSet] = field(default_factory=lambda: [ProblemSet("humaneval"), ProblemSet("mbpp", "test")])
+    sets: list[ProblemSet] = field(
+        default_factory=lambda: [ProblemSet("humaneval"), ProblemSet("mbpp", "test")]
+    )
     samples: int = 1
     temperature: float = 0.0  # greedy pass@1 by default
     top_p: float = 0.95
@@ -135,8 +137,15 @@ class LoopConfig:
         return Path(self.runs_dir) / self.name
 
 
-_NESTED = {"train_problems": ProblemSet, "generation": GenerationSettings, "sandbox": SandboxSettings,
-           "matrix": MatrixSettings, "pairs": PairSettings, "train": TrainConfig, "eval": EvalSettings}
+_NESTED = {
+    "train_problems": ProblemSet,
+    "generation": GenerationSettings,
+    "sandbox": SandboxSettings,
+    "matrix": MatrixSettings,
+    "pairs": PairSettings,
+    "train": TrainConfig,
+    "eval": EvalSettings,
+}
 
 
 def _build(cls: type, data: Any, where: str) -> Any:
@@ -206,10 +215,21 @@ def default_config() -> LoopConfig:
 # short samples give some that parse and load (the executability fallback's signal), and a high learning
 # rate makes one round of training visible.
 TINY_OVERRIDES = {
-    "generation": {"style": "completion", "solutions": 16, "tests": 4, "max_tokens": 4, "test_max_tokens": 16},
+    "generation": {
+        "style": "completion",
+        "solutions": 16,
+        "tests": 4,
+        "max_tokens": 4,
+        "test_max_tokens": 16,
+    },
     "pairs": {"fallback": "executability"},
-    "train": {"learning_rate": 1e-2, "max_steps": 4, "batch_size": 4, "warmup_steps": 0,
-              "lr_scheduler_type": "constant"},
+    "train": {
+        "learning_rate": 1e-2,
+        "max_steps": 4,
+        "batch_size": 4,
+        "warmup_steps": 0,
+        "lr_scheduler_type": "constant",
+    },
     "eval": {"max_tokens": 16},
 }
 
@@ -232,13 +252,17 @@ def resolve_model(cfg: LoopConfig) -> tuple[str, LoopConfig]:
     try:
         from huggingface_hub import snapshot_download
 
-        return snapshot_download(cfg.model, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model",
-                                                            "*.jinja", "*.tiktoken"]), cfg
+        return snapshot_download(
+            cfg.model, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
+        ), cfg
     except Exception as err:  # offline, unknown repo, auth: all mean "no model"
         if cfg.model_fallback != "tiny":
             raise ValueError(f"model {cfg.model!r} is neither a directory nor downloadable ({err})") from None
-        console.print(f"[yellow]warning:[/yellow] cannot download {cfg.model} ({type(err).__name__}); "
-                      "using the tiny local model instead", highlight=False)
+        console.print(
+            f"[yellow]warning:[/yellow] cannot download {cfg.model} ({type(err).__name__}); "
+            "using the tiny local model instead",
+            highlight=False,
+        )
         return str(tiny_model_dir()), with_tiny_overrides(cfg)
 
 
@@ -251,7 +275,8 @@ def tiny_model_dir() -> Path:
 def is_chat_model(model_dir: str) -> bool:
     config = Path(model_dir) / "tokenizer_config.json"
     has_template = (Path(model_dir) / "chat_template.jinja").exists() or (
-        config.exists() and "chat_template" in json.loads(config.read_text(encoding="utf-8")))
+        config.exists() and "chat_template" in json.loads(config.read_text(encoding="utf-8"))
+    )
     name = str(model_dir).lower()
     return has_template and ("instruct" in name or "chat" in name)
 
@@ -270,7 +295,9 @@ class Models:
 
         if self.path != model:
             self.close()
-            options = dict(self.cfg.vllm) if self._backend() == "vllm" else {"batch_size": self.cfg.batch_size}
+            options = (
+                dict(self.cfg.vllm) if self._backend() == "vllm" else {"batch_size": self.cfg.batch_size}
+            )
             self.generator = make_generator(self._backend(), model, **options)
             self.path = model
         return self.generator
@@ -317,9 +344,12 @@ def make_task(problem: Any, set_label: str = "") -> Task:
         prompt = problem.prompt
     else:  # MBPP: a task sentence and asserts; build the header from the reference's signature
         example = problem.test_list[0] if problem.test_list else ""
-        prompt = function_prompt(problem.entry_point, problem.canonical_solution, problem.description, example) \
-            or mbpp_prompt(problem.description or problem.prompt, example)
-    return Task(problem=problem, prompt=prompt, key=f"{set_label}:{problem.task_id}" if set_label else problem.task_id)
+        prompt = function_prompt(
+            problem.entry_point, problem.canonical_solution, problem.description, example
+        ) or mbpp_prompt(problem.description or problem.prompt, example)
+    return Task(
+        problem=problem, prompt=prompt, key=f"{set_label}:{problem.task_id}" if set_label else problem.task_id
+    )
 
 
 def solution_prompt(task: Task, style: str, tokenizer: Any, system: str | None) -> Any:
@@ -398,10 +428,13 @@ class StageRunner:
     def stage_dir(self, round_index: int, name: str) -> Path:
         return self.run_dir / f"round-{round_index}" / name
 
-    def run(self, round_index: int, name: str, inputs: dict[str, Any],
-            body: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    def run(
+        self, round_index: int, name: str, inputs: dict[str, Any], body: Callable[[Path], dict[str, Any]]
+    ) -> dict[str, Any]:
         directory = self.stage_dir(round_index, name)
-        inputs_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        inputs_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[
+            :16
+        ]
         marker, started_file = directory / "stage.json", directory / "inputs.json"
         if marker.exists():
             record = json.loads(marker.read_text(encoding="utf-8"))
@@ -414,23 +447,36 @@ class StageRunner:
         elif marker.exists():
             marker.unlink()
         directory.mkdir(parents=True, exist_ok=True)
-        started_file.write_text(json.dumps({"inputs_hash": inputs_hash, "inputs": inputs}, indent=1, default=str))
+        started_file.write_text(
+            json.dumps({"inputs_hash": inputs_hash, "inputs": inputs}, indent=1, default=str)
+        )
         console.print(f"round {round_index} {name}: running", highlight=False)
         started = time.perf_counter()
         summary = body(directory)
         seconds = time.perf_counter() - started
-        record = {"stage": name, "round": round_index, "inputs_hash": inputs_hash, "summary": summary,
-                  "seconds": round(seconds, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        record = {
+            "stage": name,
+            "round": round_index,
+            "inputs_hash": inputs_hash,
+            "summary": summary,
+            "seconds": round(seconds, 2),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
         marker.write_text(json.dumps(record, indent=1, default=str) + "\n")  # written last: the stage is done
-        console.print(f"round {round_index} {name}: done in {seconds:.1f} s {summary_line(summary)}",
-                      highlight=False)
+        console.print(
+            f"round {round_index} {name}: done in {seconds:.1f} s {summary_line(summary)}", highlight=False
+        )
         self.outcomes.append(StageOutcome(name, round_index, "ran", summary, seconds))
         return summary
 
 
 def summary_line(summary: dict[str, Any]) -> str:
     shown = {k: v for k, v in _flat(summary).items() if isinstance(v, int | float | str) and k != "model"}
-    return "(" + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items()) + ")"
+    return (
+        "("
+        + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
+        + ")"
+    )
 
 
 def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -478,7 +524,8 @@ class Loop:
 
             s = self.cfg.sandbox
             self._sandbox = self._stack.enter_context(
-                Sandbox(backend=s.backend, workers=s.workers, limits=Limits(memory_mb=s.memory_mb)))
+                Sandbox(backend=s.backend, workers=s.workers, limits=Limits(memory_mb=s.memory_mb))
+            )
         return self._sandbox
 
     def resolved_data_dir(self) -> str | None:
@@ -499,7 +546,7 @@ class Loop:
         if spec.task_ids:
             wanted = set(spec.task_ids)
             problems = [p for p in problems if p.task_id in wanted]
-        problems = problems[spec.offset:]
+        problems = problems[spec.offset :]
         return problems[: spec.limit] if spec.limit is not None else problems
 
     def style(self, model: str) -> str:
@@ -530,15 +577,25 @@ class Loop:
         pairs = self.pairs(r, tasks)
         trained = self.train(r, model)
         new_model = trained.get("model", model)
-        return RoundResult(r, new_model, self.evaluate(r, new_model), pairs=pairs.get("pairs"),
-                           train_loss=trained.get("train_loss"), trained=bool(trained.get("trained")))
+        return RoundResult(
+            r,
+            new_model,
+            self.evaluate(r, new_model),
+            pairs=pairs.get("pairs"),
+            train_loss=trained.get("train_loss"),
+            trained=bool(trained.get("trained")),
+        )
 
     # stages ------------------------------------------------------------------------------------------------
 
     def generate(self, r: int, model: str, tasks: list[Task]) -> dict[str, Any]:
         g = self.cfg.generation
-        inputs = {"model": fingerprint(model), "settings": asdict(g), "tasks": [t.key for t in tasks],
-                  "prompts": hashlib.sha256("".join(t.prompt for t in tasks).encode()).hexdigest()[:16]}
+        inputs = {
+            "model": fingerprint(model),
+            "settings": asdict(g),
+            "tasks": [t.key for t in tasks],
+            "prompts": hashlib.sha256("".join(t.prompt for t in tasks).encode()).hexdigest()[:16],
+        }
 
         def body(out: Path) -> dict[str, Any]:
             from codepref.generate import GenerationRequest, PromptRecord, generate_jsonl
@@ -548,23 +605,44 @@ class Loop:
             generator = self.models.generator_for(model)
             sol = [(t, solution_prompt(t, style, tokenizer, g.system_prompt)) for t in tasks]
             tst = [(t, test_prompt(t, style, tokenizer, g.system_prompt)) for t in tasks]
-            for kind, prompted, n, max_tokens in (("solutions", sol, g.solutions, g.max_tokens),
-                                                  ("tests", tst, g.tests, g.test_max_tokens)):
-                records = [PromptRecord(key=t.key, prompt=p.text, stop=p.stop,
-                                        meta={"task_id": t.problem.task_id, "entry_point": t.entry_point})
-                           for t, p in prompted]
-                request = GenerationRequest(prompts=(), n=n, temperature=g.temperature, top_p=g.top_p,
-                                            max_tokens=max_tokens, seed=g.seed + r)
+            for kind, prompted, n, max_tokens in (
+                ("solutions", sol, g.solutions, g.max_tokens),
+                ("tests", tst, g.tests, g.test_max_tokens),
+            ):
+                records = [
+                    PromptRecord(
+                        key=t.key,
+                        prompt=p.text,
+                        stop=p.stop,
+                        meta={"task_id": t.problem.task_id, "entry_point": t.entry_point},
+                    )
+                    for t, p in prompted
+                ]
+                request = GenerationRequest(
+                    prompts=(),
+                    n=n,
+                    temperature=g.temperature,
+                    top_p=g.top_p,
+                    max_tokens=max_tokens,
+                    seed=g.seed + r,
+                )
                 generate_jsonl(generator, records, out / f"{kind}.jsonl", request, chunk_size=g.chunk_size)
-            return {"style": style, "problems": len(tasks), "solutions": len(tasks) * g.solutions,
-                    "test_samples": len(tasks) * g.tests}
+            return {
+                "style": style,
+                "problems": len(tasks),
+                "solutions": len(tasks) * g.solutions,
+                "test_samples": len(tasks) * g.tests,
+            }
 
         return self.runner.run(r, "generate", inputs, body)
 
     def matrix(self, r: int, tasks: list[Task]) -> dict[str, Any]:
         gen_dir = self.runner.stage_dir(r, "generate")
-        inputs = {"solutions": fingerprint(gen_dir / "solutions.jsonl"), "tests": fingerprint(gen_dir / "tests.jsonl"),
-                  "settings": asdict(self.cfg.matrix)}
+        inputs = {
+            "solutions": fingerprint(gen_dir / "solutions.jsonl"),
+            "tests": fingerprint(gen_dir / "tests.jsonl"),
+            "settings": asdict(self.cfg.matrix),
+        }
 
         def body(out: Path) -> dict[str, Any]:
             from codepref.matrix import MatrixProblem, build_matrices
@@ -577,17 +655,30 @@ class Loop:
                 stop = tuple(solution_prompt(task, "completion", None, None).stop)
                 parts = [solution_parts(task, style, c["text"], stop) for c in record["completions"]]
                 prefix = parts[0][0] if parts else task.prompt
-                problems.append(MatrixProblem.from_raw(
-                    task.key, prefix, task.entry_point, [body for _, body in parts],
-                    [c["text"] for c in tests[task.key]["completions"]],
-                    limit=self.cfg.matrix.tests_per_sample or None))
-            matrices, stats = build_matrices(problems, out / "matrix.jsonl", self.sandbox(),
-                                             test_timeout_s=self.cfg.matrix.test_timeout_s)
+                problems.append(
+                    MatrixProblem.from_raw(
+                        task.key,
+                        prefix,
+                        task.entry_point,
+                        [body for _, body in parts],
+                        [c["text"] for c in tests[task.key]["completions"]],
+                        limit=self.cfg.matrix.tests_per_sample or None,
+                    )
+                )
+            matrices, stats = build_matrices(
+                problems, out / "matrix.jsonl", self.sandbox(), test_timeout_s=self.cfg.matrix.test_timeout_s
+            )
             if stats.problems_incomplete:
-                raise RuntimeError(f"{stats.problems_incomplete} problem(s) hit sandbox errors; rerun to retry")
-            return {"problems": len(matrices), "jobs": stats.jobs, "tests": sum(m.shape[1] for m in matrices),
-                    "cells": int(sum(m.passed.size for m in matrices)),
-                    "passing_cells": int(sum(m.passed.sum() for m in matrices))}
+                raise RuntimeError(
+                    f"{stats.problems_incomplete} problem(s) hit sandbox errors; rerun to retry"
+                )
+            return {
+                "problems": len(matrices),
+                "jobs": stats.jobs,
+                "tests": sum(m.shape[1] for m in matrices),
+                "cells": int(sum(m.passed.size for m in matrices)),
+                "passing_cells": int(sum(m.passed.sum() for m in matrices)),
+            }
 
         return self.runner.run(r, "matrix", inputs, body)
 
@@ -595,13 +686,24 @@ class Loop:
         from codepref.pairs import PairConfig
 
         p = self.cfg.pairs
-        return PairConfig(method=p.method, pairs_per_problem=p.pairs_per_problem, min_margin=p.min_margin,
-                          min_top_confidence=p.min_top_confidence, efficiency=p.efficiency, speedup=p.speedup,
-                          timing_repeats=p.timing_repeats, seed=p.seed)
+        return PairConfig(
+            method=p.method,
+            pairs_per_problem=p.pairs_per_problem,
+            min_margin=p.min_margin,
+            min_top_confidence=p.min_top_confidence,
+            efficiency=p.efficiency,
+            speedup=p.speedup,
+            timing_repeats=p.timing_repeats,
+            seed=p.seed,
+        )
 
     def rank(self, r: int) -> dict[str, Any]:
         matrix_file = self.runner.stage_dir(r, "matrix") / "matrix.jsonl"
-        inputs = {"matrix": fingerprint(matrix_file), "method": self.cfg.pairs.method, "seed": self.cfg.pairs.seed}
+        inputs = {
+            "matrix": fingerprint(matrix_file),
+            "method": self.cfg.pairs.method,
+            "seed": self.cfg.pairs.seed,
+        }
 
         def body(out: Path) -> dict[str, Any]:
             from codepref.matrix import load_matrices
@@ -615,9 +717,19 @@ class Loop:
                     best = float(ranking.confidence[ranking.order[0]]) if len(ranking.order) else 0.0
                     ranked += 1
                     trusted += best > config.min_top_confidence
-                    fh.write(json.dumps({"task_id": matrix.task_id, "n": matrix.shape[0], "m": matrix.shape[1],
-                                         "order": [int(i) for i in ranking.order], "top": top,
-                                         "top_confidence": best}) + "\n")
+                    fh.write(
+                        json.dumps(
+                            {
+                                "task_id": matrix.task_id,
+                                "n": matrix.shape[0],
+                                "m": matrix.shape[1],
+                                "order": [int(i) for i in ranking.order],
+                                "top": top,
+                                "top_confidence": best,
+                            }
+                        )
+                        + "\n"
+                    )
             return {"problems": ranked, "with_trusted_top": trusted}
 
         return self.runner.run(r, "rank", inputs, body)
@@ -625,8 +737,11 @@ class Loop:
     def pairs(self, r: int, tasks: list[Task]) -> dict[str, Any]:
         matrix_file = self.runner.stage_dir(r, "matrix") / "matrix.jsonl"
         gen_dir = self.runner.stage_dir(r, "generate")
-        inputs = {"matrix": fingerprint(matrix_file), "solutions": fingerprint(gen_dir / "solutions.jsonl"),
-                  "settings": asdict(self.cfg.pairs)}
+        inputs = {
+            "matrix": fingerprint(matrix_file),
+            "solutions": fingerprint(gen_dir / "solutions.jsonl"),
+            "settings": asdict(self.cfg.pairs),
+        }
 
         def body(out: Path) -> dict[str, Any]:
             from codepref.matrix import load_matrices
@@ -641,19 +756,28 @@ class Loop:
             fallback: list[Any] = []
             if self.cfg.pairs.fallback == "executability":
                 todo = [m for m in matrices if m.task_id not in paired]
-                fallback = executability_pairs(todo, {t.key: t for t in tasks}, self.sandbox(),
-                                               self.cfg.pairs.pairs_per_problem)
+                fallback = executability_pairs(
+                    todo, {t.key: t for t in tasks}, self.sandbox(), self.cfg.pairs.pairs_per_problem
+                )
             style = json.loads((gen_dir / "stage.json").read_text())["summary"]["style"]
             rows = training_rows(pairs + fallback, style, _by_key(gen_dir / "solutions.jsonl"))
             _write_jsonl(out / "train_pairs.jsonl", rows)
-            return {"pairs": len(rows), "ranked_pairs": counts["pairs"], "fallback_pairs": len(fallback),
-                    "problems_with_pairs": len({row["task_id"] for row in rows})}
+            return {
+                "pairs": len(rows),
+                "ranked_pairs": counts["pairs"],
+                "fallback_pairs": len(fallback),
+                "problems_with_pairs": len({row["task_id"] for row in rows}),
+            }
 
         return self.runner.run(r, "pairs", inputs, body)
 
     def train(self, r: int, model: str) -> dict[str, Any]:
         pairs_file = self.runner.stage_dir(r, "pairs") / "train_pairs.jsonl"
-        inputs = {"pairs": fingerprint(pairs_file), "model": fingerprint(model), "settings": asdict(self.cfg.train)}
+        inputs = {
+            "pairs": fingerprint(pairs_file),
+            "model": fingerprint(model),
+            "settings": asdict(self.cfg.train),
+        }
 
         def body(out: Path) -> dict[str, Any]:
             from codepref.train.trainer import train
@@ -663,16 +787,25 @@ class Loop:
                 return {"trained": False, "model": model, "examples": 0}
             self.models.close()  # give the GPU to training
             result = train(pairs_file, model, out / "model", self.cfg.train)
-            return {"trained": True, "model": str(out / "model"), "examples": result.examples,
-                    "steps": result.steps, "train_loss": result.metrics.get("train_loss"),
-                    "samples_per_s": result.metrics.get("train_samples_per_second")}
+            return {
+                "trained": True,
+                "model": str(out / "model"),
+                "examples": result.examples,
+                "steps": result.steps,
+                "train_loss": result.metrics.get("train_loss"),
+                "samples_per_s": result.metrics.get("train_samples_per_second"),
+            }
 
         return self.runner.run(r, "train", inputs, body)
 
     def evaluate(self, r: int, model: str) -> dict[str, dict[str, float]]:
         e = self.cfg.eval
-        inputs = {"model": fingerprint(model), "settings": asdict(e), "style": self.cfg.generation.style,
-                  "system_prompt": self.cfg.generation.system_prompt}
+        inputs = {
+            "model": fingerprint(model),
+            "settings": asdict(e),
+            "style": self.cfg.generation.style,
+            "system_prompt": self.cfg.generation.system_prompt,
+        }
 
         def body(out: Path) -> dict[str, Any]:
             scores = {}
@@ -693,11 +826,26 @@ class Loop:
         tokenizer = self.models.tokenizer_for(model) if style == "chat" else None
         prompted = {t.key: solution_prompt(t, style, tokenizer, g.system_prompt) for t in tasks}
         samples_file = out / f"{spec.label}.samples.jsonl"
-        records = [PromptRecord(key=t.key, prompt=prompted[t.key].text, stop=prompted[t.key].stop,
-                                meta={"task_id": t.problem.task_id}) for t in tasks]
-        request = GenerationRequest(prompts=(), n=e.samples, temperature=e.temperature, top_p=e.top_p,
-                                    max_tokens=e.max_tokens, seed=g.seed)
-        generate_jsonl(self.models.generator_for(model), records, samples_file, request, chunk_size=g.chunk_size)
+        records = [
+            PromptRecord(
+                key=t.key,
+                prompt=prompted[t.key].text,
+                stop=prompted[t.key].stop,
+                meta={"task_id": t.problem.task_id},
+            )
+            for t in tasks
+        ]
+        request = GenerationRequest(
+            prompts=(),
+            n=e.samples,
+            temperature=e.temperature,
+            top_p=e.top_p,
+            max_tokens=e.max_tokens,
+            seed=g.seed,
+        )
+        generate_jsonl(
+            self.models.generator_for(model), records, samples_file, request, chunk_size=g.chunk_size
+        )
         # One line per sample with the full program, the input format of `codepref eval`.
         by_key = {t.key: t for t in tasks}
         programs = []
@@ -711,18 +859,29 @@ class Loop:
         if not programs_file.exists():  # deterministic from the samples; results are keyed by its lines
             _write_jsonl(programs_file, programs)
         s = self.cfg.sandbox
-        report = evaluate_samples(spec.benchmark, programs_file, ks=e.ks, workers=s.workers, backend=s.backend,
-                                  data_dir=self.resolved_data_dir(), split=spec.split,
-                                  results_path=out / f"{spec.label}.results.jsonl")
+        report = evaluate_samples(
+            spec.benchmark,
+            programs_file,
+            ks=e.ks,
+            workers=s.workers,
+            backend=s.backend,
+            data_dir=self.resolved_data_dir(),
+            split=spec.split,
+            results_path=out / f"{spec.label}.results.jsonl",
+        )
         if report.sandbox_errors:
-            raise RuntimeError(f"{report.sandbox_errors} sample(s) of {spec.label} hit sandbox errors; rerun to retry")
+            raise RuntimeError(
+                f"{report.sandbox_errors} sample(s) of {spec.label} hit sandbox errors; rerun to retry"
+            )
         return {**report.scores, "problems": report.problems_evaluated}
 
 
 # --- pair helpers ----------------------------------------------------------------------------------------
 
 
-def executability_pairs(matrices: list[Any], tasks: dict[str, Task], sandbox: Any, per_problem: int) -> list[Any]:
+def executability_pairs(
+    matrices: list[Any], tasks: dict[str, Task], sandbox: Any, per_problem: int
+) -> list[Any]:
     """Pairs from running each distinct solution as a plain program (no sampled test involved).
 
     Levels: 2 loads and defines the entry point, 1 parses but raises (or lacks the function), 0 does not
@@ -735,8 +894,13 @@ def executability_pairs(matrices: list[Any], tasks: dict[str, Task], sandbox: An
     for matrix in matrices:
         entry = tasks[matrix.task_id].entry_point
         for i in distinct_texts(range(len(matrix.solutions)), matrix.solutions):
-            job = Job(program=matrix.prompt + matrix.solutions[i], tests=(f"assert callable({entry})",),
-                      as_main=False, test_timeout_s=2.0, timeout_s=10.0)
+            job = Job(
+                program=matrix.prompt + matrix.solutions[i],
+                tests=(f"assert callable({entry})",),
+                as_main=False,
+                test_timeout_s=2.0,
+                timeout_s=10.0,
+            )
             jobs.append(job)
             owners[job.job_id] = (matrix.task_id, i)
     levels: dict[str, dict[int, int]] = {}
@@ -753,11 +917,21 @@ def executability_pairs(matrices: list[Any], tasks: dict[str, Task], sandbox: An
         worse = [i for i, level in ranked if ranked and level < ranked[0][1]][::-1]  # the worst first
         for chosen, rejected in list(zip(better, worse, strict=False))[:per_problem]:
             lc, lr = levels[matrix.task_id][chosen], levels[matrix.task_id][rejected]
-            pairs.append(PreferencePair(
-                prompt=matrix.prompt, chosen=matrix.solutions[chosen], rejected=matrix.solutions[rejected],
-                method="executability", task_id=matrix.task_id, chosen_score=float(lc), rejected_score=float(lr),
-                margin=float(lc - lr), kind="executability", chosen_id=matrix.solution_ids[chosen],
-                rejected_id=matrix.solution_ids[rejected]))
+            pairs.append(
+                PreferencePair(
+                    prompt=matrix.prompt,
+                    chosen=matrix.solutions[chosen],
+                    rejected=matrix.solutions[rejected],
+                    method="executability",
+                    task_id=matrix.task_id,
+                    chosen_score=float(lc),
+                    rejected_score=float(lr),
+                    margin=float(lc - lr),
+                    kind="executability",
+                    chosen_id=matrix.solution_ids[chosen],
+                    rejected_id=matrix.solution_ids[rejected],
+                )
+            )
     return pairs
 
 
@@ -813,10 +987,18 @@ def write_summary(run_dir: Path, results: list[RoundResult], ks: list[int]) -> N
     table.add_column("pairs", justify="right")
     table.add_column("train loss", justify="right")
     for res in results:
-        cells = [f"{res.scores.get(label, {}).get(metric, float('nan')):.3f}" for label in labels for metric in metrics]
+        cells = [
+            f"{res.scores.get(label, {}).get(metric, float('nan')):.3f}"
+            for label in labels
+            for metric in metrics
+        ]
         loss = "" if res.train_loss is None else f"{res.train_loss:.4f}"
-        table.add_row(str(res.round) + (" (start)" if res.round == 0 else ""), *cells,
-                      "" if res.pairs is None else str(res.pairs), loss)
+        table.add_row(
+            str(res.round) + (" (start)" if res.round == 0 else ""),
+            *cells,
+            "" if res.pairs is None else str(res.pairs),
+            loss,
+        )
     Console(soft_wrap=True).print(table)
     (run_dir / "summary.json").write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n")
     _plot_summary(run_dir / "summary.png", results, labels, metrics)
@@ -832,8 +1014,12 @@ def _plot_summary(path: Path, results: list[RoundResult], labels: list[str], met
     rounds = [r.round for r in results]
     for label in labels:
         for metric in metrics:
-            ax.plot(rounds, [r.scores.get(label, {}).get(metric, float("nan")) for r in results], marker="o",
-                    label=f"{label} {metric}")
+            ax.plot(
+                rounds,
+                [r.scores.get(label, {}).get(metric, float("nan")) for r in results],
+                marker="o",
+                label=f"{label} {metric}",
+            )
     ax.set_xlabel("round (0: starting model)")
     ax.set_ylabel("pass@k")
     ax.set_xticks(rounds)
@@ -849,12 +1035,19 @@ def _plot_summary(path: Path, results: list[RoundResult], labels: list[str], met
 
 
 def run_command(
-    config: Annotated[Path | None, typer.Argument(help="Loop config YAML (see configs/); omit for the built-in "
-                                                  "default.")] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="CODEPREF_DATA_DIR",
-                                                  help="Directory holding the benchmark files.")] = None,
-    rounds: Annotated[int | None, typer.Option("--rounds", help="Override the config's number of rounds.")] = None,
-    runs_dir: Annotated[Path | None, typer.Option("--runs-dir", help="Override where runs are written.")] = None,
+    config: Annotated[
+        Path | None, typer.Argument(help="Loop config YAML (see configs/); omit for the built-in default.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", envvar="CODEPREF_DATA_DIR", help="Directory holding the benchmark files."),
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option("--rounds", help="Override the config's number of rounds.")
+    ] = None,
+    runs_dir: Annotated[
+        Path | None, typer.Option("--runs-dir", help="Override where runs are written.")
+    ] = None,
 ) -> None:
     """Run the self-alignment loop: rounds of generate -> matrix -> rank -> pairs -> train -> evaluate."""
     try:

@@ -96,13 +96,29 @@ class ExecutionMatrix:
 
     @classmethod
     def from_record(cls, record: dict[str, Any], where: str = "record") -> ExecutionMatrix:
-        for key in ("task_id", "prompt", "n", "m", "solution_ids", "solutions", "test_ids", "tests",
-                    "test_counts", "passed", "times"):
+        for key in (
+            "task_id",
+            "prompt",
+            "n",
+            "m",
+            "solution_ids",
+            "solutions",
+            "test_ids",
+            "tests",
+            "test_counts",
+            "passed",
+            "times",
+        ):
             if key not in record:
                 raise ValueError(f"{where}: missing field {key!r}")
         n, m = int(record["n"]), int(record["m"])
-        for key, size in (("solution_ids", n), ("solutions", n), ("test_ids", m), ("tests", m),
-                          ("test_counts", m)):
+        for key, size in (
+            ("solution_ids", n),
+            ("solutions", n),
+            ("test_ids", m),
+            ("tests", m),
+            ("test_counts", m),
+        ):
             if len(record[key]) != size:
                 raise ValueError(f"{where}: field {key!r} has {len(record[key])} entries, expected {size}")
         try:
@@ -111,11 +127,16 @@ class ExecutionMatrix:
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
         return cls(
-            task_id=record["task_id"], prompt=record["prompt"],
-            solution_ids=list(record["solution_ids"]), solutions=list(record["solutions"]),
-            test_ids=list(record["test_ids"]), tests=list(record["tests"]),
+            task_id=record["task_id"],
+            prompt=record["prompt"],
+            solution_ids=list(record["solution_ids"]),
+            solutions=list(record["solutions"]),
+            test_ids=list(record["test_ids"]),
+            tests=list(record["tests"]),
             test_counts=[int(c) for c in record["test_counts"]],
-            passed=passed, times=times, job_status=list(record.get("job_status") or []),
+            passed=passed,
+            times=times,
+            job_status=list(record.get("job_status") or []),
             test_timeout_s=record.get("test_timeout_s"),
         )
 
@@ -148,8 +169,13 @@ def _compiles_as_test(snippet: str) -> bool:
     return True
 
 
-def extract_tests(raw: str, entry_point: str, *, limit: int | None = CODET_TESTS_PER_SAMPLE,
-                  stops: Sequence[str] = CODET_STOP_SEQUENCES) -> list[str]:
+def extract_tests(
+    raw: str,
+    entry_point: str,
+    *,
+    limit: int | None = CODET_TESTS_PER_SAMPLE,
+    stops: Sequence[str] = CODET_STOP_SEQUENCES,
+) -> list[str]:
     """The test snippets of one sampled test completion (the text that followed a prompt ending `assert `).
 
     Pieces between `assert ` markers are kept when they mention the entry point (checked before cutting at
@@ -180,9 +206,13 @@ class TestPool:
         return [snippet_id(t) for t in self.tests]
 
 
-def collect_tests(raw_samples: Iterable[str], entry_point: str, *,
-                  limit: int | None = CODET_TESTS_PER_SAMPLE,
-                  stops: Sequence[str] = CODET_STOP_SEQUENCES) -> TestPool:
+def collect_tests(
+    raw_samples: Iterable[str],
+    entry_point: str,
+    *,
+    limit: int | None = CODET_TESTS_PER_SAMPLE,
+    stops: Sequence[str] = CODET_STOP_SEQUENCES,
+) -> TestPool:
     """Extract every sample's tests, pool them, and deduplicate while keeping the sampling counts."""
     counts: Counter[str] = Counter()
     for raw in raw_samples:
@@ -215,20 +245,37 @@ class MatrixProblem:
         if not self.solution_ids:
             self.solution_ids = [f"{self.task_id}#{i}" for i in range(len(self.solutions))]
         if len(self.solution_ids) != len(self.solutions):
-            raise ValueError(f"{self.task_id}: {len(self.solution_ids)} solution ids for "
-                             f"{len(self.solutions)} solutions")
+            raise ValueError(
+                f"{self.task_id}: {len(self.solution_ids)} solution ids for {len(self.solutions)} solutions"
+            )
         if len(self.test_counts) != len(self.tests):
-            raise ValueError(f"{self.task_id}: {len(self.test_counts)} test counts for {len(self.tests)} tests")
+            raise ValueError(
+                f"{self.task_id}: {len(self.test_counts)} test counts for {len(self.tests)} tests"
+            )
         if len(set(self.tests)) != len(self.tests):
             raise ValueError(f"{self.task_id}: tests must be distinct (merge repeats into test_counts)")
 
     @classmethod
-    def from_raw(cls, task_id: str, prompt: str, entry_point: str, solutions: list[str],
-                 raw_tests: Iterable[str], *, limit: int | None = CODET_TESTS_PER_SAMPLE,
-                 solution_ids: list[str] | None = None) -> MatrixProblem:
+    def from_raw(
+        cls,
+        task_id: str,
+        prompt: str,
+        entry_point: str,
+        solutions: list[str],
+        raw_tests: Iterable[str],
+        *,
+        limit: int | None = CODET_TESTS_PER_SAMPLE,
+        solution_ids: list[str] | None = None,
+    ) -> MatrixProblem:
         pool = collect_tests(raw_tests, entry_point, limit=limit)
-        return cls(task_id=task_id, prompt=prompt, solutions=list(solutions), tests=pool.tests,
-                   test_counts=pool.counts, solution_ids=list(solution_ids or []))
+        return cls(
+            task_id=task_id,
+            prompt=prompt,
+            solutions=list(solutions),
+            tests=pool.tests,
+            test_counts=pool.counts,
+            solution_ids=list(solution_ids or []),
+        )
 
 
 @dataclass
@@ -331,8 +378,9 @@ class _ProblemBuilder:
 
         m = len(self.problem.tests)
         if len(verdict.tests) > m:
-            raise RuntimeError(f"{self.problem.task_id}: sandbox returned {len(verdict.tests)} test results "
-                               f"for {m} tests")
+            raise RuntimeError(
+                f"{self.problem.task_id}: sandbox returned {len(verdict.tests)} test results for {m} tests"
+            )
         for j, result in enumerate(verdict.tests):
             if result.error.startswith(NOT_RUN_MARK):
                 continue  # stays failed, with NaN time
@@ -348,10 +396,17 @@ class _ProblemBuilder:
         rows = np.asarray(self.row_of, dtype=np.int64)
         p = self.problem
         return ExecutionMatrix(
-            task_id=p.task_id, prompt=p.prompt, solution_ids=list(p.solution_ids),
-            solutions=list(p.solutions), test_ids=[snippet_id(t) for t in p.tests], tests=list(p.tests),
-            test_counts=list(p.test_counts), passed=self.passed[rows], times=self.times[rows],
-            job_status=[self.status[r] for r in self.row_of], test_timeout_s=self.test_timeout_s,
+            task_id=p.task_id,
+            prompt=p.prompt,
+            solution_ids=list(p.solution_ids),
+            solutions=list(p.solutions),
+            test_ids=[snippet_id(t) for t in p.tests],
+            tests=list(p.tests),
+            test_counts=list(p.test_counts),
+            passed=self.passed[rows],
+            times=self.times[rows],
+            job_status=[self.status[r] for r in self.row_of],
+            test_timeout_s=self.test_timeout_s,
         )
 
 
@@ -366,15 +421,21 @@ def _make_jobs(builders: dict[str, _ProblemBuilder], test_timeout_s: float):
         tests = tuple(p.tests)
         timeout = job_timeout_for(len(tests), test_timeout_s)
         for row in builder.unique_rows:
-            job = Job(program=p.prompt + p.solutions[row] + "\n", tests=tests, as_main=False,
-                      test_timeout_s=test_timeout_s, timeout_s=timeout)
+            job = Job(
+                program=p.prompt + p.solutions[row] + "\n",
+                tests=tests,
+                as_main=False,
+                test_timeout_s=test_timeout_s,
+                timeout_s=timeout,
+            )
             jobs.append(job)
             owner[job.job_id] = (builder, row)
     return jobs, owner
 
 
-def _read_existing(path: Path, problems: Sequence[MatrixProblem],
-                   test_timeout_s: float) -> dict[str, ExecutionMatrix]:
+def _read_existing(
+    path: Path, problems: Sequence[MatrixProblem], test_timeout_s: float
+) -> dict[str, ExecutionMatrix]:
     """Matrices already in `path` for these problems, checked against the inputs they claim to be from."""
     if not path.exists():
         return {}
@@ -386,12 +447,19 @@ def _read_existing(path: Path, problems: Sequence[MatrixProblem],
         if problem is None:
             continue
         if (matrix.solution_ids, matrix.solutions, matrix.tests) != (
-                problem.solution_ids, problem.solutions, problem.tests):
-            raise ValueError(f"{where}: matrix for {matrix.task_id} was built from other solutions or tests; "
-                             "delete the file or write to another path")
+            problem.solution_ids,
+            problem.solutions,
+            problem.tests,
+        ):
+            raise ValueError(
+                f"{where}: matrix for {matrix.task_id} was built from other solutions or tests; "
+                "delete the file or write to another path"
+            )
         if matrix.test_timeout_s not in (None, test_timeout_s):
-            raise ValueError(f"{where}: matrix for {matrix.task_id} ran with a {matrix.test_timeout_s} s test "
-                             f"timeout, not {test_timeout_s} s; delete the file or write to another path")
+            raise ValueError(
+                f"{where}: matrix for {matrix.task_id} ran with a {matrix.test_timeout_s} s test "
+                f"timeout, not {test_timeout_s} s; delete the file or write to another path"
+            )
         done[matrix.task_id] = matrix
     return done
 
@@ -428,8 +496,13 @@ class _progress_bar:
             TimeRemainingColumn,
         )
 
-        self._progress = Progress("[progress.description]{task.description}", BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
         self._progress.__enter__()
         task = self._progress.add_task("matrix jobs", total=self.total)
         return lambda: self._progress.advance(task)
@@ -483,7 +556,9 @@ def _encode_bits(passed: np.ndarray) -> str:
 def _decode_bits(text: str, n: int, m: int) -> np.ndarray:
     raw = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
     if raw.size != math.ceil(n * m / 8):
-        raise ValueError(f"field 'passed' holds {raw.size} bytes, expected {math.ceil(n * m / 8)} for {n}x{m}")
+        raise ValueError(
+            f"field 'passed' holds {raw.size} bytes, expected {math.ceil(n * m / 8)} for {n}x{m}"
+        )
     return np.unpackbits(raw, count=n * m).astype(bool).reshape(n, m)
 
 
@@ -539,15 +614,24 @@ def _problem_from_line(line: str, where: str, limit: int | None) -> MatrixProble
     else:
         raise ValueError(f"{where}: needs field 'tests' or 'raw_tests'")
     try:
-        return MatrixProblem(task_id=record["task_id"], prompt=record["prompt"],
-                             solutions=record["solutions"], tests=pool.tests, test_counts=pool.counts,
-                             solution_ids=list(record.get("solution_ids") or []))
+        return MatrixProblem(
+            task_id=record["task_id"],
+            prompt=record["prompt"],
+            solutions=record["solutions"],
+            tests=pool.tests,
+            test_counts=pool.counts,
+            solution_ids=list(record.get("solution_ids") or []),
+        )
     except ValueError as err:
         raise ValueError(f"{where}: {err}") from None
 
 
-def codet_problems(data_dir: str | Path | None, *, limit: int | None = CODET_TESTS_PER_SAMPLE,
-                   task_ids: Sequence[str] | None = None) -> list[MatrixProblem]:
+def codet_problems(
+    data_dir: str | Path | None,
+    *,
+    limit: int | None = CODET_TESTS_PER_SAMPLE,
+    task_ids: Sequence[str] | None = None,
+) -> list[MatrixProblem]:
     """CodeT's released CodeGen-16B HumanEval samples as matrix problems (HumanEval prompts, truncated
     completions, CodeT-extracted tests)."""
     from codepref.data.codet_samples import load_codet_samples
@@ -559,8 +643,9 @@ def codet_problems(data_dir: str | Path | None, *, limit: int | None = CODET_TES
         if task_id not in samples:
             raise ValueError(f"task id {task_id!r} is not in CodeT's HumanEval samples")
         s = samples[task_id]
-        problems.append(MatrixProblem.from_raw(task_id, s.prompt, s.entry_point, s.solutions, s.raw_tests,
-                                               limit=limit))
+        problems.append(
+            MatrixProblem.from_raw(task_id, s.prompt, s.entry_point, s.solutions, s.raw_tests, limit=limit)
+        )
     return problems
 
 
@@ -569,22 +654,42 @@ def codet_problems(data_dir: str | Path | None, *, limit: int | None = CODET_TES
 
 
 def matrix_command(
-    problems_file: Annotated[Path | None, typer.Argument(
-        help="JSONL, one problem per line: task_id, prompt, solutions, and tests or raw_tests+entry_point.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Matrix JSONL file (appended to; resumable).")] = Path(
-        "matrix.jsonl"),
-    codet: Annotated[bool, typer.Option(
-        "--codet", help="Use CodeT's released CodeGen-16B HumanEval samples instead of PROBLEMS_FILE.")] = False,
-    data_dir: Annotated[Path | None, typer.Option(
-        "--data-dir", envvar="CODEPREF_DATA_DIR", help="Directory holding CodeT's sample files.")] = None,
-    tests_per_sample: Annotated[int, typer.Option(
-        help="Keep the first K valid test snippets of each raw test sample (CodeT: 5; 0 keeps all).")] = CODET_TESTS_PER_SAMPLE,
-    test_timeout: Annotated[float, typer.Option(help="Per-test timeout in seconds (CodeT: 0.1).")] = CODET_TEST_TIMEOUT_S,
+    problems_file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="JSONL, one problem per line: task_id, prompt, solutions, and tests or raw_tests+entry_point."
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Matrix JSONL file (appended to; resumable).")
+    ] = Path("matrix.jsonl"),
+    codet: Annotated[
+        bool,
+        typer.Option(
+            "--codet", help="Use CodeT's released CodeGen-16B HumanEval samples instead of PROBLEMS_FILE."
+        ),
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", envvar="CODEPREF_DATA_DIR", help="Directory holding CodeT's sample files."
+        ),
+    ] = None,
+    tests_per_sample: Annotated[
+        int,
+        typer.Option(
+            help="Keep the first K valid test snippets of each raw test sample (CodeT: 5; 0 keeps all)."
+        ),
+    ] = CODET_TESTS_PER_SAMPLE,
+    test_timeout: Annotated[
+        float, typer.Option(help="Per-test timeout in seconds (CodeT: 0.1).")
+    ] = CODET_TEST_TIMEOUT_S,
     workers: Annotated[int, typer.Option(help="Parallel sandbox workers.")] = 2,
     backend: Annotated[str, typer.Option(help="Sandbox backend: auto, docker or process.")] = "auto",
     max_problems: Annotated[int, typer.Option(help="Only the first N problems (0: all).")] = 0,
-    dedupe: Annotated[bool, typer.Option(
-        help="Run identical completions of a problem once (their rows are copies).")] = True,
+    dedupe: Annotated[
+        bool, typer.Option(help="Run identical completions of a problem once (their rows are copies).")
+    ] = True,
 ) -> None:
     """Build the N x M solution-by-test pass matrix of each problem in the sandbox (one job per solution)."""
     from rich.console import Console
@@ -596,20 +701,26 @@ def matrix_command(
     if codet == (problems_file is not None):
         raise typer.BadParameter("give either PROBLEMS_FILE or --codet")
     try:
-        problems = codet_problems(data_dir, limit=limit) if codet else read_problem_file(problems_file, limit=limit)
+        problems = (
+            codet_problems(data_dir, limit=limit) if codet else read_problem_file(problems_file, limit=limit)
+        )
     except (ValueError, FileNotFoundError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     if max_problems:
         problems = problems[:max_problems]
     with Sandbox(backend=backend, workers=workers, limits=Limits(memory_mb=1024)) as sandbox:
-        matrices, stats = build_matrices(problems, out, sandbox, test_timeout_s=test_timeout,
-                                         dedupe_solutions=dedupe)
+        matrices, stats = build_matrices(
+            problems, out, sandbox, test_timeout_s=test_timeout, dedupe_solutions=dedupe
+        )
     cells = sum(m.passed.size for m in matrices)
     console.print(
         f"{len(matrices)}/{stats.problems_total} problems in {out} ({stats.problems_resumed} resumed, "
         f"{stats.problems_incomplete} incomplete); {stats.jobs} jobs, {stats.test_runs} test runs, "
-        f"{cells} cells, {stats.wall_s:.1f} s; job statuses {stats.statuses}")
+        f"{cells} cells, {stats.wall_s:.1f} s; job statuses {stats.statuses}"
+    )
     if stats.problems_incomplete:
-        console.print("[yellow]some problems hit sandbox errors; run the same command again to retry them[/yellow]")
+        console.print(
+            "[yellow]some problems hit sandbox errors; run the same command again to retry them[/yellow]"
+        )
         raise typer.Exit(1)

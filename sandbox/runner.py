@@ -49,7 +49,9 @@ def _prepare_interpreter() -> None:
             pass
     workdir = os.path.join(WORK_ROOT, "job")
     os.environ.clear()
-    os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8", "TMPDIR": workdir})
+    os.environ.update(
+        {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8", "TMPDIR": workdir}
+    )
     json.dumps({"warm": [1.0, "x"]})
     exec(compile("pass", "<warm>", "exec"), {})
 
@@ -98,14 +100,25 @@ def _run_in_child(job: dict, nonce: str) -> None:
         record["nonce"] = nonce
         os.write(RESULT_FD, (json.dumps(record) + "\n").encode())
 
-    namespace = {"__name__": "__main__" if job.get("as_main", True) else "__sandbox__", "__builtins__": builtins}
+    namespace = {
+        "__name__": "__main__" if job.get("as_main", True) else "__sandbox__",
+        "__builtins__": builtins,
+    }
     try:
         exec(compile(job["program"], "<program>", "exec"), namespace)
     except BaseException as exc:  # noqa: BLE001 - every escape, SystemExit included, fails the program
         if not isinstance(exc, SystemExit):
             traceback.print_exc()
         _flush_streams()
-        report({"kind": "program", "ok": False, "error": _describe(exc), "exc": type(exc).__name__, "code": _exit_code(exc)})
+        report(
+            {
+                "kind": "program",
+                "ok": False,
+                "error": _describe(exc),
+                "exc": type(exc).__name__,
+                "code": _exit_code(exc),
+            }
+        )
         return
     _flush_streams()
     report({"kind": "program", "ok": True})
@@ -127,7 +140,15 @@ def _run_in_child(job: dict, nonce: str) -> None:
             if test_timeout:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         _flush_streams()
-        report({"kind": "test", "index": index, "status": status, "time_s": time.perf_counter() - started, "error": error})
+        report(
+            {
+                "kind": "test",
+                "index": index,
+                "status": status,
+                "time_s": time.perf_counter() - started,
+                "error": error,
+            }
+        )
     report({"kind": "done"})
 
 
@@ -156,14 +177,18 @@ class Runner:
     def __init__(self, limits: dict) -> None:
         self.limits = limits
         self.jobs_run = 0
-        self.selector = selectors.DefaultSelector()  # one epoll for the runner's life: its set is emptied per job
+        self.selector = (
+            selectors.DefaultSelector()
+        )  # one epoll for the runner's life: its set is emptied per job
         self.devnull = os.open(os.devnull, os.O_RDONLY)
 
     def run(self, job: dict) -> dict:
         nonce = os.urandom(16).hex()
         workdir = os.path.join(WORK_ROOT, "job")
         os.mkdir(workdir, 0o700)
-        names = ("stdin", "stdout", "stderr", "result") if job.get("stdin") else ("stdout", "stderr", "result")
+        names = (
+            ("stdin", "stdout", "stderr", "result") if job.get("stdin") else ("stdout", "stderr", "result")
+        )
         pipes = {name: os.pipe() for name in names}
         _flush_streams()  # nothing buffered in the runner may surface in the job's output
         started = time.monotonic()
@@ -190,7 +215,9 @@ class Runner:
     def _child(self, job: dict, nonce: str, pipes: dict, workdir: str) -> None:
         try:
             stdin_fd = pipes["stdin"][0] if "stdin" in pipes else self.devnull
-            _child_setup(self.limits, stdin_fd, pipes["stdout"][1], pipes["stderr"][1], pipes["result"][1], workdir)
+            _child_setup(
+                self.limits, stdin_fd, pipes["stdout"][1], pipes["stderr"][1], pipes["result"][1], workdir
+            )
             _run_in_child(job, nonce)
             _flush_streams()
         finally:
@@ -422,9 +449,13 @@ def _test_results(job: dict, records: list, timed_out: bool) -> list:
         if record:
             results.append({"status": record["status"], "time_s": record["time_s"], "error": record["error"]})
         elif timed_out and index == len(by_index):
-            results.append({"status": "timeout", "time_s": 0.0, "error": "job wall-clock limit reached during this test"})
+            results.append(
+                {"status": "timeout", "time_s": 0.0, "error": "job wall-clock limit reached during this test"}
+            )
         else:
-            results.append({"status": "failed", "time_s": 0.0, "error": "not run: the job ended before this test"})
+            results.append(
+                {"status": "failed", "time_s": 0.0, "error": "not run: the job ended before this test"}
+            )
     return results
 
 
@@ -444,7 +475,9 @@ def _overall_status(collected: dict, program, done: bool, tests: list, signal_nu
 
 
 def _raised_memory_error(program, tests: list) -> bool:
-    return bool(program and program.get("exc") == "MemoryError") or any(t["status"] == "memory_exceeded" for t in tests)
+    return bool(program and program.get("exc") == "MemoryError") or any(
+        t["status"] == "memory_exceeded" for t in tests
+    )
 
 
 def _explain(collected: dict, program, done: bool, signal_number) -> str:
@@ -502,7 +535,12 @@ def main() -> None:
         try:
             verdict = runner.run(job)
         except Exception as exc:  # noqa: BLE001 - report, then let the client replace this sandbox
-            verdict = {"job_id": job.get("job_id"), "status": "sandbox_error", "error": _describe(exc), "recycle": True}
+            verdict = {
+                "job_id": job.get("job_id"),
+                "status": "sandbox_error",
+                "error": _describe(exc),
+                "recycle": True,
+            }
         os.write(protocol_out, (json.dumps(verdict) + "\n").encode())
         if verdict["recycle"]:
             return

@@ -19,7 +19,9 @@ from codepref.data.codet_samples import (
 from codepref.matrix import CODET_STOP_SEQUENCES
 
 DATA_DIR = Path(os.environ.get("CODEPREF_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
-needs_data = pytest.mark.skipif(not (DATA_DIR / SOLUTIONS_FILE).exists(), reason="CodeT sample files not present")
+needs_data = pytest.mark.skipif(
+    not (DATA_DIR / SOLUTIONS_FILE).exists(), reason="CodeT sample files not present"
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,9 @@ def test_solutions_are_cut_at_codet_stop_sequences(samples):
         for solution, raw in zip(s.solutions, s.raw_solutions, strict=True):
             assert raw.startswith(solution)
             assert not any(stop in solution for stop in CODET_STOP_SEQUENCES)
-    assert any(sol != raw for s in samples.values() for sol, raw in zip(s.solutions, s.raw_solutions, strict=True))
+    assert any(
+        sol != raw for s in samples.values() for sol, raw in zip(s.solutions, s.raw_solutions, strict=True)
+    )
 
 
 def test_ambiguous_prompt_is_an_error(problems, tmp_path):

@@ -45,7 +45,9 @@ def test_each_loader_reads_the_real_file(bench: str, count: int, first: str) -> 
         assert f"def {problem.entry_point}" in problem.reference_program
         assert problem.test_code or problem.test_list or problem.base_inputs
         if problem.is_plus:
-            assert problem.base_inputs and all(isinstance(args, (list, tuple)) for args in problem.base_inputs)
+            assert problem.base_inputs and all(
+                isinstance(args, (list, tuple)) for args in problem.base_inputs
+            )
 
 
 def test_humaneval_comes_from_the_package_by_default() -> None:
@@ -64,7 +66,10 @@ def test_humaneval_plus_fields() -> None:
 
 
 def test_mbpp_splits_by_task_id() -> None:
-    sizes = {split: len(load_problems("mbpp", DATA_DIR, split=split)) for split in ("train", "validation", "test", "prompt")}
+    sizes = {
+        split: len(load_problems("mbpp", DATA_DIR, split=split))
+        for split in ("train", "validation", "test", "prompt")
+    }
     assert sizes == {"train": 374, "validation": 90, "test": 500, "prompt": 10}
     test_ids = {p.task_id for p in load_problems("mbpp", DATA_DIR, split="test")}
     assert "Mbpp/11" in test_ids and "Mbpp/510" in test_ids and "Mbpp/511" not in test_ids
@@ -118,7 +123,9 @@ def test_data_dir_from_the_environment(monkeypatch) -> None:
 def test_missing_files_are_named(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(DataFileError, match=r"nowhere\.json: no such data file"):
         load_problems("mbpp+", path=tmp_path / "nowhere.json")
-    with pytest.raises(DataFileError, match=r"MbppPlus-v0\.1\.0\.json: not found \(looked there because of --data-dir\)"):
+    with pytest.raises(
+        DataFileError, match=r"MbppPlus-v0\.1\.0\.json: not found \(looked there because of --data-dir\)"
+    ):
         load_problems("mbpp+", tmp_path)
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     with pytest.raises(DataFileError, match=r"mbpp\.jsonl: not found .*CODEPREF_DATA_DIR"):
@@ -132,9 +139,15 @@ def test_missing_files_are_named(tmp_path: Path, monkeypatch) -> None:
     ("line", "message"),
     [
         ('{"task_id": "HumanEval/0", "prompt": "p"', r"bad\.jsonl:2: not valid JSON"),
-        ('{"task_id": "HumanEval/0", "prompt": "p", "canonical_solution": "c", "test": "t"}', r"bad\.jsonl:2: field 'entry_point' is missing"),
-        ('{"task_id": 0, "prompt": "p", "canonical_solution": "c", "test": "t", "entry_point": "f"}', r"bad\.jsonl:2: field 'task_id' should be str, got int"),
-        ('[1, 2]', r"bad\.jsonl:2: expected a JSON object, got list"),
+        (
+            '{"task_id": "HumanEval/0", "prompt": "p", "canonical_solution": "c", "test": "t"}',
+            r"bad\.jsonl:2: field 'entry_point' is missing",
+        ),
+        (
+            '{"task_id": 0, "prompt": "p", "canonical_solution": "c", "test": "t", "entry_point": "f"}',
+            r"bad\.jsonl:2: field 'task_id' should be str, got int",
+        ),
+        ("[1, 2]", r"bad\.jsonl:2: expected a JSON object, got list"),
     ],
 )
 def test_malformed_records_name_file_line_and_field(tmp_path: Path, line: str, message: str) -> None:
@@ -150,7 +163,9 @@ def test_malformed_plus_inputs(tmp_path: Path) -> None:
     row["plus_input"] = [[1], 2]
     path = tmp_path / "plus.jsonl"
     path.write_text(json.dumps(row) + "\n")
-    with pytest.raises(DataFileError, match=r"plus\.jsonl:1: field 'plus_input'\[1\] should be a list of arguments"):
+    with pytest.raises(
+        DataFileError, match=r"plus\.jsonl:1: field 'plus_input'\[1\] should be a list of arguments"
+    ):
         load_problems("humaneval+", path=path)
     row["plus_input"] = [[1]]
     del row["atol"]

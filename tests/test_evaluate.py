@@ -133,7 +133,10 @@ def test_job_shapes() -> None:
         ("{not json", r"s\.jsonl:2: not valid JSON"),
         ('["HumanEval/0"]', r"s\.jsonl:2: expected a JSON object, got list"),
         ('{"completion": "x"}', r"s\.jsonl:2: field 'task_id' is missing"),
-        ('{"task_id": "HumanEval/999", "completion": "x"}', r"s\.jsonl:2: field 'task_id' 'HumanEval/999' is not a humaneval task"),
+        (
+            '{"task_id": "HumanEval/999", "completion": "x"}',
+            r"s\.jsonl:2: field 'task_id' 'HumanEval/999' is not a humaneval task",
+        ),
         ('{"task_id": "HumanEval/0"}', r"s\.jsonl:2: needs a 'completion' or a 'solution' field"),
         ('{"task_id": "HumanEval/0", "completion": 3}', r"s\.jsonl:2: field 'completion' should be a string"),
     ],
@@ -149,9 +152,14 @@ def test_malformed_sample_lines_name_the_line(tmp_path: Path, line: str, message
 @needs_data
 def test_samples_accept_solutions_and_bare_mbpp_numbers(tmp_path: Path) -> None:
     problems = {p.task_id: p for p in load_problems("mbpp", DATA_DIR)}
-    path = write_samples(tmp_path / "s.jsonl", [{"task_id": 11, "completion": "a"}, {"task_id": "Mbpp/11", "solution": "b"}])
+    path = write_samples(
+        tmp_path / "s.jsonl", [{"task_id": 11, "completion": "a"}, {"task_id": "Mbpp/11", "solution": "b"}]
+    )
     samples = read_samples(path, problems, "mbpp")
-    assert [(s.task_id, s.program, s.completion_id) for s in samples] == [("Mbpp/11", "a", 0), ("Mbpp/11", "b", 1)]
+    assert [(s.task_id, s.program, s.completion_id) for s in samples] == [
+        ("Mbpp/11", "a", 0),
+        ("Mbpp/11", "b", 1),
+    ]
 
 
 @needs_data
@@ -202,7 +210,10 @@ def test_humaneval_canonical_solutions_pass_and_broken_ones_fail(tmp_path: Path)
     assert not any(r["passed"] for r in broken.values())
     assert broken["loops"]["status"] == "timeout"
     assert "SyntaxError" in broken["syntax"]["error"]
-    assert "TypeError" in broken["wrong"]["tests"][0]["error"] or "AssertionError" in broken["wrong"]["tests"][0]["error"]
+    assert (
+        "TypeError" in broken["wrong"]["tests"][0]["error"]
+        or "AssertionError" in broken["wrong"]["tests"][0]["error"]
+    )
     assert report.problems_evaluated == 164
     assert report.scores["pass@1"] == pytest.approx((164 - 5 * 0.5) / 164)
 
@@ -211,14 +222,19 @@ def test_humaneval_canonical_solutions_pass_and_broken_ones_fail(tmp_path: Path)
 def test_resume_after_a_kill(tmp_path: Path) -> None:
     problems = load_problems("humaneval")[:24]
     # Each sample sleeps, so the first run is still going when it is killed.
-    rows = [{"task_id": p.task_id, "solution": "import time\ntime.sleep(0.4)\n" + p.reference_program} for p in problems]
+    rows = [
+        {"task_id": p.task_id, "solution": "import time\ntime.sleep(0.4)\n" + p.reference_program}
+        for p in problems
+    ]
     path = write_samples(tmp_path / "samples.jsonl", rows)
     results = tmp_path / "samples_results.jsonl"
     code = f"from codepref.evaluate.runner import evaluate_samples; evaluate_samples('humaneval', {str(path)!r}, workers=1, progress=False)"
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (not results.exists() or len(results.read_text().splitlines()) < 4):
+        while time.monotonic() < deadline and (
+            not results.exists() or len(results.read_text().splitlines()) < 4
+        ):
             time.sleep(0.1)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
@@ -240,11 +256,15 @@ def trimmed_data_dir(tmp_path: Path, task_ids: list[str], plus_inputs: int) -> P
     data = tmp_path / "data"
     data.mkdir()
     rows = [json.loads(line) for line in gzip.open(DATA_DIR / "HumanEvalPlus-v0.1.10.jsonl.gz", "rt")]
-    keep = [dict(row, plus_input=row["plus_input"][:plus_inputs]) for row in rows if row["task_id"] in task_ids]
+    keep = [
+        dict(row, plus_input=row["plus_input"][:plus_inputs]) for row in rows if row["task_id"] in task_ids
+    ]
     with gzip.open(data / "HumanEvalPlus-v0.1.10.jsonl.gz", "wt") as handle:
         handle.writelines(json.dumps(row) + "\n" for row in keep)
     mbpp = json.loads((DATA_DIR / "MbppPlus-v0.1.0.json").read_text())
-    keep = [dict(row, plus_input=row["plus_input"][:plus_inputs]) for row in mbpp if row["task_id"] in task_ids]
+    keep = [
+        dict(row, plus_input=row["plus_input"][:plus_inputs]) for row in mbpp if row["task_id"] in task_ids
+    ]
     (data / "MbppPlus-v0.1.0.json").write_text(json.dumps(keep))
     return data
 
@@ -259,7 +279,16 @@ def base_only_solution(problem) -> str:
     )
 
 
-PLUS_TASKS = ["HumanEval/0", "HumanEval/2", "HumanEval/32", "HumanEval/53", "Mbpp/2", "Mbpp/124", "Mbpp/580", "Mbpp/581"]
+PLUS_TASKS = [
+    "HumanEval/0",
+    "HumanEval/2",
+    "HumanEval/32",
+    "HumanEval/53",
+    "Mbpp/2",
+    "Mbpp/124",
+    "Mbpp/580",
+    "Mbpp/581",
+]
 
 
 @pytest.mark.docker
@@ -280,7 +309,9 @@ def test_plus_variants_score_base_and_plus(tmp_path: Path, monkeypatch, bench: s
     records = sorted(records_of(tmp_path / "samples_results.jsonl"), key=lambda r: r["line"])
     for canonical, base_only, empty in zip(records[0::3], records[1::3], records[2::3], strict=True):
         assert canonical["passed"] and canonical["base_passed"] and canonical["plus_passed"], canonical
-        assert base_only["base_passed"] and not base_only["plus_passed"] and not base_only["passed"], base_only
+        assert base_only["base_passed"] and not base_only["plus_passed"] and not base_only["passed"], (
+            base_only
+        )
         assert "plus input" in base_only["tests"][1]["error"]
         assert not empty["base_passed"] and not empty["passed"]
         assert "does not define" in empty["tests"][0]["error"]

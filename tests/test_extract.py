@@ -82,7 +82,9 @@ def test_extract_tests_codet_style():
     assert extract_tests(completion, "f", limit=1) == ["assert f([1, 2], 1) == False, 'msg'"]
 
 
-@pytest.mark.skipif(not (DATA / "codet_humaneval_codegen16B_test_case.jsonl").exists(), reason="no shared data")
+@pytest.mark.skipif(
+    not (DATA / "codet_humaneval_codegen16B_test_case.jsonl").exists(), reason="no shared data"
+)
 def test_extract_tests_on_codet_released_samples():
     """Most of CodeT's released test samples for HumanEval/0 yield at least one usable assert."""
     with (DATA / "codet_humaneval_codegen16B_test_case.jsonl").open() as fh:

@@ -6,7 +6,7 @@ import pytest
 from codepref.generate import GenerationRequest, PromptRecord, generate_jsonl, make_generator
 from codepref.generate.hf import HFGenerator
 
-PROMPTS = ("def add(a, b):\n", "import os\n\n\ndef read(path):\n    \"\"\"Read a file.\"\"\"\n", "x = [")
+PROMPTS = ("def add(a, b):\n", 'import os\n\n\ndef read(path):\n    """Read a file."""\n', "x = [")
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,10 @@ def test_seed_reproducibility(generator):
     request = GenerationRequest(prompts=PROMPTS, n=2, max_tokens=16, seed=123)
     first = [[c.text for c in s] for s in generator.generate(request)]
     again = [[c.text for c in s] for s in generator.generate(request)]
-    other = [[c.text for c in s] for s in generator.generate(GenerationRequest(prompts=PROMPTS, n=2, max_tokens=16,
-                                                                               seed=124))]
+    other = [
+        [c.text for c in s]
+        for s in generator.generate(GenerationRequest(prompts=PROMPTS, n=2, max_tokens=16, seed=124))
+    ]
     assert first == again
     assert first != other
 
@@ -53,8 +55,9 @@ def test_stop_sequences_cut_the_completion(generator):
     (full,) = generator.generate(base)[0]
     assert len(full.text) > 6
     stop = full.text[4:7]
-    (cut,) = generator.generate(GenerationRequest(prompts=PROMPTS[:1], n=1, max_tokens=24, seed=7,
-                                                  stop=(stop, "\x00never"))) [0]
+    (cut,) = generator.generate(
+        GenerationRequest(prompts=PROMPTS[:1], n=1, max_tokens=24, seed=7, stop=(stop, "\x00never"))
+    )[0]
     assert cut.text == full.text[: full.text.find(stop)]
     assert cut.finish_reason == "stop"
     assert cut.num_tokens < full.num_tokens

@@ -19,7 +19,9 @@ def tiny_config(tmp_path: Path, model: Path) -> Path:
     """configs/cpu-tiny.yaml (one round, 3 MBPP train problems), on the test session's tiny model and a
     temporary runs directory."""
     text = CPU_CONFIG.read_text()
-    text = text.replace("model: tiny", f"model: {model}").replace("name: cpu-tiny", f"name: cpu-tiny\nruns_dir: {tmp_path}")
+    text = text.replace("model: tiny", f"model: {model}").replace(
+        "name: cpu-tiny", f"name: cpu-tiny\nruns_dir: {tmp_path}"
+    )
     path = tmp_path / "cpu-tiny.yaml"
     path.write_text(text)
     return path
@@ -35,10 +37,16 @@ def test_one_round_on_cpu_resumes_after_a_kill(tiny_model_dir, tmp_path):
     config = tiny_config(tmp_path, tiny_model_dir)
     run_dir = tmp_path / "cpu-tiny"
     # 1. Start the run in a process of its own and kill it (SIGKILL, no cleanup) once training has begun.
-    script = ("import typer; from codepref.loop import run_command; app = typer.Typer(); "
-              "app.command()(run_command); app()")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(config), "--data-dir", str(DATA)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    script = (
+        "import typer; from codepref.loop import run_command; app = typer.Typer(); "
+        "app.command()(run_command); app()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(config), "--data-dir", str(DATA)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     started = run_dir / "round-1" / "train" / "inputs.json"
     deadline = time.time() + 240
     while not started.exists() and proc.poll() is None and time.time() < deadline:
@@ -52,8 +60,13 @@ def test_one_round_on_cpu_resumes_after_a_kill(tiny_model_dir, tmp_path):
     cfg = load_loop_config(config)
     result = Loop(cfg, str(DATA)).run()
     assert statuses(result) == {
-        "0/evaluate": "skipped", "1/generate": "skipped", "1/matrix": "skipped", "1/rank": "skipped",
-        "1/pairs": "skipped", "1/train": "ran", "1/evaluate": "ran",
+        "0/evaluate": "skipped",
+        "1/generate": "skipped",
+        "1/matrix": "skipped",
+        "1/rank": "skipped",
+        "1/pairs": "skipped",
+        "1/train": "ran",
+        "1/evaluate": "ran",
     }
     # Every stage left its outputs under runs/NAME/round-R/STAGE/.
     r1 = run_dir / "round-1"
@@ -122,11 +135,15 @@ def test_loop_programs_pass_with_reference_completions(tmp_path):
         """The entry point's body from a reference that is only imports and that one function."""
         tree = ast.parse(problem.canonical_solution)
         kinds = {type(node) for node in tree.body}
-        if kinds - {ast.Import, ast.ImportFrom, ast.FunctionDef} or len(
-                [n for n in tree.body if isinstance(n, ast.FunctionDef)]) != 1:
+        if (
+            kinds - {ast.Import, ast.ImportFrom, ast.FunctionDef}
+            or len([n for n in tree.body if isinstance(n, ast.FunctionDef)]) != 1
+        ):
             return None
         node = tree.body[-1]
-        lines = problem.canonical_solution.splitlines(keepends=True)[node.body[0].lineno - 1:node.end_lineno]
+        lines = problem.canonical_solution.splitlines(keepends=True)[
+            node.body[0].lineno - 1 : node.end_lineno
+        ]
         # re-indented to the prompt's four spaces (references use tabs or two spaces)
         return textwrap.indent(textwrap.dedent("".join(line.expandtabs(4) for line in lines)), "    ")
 
@@ -145,7 +162,9 @@ def test_loop_programs_pass_with_reference_completions(tmp_path):
                 break
         samples = tmp_path / f"{benchmark}.jsonl"
         samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        report = evaluate_samples(benchmark, samples, ks=[1], workers=2, data_dir=DATA, split=split, progress=False)
+        report = evaluate_samples(
+            benchmark, samples, ks=[1], workers=2, data_dir=DATA, split=split, progress=False
+        )
         assert report.problems_evaluated == 4 and report.scores["pass@1"] == 1.0, (benchmark, report.statuses)
 
 
@@ -156,17 +175,31 @@ def test_chat_answers_become_programs_and_training_rows():
 
     problem = load_problems("humaneval")[0]
     task = make_task(problem)
-    answer = ("Here you go:\n```python\ndef has_close_elements(numbers, threshold):\n    return any(\n"
-              "        abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n\n"
-              "print(has_close_elements([1.0], 0.5))\n```\nDone.")
+    answer = (
+        "Here you go:\n```python\ndef has_close_elements(numbers, threshold):\n    return any(\n"
+        "        abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n\n"
+        "print(has_close_elements([1.0], 0.5))\n```\nDone."
+    )
     prefix, code = solution_parts(task, "chat", answer, ())
     assert prefix == "from typing import List\n\n"  # the prompt's imports, which chat answers often omit
     assert code.startswith("def has_close_elements(numbers, threshold):") and "print(" not in code
     # Chat pairs train on the chat prompt and whole answers, found by solution id.
-    solutions = {task.key: {"prompt": "<chat prompt>", "completions": [{"text": "answer 0"}, {"text": "answer 1"}]}}
-    pair = PreferencePair(prompt="", chosen="code 1", rejected="code 0", method="codedpo", task_id=task.key,
-                          chosen_score=1.0, rejected_score=0.0, margin=1.0, kind="correctness",
-                          chosen_id=f"{task.key}#1", rejected_id=f"{task.key}#0")
+    solutions = {
+        task.key: {"prompt": "<chat prompt>", "completions": [{"text": "answer 0"}, {"text": "answer 1"}]}
+    }
+    pair = PreferencePair(
+        prompt="",
+        chosen="code 1",
+        rejected="code 0",
+        method="codedpo",
+        task_id=task.key,
+        chosen_score=1.0,
+        rejected_score=0.0,
+        margin=1.0,
+        kind="correctness",
+        chosen_id=f"{task.key}#1",
+        rejected_id=f"{task.key}#0",
+    )
     (row,) = training_rows([pair], "chat", solutions)
     assert (row["prompt"], row["chosen"], row["rejected"]) == ("<chat prompt>", "answer 1", "answer 0")
     (same,) = training_rows([pair], "completion", solutions)

@@ -72,7 +72,7 @@ def test_collect_tests_deduplicates_with_counts_in_first_seen_order():
 
 
 def test_limit_applies_per_sample_before_pooling():
-    raw = "".join(f"assert f({i}) == {i}\n" for i in range(8))[len("assert "):]
+    raw = "".join(f"assert f({i}) == {i}\n" for i in range(8))[len("assert ") :]
     assert len(collect_tests([raw, raw], "f").tests) == 5
     assert collect_tests([raw, raw], "f").counts == [2] * 5
     assert len(collect_tests([raw], "f", limit=None).tests) == 8
@@ -87,15 +87,25 @@ def _random_matrix(task_id: str, n: int, m: int, seed: int) -> ExecutionMatrix:
     times = rng.random((n, m)).astype(np.float32)
     times[rng.random((n, m)) < 0.2] = np.nan
     return ExecutionMatrix(
-        task_id=task_id, prompt="def f(x):\n", solution_ids=[f"{task_id}#{i}" for i in range(n)],
-        solutions=[f"    return {i}\n" for i in range(n)], test_ids=[f"t{j}" for j in range(m)],
-        tests=[f"assert f({j}) == {j}" for j in range(m)], test_counts=[j % 3 + 1 for j in range(m)],
-        passed=rng.random((n, m)) < 0.5, times=times, job_status=["passed"] * n,
+        task_id=task_id,
+        prompt="def f(x):\n",
+        solution_ids=[f"{task_id}#{i}" for i in range(n)],
+        solutions=[f"    return {i}\n" for i in range(n)],
+        test_ids=[f"t{j}" for j in range(m)],
+        tests=[f"assert f({j}) == {j}" for j in range(m)],
+        test_counts=[j % 3 + 1 for j in range(m)],
+        passed=rng.random((n, m)) < 0.5,
+        times=times,
+        job_status=["passed"] * n,
     )
 
 
 def test_save_and_load_round_trip_bits_and_times(tmp_path):
-    matrices = [_random_matrix("T/0", 7, 13, 0), _random_matrix("T/1", 3, 0, 1), _random_matrix("T/2", 1, 1, 2)]
+    matrices = [
+        _random_matrix("T/0", 7, 13, 0),
+        _random_matrix("T/1", 3, 0, 1),
+        _random_matrix("T/2", 1, 1, 2),
+    ]
     path = save_matrices(matrices, tmp_path / "m.jsonl")
     loaded = list(load_matrices(path))
     assert [m.task_id for m in loaded] == ["T/0", "T/1", "T/2"]
@@ -104,7 +114,11 @@ def test_save_and_load_round_trip_bits_and_times(tmp_path):
         np.testing.assert_array_equal(a.passed, b.passed)
         np.testing.assert_array_equal(a.times, b.times)  # NaNs compare equal here
         assert (a.solution_ids, a.tests, a.test_counts, a.job_status) == (
-            b.solution_ids, b.tests, b.test_counts, b.job_status)
+            b.solution_ids,
+            b.tests,
+            b.test_counts,
+            b.job_status,
+        )
     # compact: 7 x 13 bits pack into 12 bytes
     record = json.loads(path.read_text().splitlines()[0])
     assert len(record["passed"]) == 4 * math.ceil(12 / 3)
@@ -112,7 +126,9 @@ def test_save_and_load_round_trip_bits_and_times(tmp_path):
 
 def test_file_loads_with_datasets(tmp_path):
     datasets = pytest.importorskip("datasets")
-    path = save_matrices([_random_matrix("T/0", 4, 5, 0), _random_matrix("T/1", 2, 3, 1)], tmp_path / "m.jsonl")
+    path = save_matrices(
+        [_random_matrix("T/0", 4, 5, 0), _random_matrix("T/1", 2, 3, 1)], tmp_path / "m.jsonl"
+    )
     table = datasets.load_dataset("json", data_files=str(path), split="train")
     assert table["task_id"] == ["T/0", "T/1"] and table["m"] == [5, 3]
 
@@ -139,16 +155,36 @@ def test_bad_files_name_the_line_and_field(tmp_path):
 def test_problem_file_reading(tmp_path):
     path = tmp_path / "p.jsonl"
     lines = [
-        {"task_id": "A", "prompt": "def f(x):\n", "entry_point": "f", "solutions": ["    return x\n"],
-         "raw_tests": ["f(1) == 1\nassert f(2) == 2\n", "f(1) == 1\n"]},
-        {"task_id": "B", "prompt": "def g(x):\n", "solutions": ["    return 1\n", "    return 2\n"],
-         "tests": ["assert g(0) == 1", "assert g(0) == 1", "assert g(1) == 1"], "solution_ids": ["b0", "b1"]},
+        {
+            "task_id": "A",
+            "prompt": "def f(x):\n",
+            "entry_point": "f",
+            "solutions": ["    return x\n"],
+            "raw_tests": ["f(1) == 1\nassert f(2) == 2\n", "f(1) == 1\n"],
+        },
+        {
+            "task_id": "B",
+            "prompt": "def g(x):\n",
+            "solutions": ["    return 1\n", "    return 2\n"],
+            "tests": ["assert g(0) == 1", "assert g(0) == 1", "assert g(1) == 1"],
+            "solution_ids": ["b0", "b1"],
+        },
     ]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     a, b = read_problem_file(path)
-    assert (a.tests, a.test_counts, a.solution_ids) == (["assert f(1) == 1", "assert f(2) == 2"], [2, 1], ["A#0"])
-    assert (b.tests, b.test_counts, b.solution_ids) == (["assert g(0) == 1", "assert g(1) == 1"], [2, 1], ["b0", "b1"])
-    path.write_text(json.dumps(lines[0]) + "\n" + json.dumps({"task_id": "C", "prompt": "", "solutions": []}) + "\n")
+    assert (a.tests, a.test_counts, a.solution_ids) == (
+        ["assert f(1) == 1", "assert f(2) == 2"],
+        [2, 1],
+        ["A#0"],
+    )
+    assert (b.tests, b.test_counts, b.solution_ids) == (
+        ["assert g(0) == 1", "assert g(1) == 1"],
+        [2, 1],
+        ["b0", "b1"],
+    )
+    path.write_text(
+        json.dumps(lines[0]) + "\n" + json.dumps({"task_id": "C", "prompt": "", "solutions": []}) + "\n"
+    )
     with pytest.raises(ValueError, match=r"p.jsonl:2: needs field 'tests' or 'raw_tests'"):
         read_problem_file(path)
     path.write_text(json.dumps(dict(lines[1], solution_ids=["only one"])) + "\n")
@@ -157,8 +193,9 @@ def test_problem_file_reading(tmp_path):
 
 
 def test_matrix_problem_from_raw_counts_tests():
-    problem = MatrixProblem.from_raw("X", "def f(x):\n", "f", ["    return x\n"] * 2,
-                                     ["f(1) == 1\n", "f(1) == 1\nassert f(2) == 2"])
+    problem = MatrixProblem.from_raw(
+        "X", "def f(x):\n", "f", ["    return x\n"] * 2, ["f(1) == 1\n", "f(1) == 1\nassert f(2) == 2"]
+    )
     assert problem.tests == ["assert f(1) == 1", "assert f(2) == 2"] and problem.test_counts == [2, 1]
     assert problem.solution_ids == ["X#0", "X#1"]
     with pytest.raises(ValueError, match="X: tests must be distinct"):
@@ -182,10 +219,16 @@ TOY = MatrixProblem(
     tests=["assert inc(1) == 2", "assert inc(0) == 0", "assert inc(-1) == 0"],
     test_counts=[2, 1, 1],
 )
-OTHER = MatrixProblem(task_id="toy/neg", prompt="def neg(x):\n", solutions=["    return -x\n", "    return x\n"],
-                      tests=["assert neg(2) == -2"], test_counts=[1])
-NO_TESTS = MatrixProblem(task_id="toy/none", prompt="def f():\n", solutions=["    return 1\n"], tests=[],
-                         test_counts=[])
+OTHER = MatrixProblem(
+    task_id="toy/neg",
+    prompt="def neg(x):\n",
+    solutions=["    return -x\n", "    return x\n"],
+    tests=["assert neg(2) == -2"],
+    test_counts=[1],
+)
+NO_TESTS = MatrixProblem(
+    task_id="toy/none", prompt="def f():\n", solutions=["    return 1\n"], tests=[], test_counts=[]
+)
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +244,9 @@ def sandbox(docker_image):  # docker_image (tests/conftest.py) builds the image 
 def test_build_runs_one_job_per_distinct_solution_with_per_test_results(sandbox, tmp_path):
     from codepref.matrix import build_matrices
 
-    (matrix,), stats = build_matrices([TOY], tmp_path / "m.jsonl", sandbox, test_timeout_s=0.2, progress=False)
+    (matrix,), stats = build_matrices(
+        [TOY], tmp_path / "m.jsonl", sandbox, test_timeout_s=0.2, progress=False
+    )
     assert stats.jobs == 5 and stats.test_runs == 12  # the uncompilable solution runs no test
     expected = [[1, 0, 1], [1, 0, 1], [0, 1, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]
     np.testing.assert_array_equal(matrix.passed, np.array(expected, dtype=bool))
@@ -223,14 +268,21 @@ def test_build_resumes_and_refuses_a_stale_file(sandbox, tmp_path):
     build_matrices([TOY, NO_TESTS], path, sandbox, test_timeout_s=0.2, progress=False)
     with path.open("a") as handle:
         handle.write('{"task_id": "toy/neg", "pas')  # a write cut short by a kill
-    matrices, stats = build_matrices([TOY, OTHER, NO_TESTS], path, sandbox, test_timeout_s=0.2, progress=False)
+    matrices, stats = build_matrices(
+        [TOY, OTHER, NO_TESTS], path, sandbox, test_timeout_s=0.2, progress=False
+    )
     assert (stats.problems_resumed, stats.problems_built, stats.jobs) == (2, 1, 2)
     assert [m.task_id for m in matrices] == ["toy/inc", "toy/neg", "toy/none"]
     assert sorted(m.task_id for m in load_matrices(path)) == ["toy/inc", "toy/neg", "toy/none"]
     assert matrices[2].shape == (1, 0)
     np.testing.assert_array_equal(matrices[1].passed, [[True], [False]])
-    changed = MatrixProblem(task_id="toy/neg", prompt=OTHER.prompt, solutions=OTHER.solutions,
-                            tests=["assert neg(3) == -3"], test_counts=[1])
+    changed = MatrixProblem(
+        task_id="toy/neg",
+        prompt=OTHER.prompt,
+        solutions=OTHER.solutions,
+        tests=["assert neg(3) == -3"],
+        test_counts=[1],
+    )
     with pytest.raises(ValueError, match="toy/neg was built from other solutions or tests"):
         build_matrices([changed], path, sandbox, progress=False)
     with pytest.raises(ValueError, match="toy/neg ran with a 0.2 s test timeout, not 0.1 s"):
@@ -245,9 +297,18 @@ def test_matrix_command_on_a_problem_file(tmp_path):
     from codepref.matrix import matrix_command
 
     problems = tmp_path / "problems.jsonl"
-    problems.write_text(json.dumps({"task_id": "toy/neg", "prompt": "def neg(x):\n", "entry_point": "neg",
-                                    "solutions": ["    return -x\n", "    return x\n"],
-                                    "raw_tests": ["neg(2) == -2\nassert neg(0) == 0\n", "neg(2) == -2\n"]}) + "\n")
+    problems.write_text(
+        json.dumps(
+            {
+                "task_id": "toy/neg",
+                "prompt": "def neg(x):\n",
+                "entry_point": "neg",
+                "solutions": ["    return -x\n", "    return x\n"],
+                "raw_tests": ["neg(2) == -2\nassert neg(0) == 0\n", "neg(2) == -2\n"],
+            }
+        )
+        + "\n"
+    )
     app = typer.Typer()
     app.command()(matrix_command)
     out = tmp_path / "m.jsonl"

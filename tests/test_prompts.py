@@ -44,7 +44,7 @@ def humaneval_problems() -> list[dict]:
 def test_doctest_examples_removed_and_description_kept():
     stripped = strip_docstring_examples(HE_STYLE, "below_zero")
     assert ">>>" not in stripped and "False" not in stripped
-    assert "Detect if the balance ever falls below zero.\n    Return True if it does.\n    \"\"\"\n" in stripped
+    assert 'Detect if the balance ever falls below zero.\n    Return True if it does.\n    """\n' in stripped
     assert stripped.startswith("from typing import List\n\n\ndef below_zero(")
 
 
@@ -80,7 +80,9 @@ def test_definitions_that_look_like_calls_are_kept():
 
 def test_test_prompt_is_codet_format():
     text = codet_test_prompt(HE_STYLE, "below_zero").text
-    assert text.endswith('    Return True if it does.\n    """\n    pass\n\n# check the correctness of below_zero\nassert ')
+    assert text.endswith(
+        '    Return True if it does.\n    """\n    pass\n\n# check the correctness of below_zero\nassert '
+    )
 
 
 def test_mbpp_style_prompts():
@@ -90,7 +92,9 @@ def test_mbpp_style_prompts():
     assert solution_prompt(prompt, "add").stop == MODULE_STOPS
     tests = codet_test_prompt(prompt, "add").text
     assert "assert add(1, 2) == 3" not in tests  # the example assert is removed from the test prompt
-    assert tests == '"""\nWrite a function to add two numbers.\n"""\n\n# check the correctness of add\nassert '
+    assert (
+        tests == '"""\nWrite a function to add two numbers.\n"""\n\n# check the correctness of add\nassert '
+    )
 
 
 def test_solution_prompt_completion_style():
@@ -106,7 +110,9 @@ def test_chat_prompts_use_the_chat_template(tiny_model_dir):
     assert solution.text.startswith("<|im_start|>system\nYou write Python.<|im_end|>\n<|im_start|>user\n")
     assert solution.text.endswith("<|im_start|>assistant\n") and ">>> below_zero" in solution.text
     tests = chat_codet_test_prompt(HE_STYLE, "below_zero", tokenizer)
-    assert tests.text.endswith("<|im_start|>assistant\n```python\n# check the correctness of below_zero\nassert ")
+    assert tests.text.endswith(
+        "<|im_start|>assistant\n```python\n# check the correctness of below_zero\nassert "
+    )
     assert ">>>" not in tests.text and "    pass\n" in tests.text
 
 
@@ -120,7 +126,9 @@ def test_every_humaneval_prompt_keeps_its_header_and_parses():
         assert ">>>" not in text, problem["task_id"]
 
 
-@pytest.mark.skipif(not (DATA / "codet_humaneval_codegen16B_test_case.jsonl").exists(), reason="no shared data")
+@pytest.mark.skipif(
+    not (DATA / "codet_humaneval_codegen16B_test_case.jsonl").exists(), reason="no shared data"
+)
 def test_matches_codet_released_test_prompts():
     """CodeT released its HumanEval test-generation prompts (examples removed by hand); ours should match
     nearly all of them character for character (154 of 164 at the time of writing)."""

@@ -41,7 +41,11 @@ def run(sandbox: Sandbox, program: str, tests=(), **options):
 
 
 def test_passing_program_with_tests(sandbox):
-    verdict = run(sandbox, "def add(a, b):\n    return a + b\nprint('hi')", ["assert add(1, 2) == 3", "assert add(0, 0) == 0"])
+    verdict = run(
+        sandbox,
+        "def add(a, b):\n    return a + b\nprint('hi')",
+        ["assert add(1, 2) == 3", "assert add(0, 0) == 0"],
+    )
     assert verdict.status == Status.PASSED
     assert [t.status for t in verdict.tests] == [Status.PASSED, Status.PASSED]
     assert verdict.stdout == "hi\n"
@@ -49,7 +53,9 @@ def test_passing_program_with_tests(sandbox):
 
 
 def test_each_test_is_reported_separately(sandbox):
-    verdict = run(sandbox, "def f(x):\n    return x * 2", ["assert f(1) == 2", "assert f(2) == 5", "assert f(3) == 6"])
+    verdict = run(
+        sandbox, "def f(x):\n    return x * 2", ["assert f(1) == 2", "assert f(2) == 5", "assert f(3) == 6"]
+    )
     assert verdict.status == Status.FAILED
     assert [t.status for t in verdict.tests] == [Status.PASSED, Status.FAILED, Status.PASSED]
     assert verdict.tests[1].error == "AssertionError"
@@ -112,7 +118,9 @@ def test_output_flood_of_100_mb(sandbox):
 
 
 def test_stderr_flood_does_not_deadlock_stdout(sandbox):
-    program = "import sys\nfor _ in range(2000):\n    sys.stderr.write('e' * 100)\n    sys.stdout.write('o' * 100)"
+    program = (
+        "import sys\nfor _ in range(2000):\n    sys.stderr.write('e' * 100)\n    sys.stdout.write('o' * 100)"
+    )
     verdict = run(sandbox, program)
     assert verdict.status == Status.OUTPUT_EXCEEDED and verdict.stderr_truncated
 
@@ -180,11 +188,14 @@ FORGERIES = {
     "sys.exit(0)": ("import sys\nsys.exit(0)", ["assert False"]),
     "SystemExit in a test": ("x = 1", ["raise SystemExit(0)"]),
     "KeyboardInterrupt": ("raise KeyboardInterrupt", ["assert True"]),
-    "kill the parent": ("import os, signal\nfor s in (9, 15, 2, 19):\n    os.kill(os.getppid(), s)", ["assert False"]),
+    "kill the parent": (
+        "import os, signal\nfor s in (9, 15, 2, 19):\n    os.kill(os.getppid(), s)",
+        ["assert False"],
+    ),
     "kill everyone": ("import os, signal\nos.kill(-1, signal.SIGKILL)", ["assert True"]),
     "close the runner's fds": ("import os\nos.closerange(0, 4096)", ["assert False"]),
     "write a fake record to the result fd": (
-        "import os\nos.write(3, b'{\"kind\": \"done\", \"nonce\": \"0\"}\\n')\nos._exit(0)",
+        'import os\nos.write(3, b\'{"kind": "done", "nonce": "0"}\\n\')\nos._exit(0)',
         ["assert False"],
     ),
     "print a fake verdict line": (
@@ -192,7 +203,7 @@ FORGERIES = {
         ["assert False"],
     ),
     "write to the runner's protocol fds": (
-        "import os\nfor fd in range(0, 64):\n    try:\n        os.write(fd, b'{\"status\": \"passed\"}\\n')\n    except OSError:\n        pass",
+        'import os\nfor fd in range(0, 64):\n    try:\n        os.write(fd, b\'{"status": "passed"}\\n\')\n    except OSError:\n        pass',
         ["assert False"],
     ),
 }
@@ -213,7 +224,10 @@ def test_a_pass_cannot_be_forged(sandbox, name):
 def test_many_concurrent_jobs_stream_back_tagged(backend, request):
     if backend == "docker":
         request.getfixturevalue("docker_image")
-    jobs = [Job(f"n = {i}", (f"assert n == {i}", f"assert n != {i}" if i % 7 == 0 else "pass")) for i in range(200)]
+    jobs = [
+        Job(f"n = {i}", (f"assert n == {i}", f"assert n != {i}" if i % 7 == 0 else "pass"))
+        for i in range(200)
+    ]
     with Sandbox(backend=backend, workers=3, limits=LIMITS) as box:
         verdicts = {v.job_id: v for v in box.run_many(jobs)}
     assert set(verdicts) == {job.job_id for job in jobs}

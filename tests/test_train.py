@@ -14,7 +14,13 @@ from codepref.train.trainer import (
     train,
 )
 
-FAST = {"learning_rate": 5e-2, "max_steps": 4, "batch_size": 4, "warmup_steps": 0, "lr_scheduler_type": "constant"}
+FAST = {
+    "learning_rate": 5e-2,
+    "max_steps": 4,
+    "batch_size": 4,
+    "warmup_steps": 0,
+    "lr_scheduler_type": "constant",
+}
 
 
 def make_pairs(n: int = 8) -> list[dict]:
@@ -73,15 +79,21 @@ def test_dpo_step_changes_weights_and_raises_margin(tiny_model_dir, pairs_file, 
     assert all("rewards/margins" in r and "rewards/accuracies" in r for r in steps)
     assert steps[-1]["rewards/margins"] > steps[0]["rewards/margins"]
     assert (out / "training_log.png").read_bytes()[:4] == b"\x89PNG"
-    assert (out / "tokenizer.json").exists() and json.loads((out / "train_config.json").read_text())["loss"] == "dpo"
+    assert (out / "tokenizer.json").exists() and json.loads((out / "train_config.json").read_text())[
+        "loss"
+    ] == "dpo"
 
 
 def test_kto_on_unpaired_records(tiny_model_dir, tmp_path):
     unpaired = tmp_path / "unpaired.jsonl"
     rows = []
     for p in make_pairs():
-        rows.append({"prompt": p["prompt"], "completion": p["chosen"], "label": True, "task_id": p["task_id"]})
-        rows.append({"prompt": p["prompt"], "completion": p["rejected"], "label": False, "task_id": p["task_id"]})
+        rows.append(
+            {"prompt": p["prompt"], "completion": p["chosen"], "label": True, "task_id": p["task_id"]}
+        )
+        rows.append(
+            {"prompt": p["prompt"], "completion": p["rejected"], "label": False, "task_id": p["task_id"]}
+        )
     unpaired.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "kto"
     result = train(unpaired, str(tiny_model_dir), out, TrainConfig(loss="kto", **{**FAST, "max_steps": 8}))
@@ -99,11 +111,15 @@ def test_lora_through_the_cli_with_a_yaml_config(tiny_model_dir, pairs_file, tmp
     app = typer.Typer()  # the command alone (the full `codepref` app also needs the sandbox package)
     app.command()(train_command)
     config = tmp_path / "train.yaml"
-    config.write_text("loss: ipo\nbeta: 0.5\nlearning_rate: 0.05\nmax_steps: 4\nbatch_size: 4\nwarmup_steps: 0\n"
-                      "lr_scheduler_type: constant\nlora: {r: 8, alpha: 16, dropout: 0.0}\n")
+    config.write_text(
+        "loss: ipo\nbeta: 0.5\nlearning_rate: 0.05\nmax_steps: 4\nbatch_size: 4\nwarmup_steps: 0\n"
+        "lr_scheduler_type: constant\nlora: {r: 8, alpha: 16, dropout: 0.0}\n"
+    )
     out = tmp_path / "lora"
-    run = CliRunner().invoke(app, ["--pairs", str(pairs_file), "--model", str(tiny_model_dir),
-                                   "--config", str(config), "-o", str(out)])
+    run = CliRunner().invoke(
+        app,
+        ["--pairs", str(pairs_file), "--model", str(tiny_model_dir), "--config", str(config), "-o", str(out)],
+    )
     assert run.exit_code == 0, run.output
     adapter = json.loads((out / "adapter" / "adapter_config.json").read_text())
     assert adapter["r"] == 8 and adapter["peft_type"] == "LORA"
@@ -115,9 +131,13 @@ def test_lora_through_the_cli_with_a_yaml_config(tiny_model_dir, pairs_file, tmp
 
 def test_loss_names_map_to_trl(tmp_path):
     for loss, trl_name in [("dpo", "sigmoid"), ("ipo", "ipo"), ("robust", "robust"), ("hinge", "hinge")]:
-        args = build_trl_config(TrainConfig(loss=loss, label_smoothing=0.1), tmp_path, gradient_checkpointing=False)
+        args = build_trl_config(
+            TrainConfig(loss=loss, label_smoothing=0.1), tmp_path, gradient_checkpointing=False
+        )
         assert type(args).__name__ == "DPOConfig" and args.loss_type == [trl_name]
-    kto = build_trl_config(TrainConfig(loss="kto", desirable_weight=1.3), tmp_path, gradient_checkpointing=False)
+    kto = build_trl_config(
+        TrainConfig(loss="kto", desirable_weight=1.3), tmp_path, gradient_checkpointing=False
+    )
     assert type(kto).__name__ == "KTOConfig" and kto.loss_type == "kto" and kto.desirable_weight == 1.3
     with pytest.raises(ValueError, match="unknown loss 'dpoo'"):
         TrainConfig(loss="dpoo")

@@ -12,7 +12,11 @@ __all__ = ["BENCHMARKS", "DATA_DIR_ENV", "MBPP_SPLITS", "DataFileError", "Proble
 
 
 def load_problems(
-    benchmark: str, data_dir: str | Path | None = None, *, split: str | None = None, path: str | Path | None = None
+    benchmark: str,
+    data_dir: str | Path | None = None,
+    *,
+    split: str | None = None,
+    path: str | Path | None = None,
 ) -> list[Problem]:
     """Problems of `benchmark` (one of BENCHMARKS), in file order.
 

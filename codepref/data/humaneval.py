@@ -54,7 +54,10 @@ def humaneval_records(path: str | Path | None, data_dir: str | Path | None) -> t
 
 
 def base_fields(record: dict[str, Any], where: str) -> dict[str, str]:
-    return {name: field_of(record, name, str, where) for name in ("task_id", "prompt", "canonical_solution", "test", "entry_point")}
+    return {
+        name: field_of(record, name, str, where)
+        for name in ("task_id", "prompt", "canonical_solution", "test", "entry_point")
+    }
 
 
 def load_humaneval(data_dir: str | Path | None = None, path: str | Path | None = None) -> list[Problem]:
@@ -103,12 +106,16 @@ def load_humaneval_plus(data_dir: str | Path | None = None, path: str | Path | N
 
 def argument_lists(record: dict[str, Any], name: str, where: str) -> list[Any]:
     """A list of test inputs, each the list of positional arguments of one call."""
-    if record.get(name) == {}:  # MBPP+ v0.1.0 stores Mbpp/793's missing plus inputs as {}; evalplus reads it as none
+    if (
+        record.get(name) == {}
+    ):  # MBPP+ v0.1.0 stores Mbpp/793's missing plus inputs as {}; evalplus reads it as none
         return []
     inputs = field_of(record, name, list, where)
     for index, arguments in enumerate(inputs):
         if not isinstance(arguments, list):
-            raise DataFileError(f"{where}: field '{name}'[{index}] should be a list of arguments, got {type(arguments).__name__}")
+            raise DataFileError(
+                f"{where}: field '{name}'[{index}] should be a list of arguments, got {type(arguments).__name__}"
+            )
     return inputs
 
 

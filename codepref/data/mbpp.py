@@ -27,7 +27,12 @@ MBPP_HUB = "google-research-datasets/mbpp"
 MBPP_PLUS_HUB = "evalplus/mbppplus"
 
 # The standard MBPP splits are task-id ranges (Austin et al., 2021).
-MBPP_SPLITS = {"prompt": range(1, 11), "test": range(11, 511), "validation": range(511, 601), "train": range(601, 975)}
+MBPP_SPLITS = {
+    "prompt": range(1, 11),
+    "test": range(11, 511),
+    "validation": range(511, 601),
+    "train": range(601, 975),
+}
 
 Records = Iterator[tuple[int, dict[str, Any]]]
 
@@ -42,7 +47,9 @@ def mbpp_prompt(description: str, tests: list[str]) -> str:
     return f"You are an expert Python programmer, and here is your task: {description} Your code should pass these tests:\n\n{joined}\n"
 
 
-def load_mbpp(data_dir: str | Path | None = None, split: str | None = None, path: str | Path | None = None) -> list[Problem]:
+def load_mbpp(
+    data_dir: str | Path | None = None, split: str | None = None, path: str | Path | None = None
+) -> list[Problem]:
     """MBPP problems, all 974 or one split ('train', 'validation', 'test', 'prompt'); completions are whole programs."""
     if split is not None and split not in MBPP_SPLITS:
         raise DataFileError(f"unknown MBPP split '{split}' (choose from {', '.join(MBPP_SPLITS)})")
@@ -89,7 +96,10 @@ def load_mbpp_sanitized(data_dir: str | Path | None = None, path: str | Path | N
     problems = []
     for line, record in read_jsonl(local):
         where = f"{local}:{line}"
-        fields = {name: field_of(record, name, str, where) for name in ("task_id", "prompt", "canonical_solution", "test", "entry_point")}
+        fields = {
+            name: field_of(record, name, str, where)
+            for name in ("task_id", "prompt", "canonical_solution", "test", "entry_point")
+        }
         problems.append(
             Problem(
                 task_id=fields["task_id"],
@@ -165,11 +175,17 @@ def load_mbpp_plus(data_dir: str | Path | None = None, path: str | Path | None =
         source, records = MBPP_PLUS_HUB, load_hub_records(MBPP_PLUS_HUB, "test")
     else:
         # The release is JSON lines; the copy we ship against is one JSON list. Accept both.
-        source, records = str(local), (read_json_list(local) if starts_with_list(local) else read_jsonl(local))
+        source, records = (
+            str(local),
+            (read_json_list(local) if starts_with_list(local) else read_jsonl(local)),
+        )
     problems = []
     for line, record in records:
         where = f"{source}:{line}"
-        fields = {name: field_of(record, name, str, where) for name in ("task_id", "prompt", "canonical_solution", "entry_point")}
+        fields = {
+            name: field_of(record, name, str, where)
+            for name in ("task_id", "prompt", "canonical_solution", "entry_point")
+        }
         number = task_number(fields["task_id"], where)
         assertion = str(record.get("assertion") or "")
         problems.append(
@@ -229,6 +245,7 @@ def called_function(tests: list[str], code: str, where: str) -> str:
 # JSON has no tuples, sets or complex numbers, so the MBPP+ release stores them as lists and strings;
 # evalplus rebuilds them per task before calling the function. Same task ids and conversions here.
 
+
 def _tuples(values: list[Any]) -> list[tuple]:
     return [tuple(value) for value in values]
 
@@ -251,10 +268,36 @@ _FIRST_ARGUMENT_TUPLE: ArgumentsFix = lambda args: [tuple(args[0]), *args[1:]]  
 
 MBPP_PLUS_INPUT_FIXES: dict[int, ArgumentsFix] = {
     **dict.fromkeys(
-        (2, 116, 132, 143, 222, 261, 273, 394, 399, 421, 424, 429, 470, 560, 579, 596, 616, 630, 726, 740, 744, 809),
+        (
+            2,
+            116,
+            132,
+            143,
+            222,
+            261,
+            273,
+            394,
+            399,
+            421,
+            424,
+            429,
+            470,
+            560,
+            579,
+            596,
+            616,
+            630,
+            726,
+            740,
+            744,
+            809,
+        ),
         _EVERY_ARGUMENT_TUPLE,
     ),
-    **dict.fromkeys((63, 64, 70, 94, 120, 237, 272, 299, 400, 409, 417, 438, 473, 614, 780), _EVERY_ARGUMENT_LIST_OF_TUPLES),
+    **dict.fromkeys(
+        (63, 64, 70, 94, 120, 237, 272, 299, 400, 409, 417, 438, 473, 614, 780),
+        _EVERY_ARGUMENT_LIST_OF_TUPLES,
+    ),
     **dict.fromkeys((75, 413, 444, 753), lambda args: [_tuples(args[0]), args[1]]),
     **dict.fromkeys((106, 750), lambda args: [args[0], tuple(args[1])]),
     115: lambda args: [[_set_or_empty_dict(item) for item in args[0]]],

@@ -79,7 +79,9 @@ class Problem:
         return self.program(self.canonical_solution)
 
 
-def resolve_data_file(filename: str, *, path: str | Path | None = None, data_dir: str | Path | None = None) -> Path | None:
+def resolve_data_file(
+    filename: str, *, path: str | Path | None = None, data_dir: str | Path | None = None
+) -> Path | None:
     """Find a benchmark file locally: explicit path > data_dir > $CODEPREF_DATA_DIR.
 
     Returns None when none of those is given, meaning: fetch from the hub. A location that was given but
@@ -115,7 +117,9 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 except json.JSONDecodeError as err:
                     raise DataFileError(f"{path}:{number}: not valid JSON ({err.msg})") from None
                 if not isinstance(record, dict):
-                    raise DataFileError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+                    raise DataFileError(
+                        f"{path}:{number}: expected a JSON object, got {type(record).__name__}"
+                    )
                 yield number, record
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise DataFileError(f"{path}: cannot be read ({err})") from None
@@ -149,7 +153,9 @@ def field_of(record: dict[str, Any], name: str, kind: type | tuple[type, ...], w
     return value
 
 
-def load_hub_records(repo_id: str, split: str, config: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def load_hub_records(
+    repo_id: str, split: str, config: str | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Records of a Hugging Face hub dataset, for users who are online and gave no local file."""
     try:
         import datasets

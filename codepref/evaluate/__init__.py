@@ -5,4 +5,12 @@ from codepref.evaluate.jobs import build_job
 from codepref.evaluate.passk import mean_pass_at_k, pass_at_k
 from codepref.evaluate.runner import EvalReport, check_references, evaluate_samples
 
-__all__ = ["EvalReport", "build_job", "check_references", "evaluate_samples", "mean_pass_at_k", "pass_at_k", "with_expected_outputs"]
+__all__ = [
+    "EvalReport",
+    "build_job",
+    "check_references",
+    "evaluate_samples",
+    "mean_pass_at_k",
+    "pass_at_k",
+    "with_expected_outputs",
+]

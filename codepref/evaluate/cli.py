@@ -19,19 +19,25 @@ def eval_command(
     benchmark: Annotated[str, typer.Argument(help=f"one of: {', '.join(BENCHMARKS)}")],
     samples: Annotated[
         Path | None,
-        typer.Argument(help="JSONL with task_id and completion (or solution); omit with --references", show_default=False),
+        typer.Argument(
+            help="JSONL with task_id and completion (or solution); omit with --references", show_default=False
+        ),
     ] = None,
     k: Annotated[str, typer.Option("-k", help="comma-separated k values for pass@k")] = "1,10,100",
     workers: Annotated[int, typer.Option(help="sandboxes running in parallel")] = 4,
     data_dir: Annotated[
-        Path | None, typer.Option(help="folder with the benchmark files (default: $CODEPREF_DATA_DIR, then the hub)")
+        Path | None,
+        typer.Option(help="folder with the benchmark files (default: $CODEPREF_DATA_DIR, then the hub)"),
     ] = None,
-    results: Annotated[Path | None, typer.Option(help="results file (default: SAMPLES_results.jsonl)")] = None,
+    results: Annotated[
+        Path | None, typer.Option(help="results file (default: SAMPLES_results.jsonl)")
+    ] = None,
     split: Annotated[str | None, typer.Option(help="MBPP split: train, validation, test or prompt")] = None,
     backend: Annotated[str, typer.Option(help="sandbox backend: auto, docker or process")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     references: Annotated[
-        bool, typer.Option("--references", help="check the benchmark's own reference solutions instead of samples")
+        bool,
+        typer.Option("--references", help="check the benchmark's own reference solutions instead of samples"),
     ] = False,
 ) -> None:
     """Run samples against a benchmark's tests in the sandbox and print pass@k (resumable)."""
@@ -59,7 +65,10 @@ def eval_command(
     else:
         print_report(report)
     if report.sandbox_errors:
-        typer.echo(f"{report.sandbox_errors} sample(s) hit sandbox errors and were not recorded; run again to retry them", err=True)
+        typer.echo(
+            f"{report.sandbox_errors} sample(s) hit sandbox errors and were not recorded; run again to retry them",
+            err=True,
+        )
         raise typer.Exit(1)
 
 
@@ -76,18 +85,26 @@ def print_report(report: EvalReport) -> None:
         typer.echo(f"{report.benchmark}  {format_scores(report.scores)}")
 
 
-def report_references(benchmark: str, workers: int, backend: str, data_dir: Path | None, as_json: bool) -> int:
+def report_references(
+    benchmark: str, workers: int, backend: str, data_dir: Path | None, as_json: bool
+) -> int:
     """Print every problem whose own reference solution fails its own tests; exit status 1 if any does."""
-    outcomes = check_references(benchmark, workers=workers, backend=backend, data_dir=data_dir, progress=not as_json)
+    outcomes = check_references(
+        benchmark, workers=workers, backend=backend, data_dir=data_dir, progress=not as_json
+    )
     failing = [
         {"task_id": problem.task_id, "status": str(verdict.status), "error": first_error(verdict)}
         for problem, verdict in outcomes
         if not verdict.passed
     ]
     if as_json:
-        typer.echo(json.dumps({"benchmark": benchmark, "problems": len(outcomes), "failing": failing}, indent=2))
+        typer.echo(
+            json.dumps({"benchmark": benchmark, "problems": len(outcomes), "failing": failing}, indent=2)
+        )
     else:
-        typer.echo(f"{benchmark}: {len(outcomes) - len(failing)}/{len(outcomes)} reference solutions pass their own tests")
+        typer.echo(
+            f"{benchmark}: {len(outcomes) - len(failing)}/{len(outcomes)} reference solutions pass their own tests"
+        )
         for entry in failing:
             typer.echo(f"  {entry['task_id']}: {entry['status']}: {entry['error']}")
     return 1 if failing else 0

@@ -31,8 +31,16 @@ WALL_SLACK = 4.0  # an input may take this many times its limit in wall time (ma
 
 # MBPP+ tasks whose outputs are compared as sets, or only for being None or not (evalplus _special_oracle).
 MBPP_SET_EQUAL_TASKS = frozenset(
-    ["similar_elements", "find_char_long", "common_in_nested_lists", "extract_singly", "larg_nnum",
-     "intersection_array", "find_dissimilar", "Diff"]
+    [
+        "similar_elements",
+        "find_char_long",
+        "common_in_nested_lists",
+        "extract_singly",
+        "larg_nnum",
+        "intersection_array",
+        "find_dissimilar",
+        "Diff",
+    ]
 )
 MBPP_NOT_NONE_TASKS = frozenset(["check_str", "text_match_three", "text_starta_endb"])
 
@@ -195,7 +203,9 @@ def reference_outputs(reference_program, entry_point, inputs, flavour):
         yield oracle_value(out, entry_point, flavour)
 
 
-def check_inputs(namespace, entry_point, inputs_blob, outputs_blob, reference_program, limits, atol, flavour, label):
+def check_inputs(
+    namespace, entry_point, inputs_blob, outputs_blob, reference_program, limits, atol, flavour, label
+):
     """Run the entry point on every input and raise AssertionError at the first wrong or slow output.
 
     `outputs_blob` holds the expected outputs; when it is None they are recomputed from `reference_program`.
@@ -216,11 +226,15 @@ def check_inputs(namespace, entry_point, inputs_blob, outputs_blob, reference_pr
         except InputTimeout:
             raise AssertionError(f"{label} input {index}: over its {limit:.2f}s CPU limit") from None
         if cpu > limit or wall > WALL_SLACK * limit:  # the wall check catches code that sleeps or blocks
-            raise AssertionError(f"{label} input {index}: took {cpu:.2f}s CPU ({wall:.2f}s wall), limit {limit:.2f}s")
+            raise AssertionError(
+                f"{label} input {index}: took {cpu:.2f}s CPU ({wall:.2f}s wall), limit {limit:.2f}s"
+            )
         try:
             good = comparator.matches(out, want, arguments)
         except Exception as exc:  # a comparison that cannot even be made is a wrong output
-            raise AssertionError(f"{label} input {index}: output {describe(out)} not comparable ({type(exc).__name__})") from None
+            raise AssertionError(
+                f"{label} input {index}: output {describe(out)} not comparable ({type(exc).__name__})"
+            ) from None
         if not good:
             raise AssertionError(f"{label} input {index}: expected {describe(want)}, got {describe(out)}")
 

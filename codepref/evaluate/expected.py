@@ -54,7 +54,13 @@ def canonical(value: Any) -> Any:
 
 def task_digest(problem: Problem) -> str:
     text = json.dumps(
-        [CACHE_FORMAT, problem.benchmark, problem.reference_program, canonical(problem.base_inputs), canonical(problem.plus_inputs)]
+        [
+            CACHE_FORMAT,
+            problem.benchmark,
+            problem.reference_program,
+            canonical(problem.base_inputs),
+            canonical(problem.plus_inputs),
+        ]
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -82,7 +88,11 @@ def read_cache(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, ValueError):
         return {}  # a damaged cache is recomputed, never trusted
-    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or not isinstance(data.get("tasks"), dict):
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != CACHE_FORMAT
+        or not isinstance(data.get("tasks"), dict)
+    ):
         return {}
     return data["tasks"]
 
@@ -90,7 +100,9 @@ def read_cache(path: Path) -> dict[str, Any]:
 def write_cache(path: Path, tasks: dict[str, Any]) -> None:
     """Write atomically: a reader never sees half a cache, even if this process dies mid-write."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False, encoding="utf-8")
+    handle = tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False, encoding="utf-8"
+    )
     with handle:
         json.dump({"format": CACHE_FORMAT, "tasks": tasks}, handle)
     os.replace(handle.name, path)
@@ -98,7 +110,10 @@ def write_cache(path: Path, tasks: dict[str, Any]) -> None:
 
 def entry_to_expected(entry: dict[str, Any]) -> ExpectedOutputs:
     return ExpectedOutputs(
-        base=entry["base"], plus=entry["plus"], base_times=tuple(entry["base_times"]), plus_times=tuple(entry["plus_times"])
+        base=entry["base"],
+        plus=entry["plus"],
+        base_times=tuple(entry["base_times"]),
+        plus_times=tuple(entry["plus_times"]),
     )
 
 
@@ -106,15 +121,22 @@ def parse_expected(problem: Problem, verdict: Verdict) -> dict[str, Any]:
     """The marked line the harness printed, checked for shape; anything else names the task and the cause."""
     if not verdict.passed:
         detail = verdict.tests[0].error if verdict.tests and verdict.tests[0].error else verdict.error
-        raise ExpectedOutputsError(f"{problem.task_id}: the canonical solution failed in the sandbox ({verdict.status}: {detail})")
+        raise ExpectedOutputsError(
+            f"{problem.task_id}: the canonical solution failed in the sandbox ({verdict.status}: {detail})"
+        )
     lines = [line for line in verdict.stdout.splitlines() if line.startswith(EXPECTED_MARKER)]
     if len(lines) != 1 or verdict.stdout_truncated:
         raise ExpectedOutputsError(f"{problem.task_id}: the canonical run printed no complete outputs line")
     entry = json.loads(lines[0][len(EXPECTED_MARKER) :])
     counts = {"base": len(problem.base_inputs), "plus": len(problem.plus_inputs)}
     for label, count in counts.items():
-        if not isinstance(entry.get(label), (str, type(None))) or len(entry.get(f"{label}_times", ())) != count:
-            raise ExpectedOutputsError(f"{problem.task_id}: the canonical run returned malformed {label} outputs")
+        if (
+            not isinstance(entry.get(label), (str, type(None)))
+            or len(entry.get(f"{label}_times", ())) != count
+        ):
+            raise ExpectedOutputsError(
+                f"{problem.task_id}: the canonical run returned malformed {label} outputs"
+            )
     return entry
 
 
@@ -132,7 +154,8 @@ def with_expected_outputs(
     if missing:
         compute_missing(missing, tasks, path, backend=backend, workers=workers, progress=progress)
     return [
-        dataclasses.replace(p, expected=entry_to_expected(tasks[p.task_id])) if p.is_plus else p for p in problems
+        dataclasses.replace(p, expected=entry_to_expected(tasks[p.task_id])) if p.is_plus else p
+        for p in problems
     ]
 
 
@@ -156,4 +179,6 @@ def compute_missing(
     bar.close()
     write_cache(path, tasks)  # keep what succeeded, so a rerun only redoes the failures
     if failures:
-        raise ExpectedOutputsError(f"{len(failures)} task(s) without expected outputs: " + "; ".join(failures[:5]))
+        raise ExpectedOutputsError(
+            f"{len(failures)} task(s) without expected outputs: " + "; ".join(failures[:5])
+        )

@@ -149,7 +149,11 @@ def expected_outputs_job(problem: Problem) -> Job:
     blob = differential.pack((problem.base_inputs, problem.plus_inputs))
     return Job(
         program=problem.reference_program,
-        tests=(harness_call("compute_expected", problem.entry_point, blob, flavour_of(problem), MAX_SHIPPED_OUTPUTS_CHARS),),
+        tests=(
+            harness_call(
+                "compute_expected", problem.entry_point, blob, flavour_of(problem), MAX_SHIPPED_OUTPUTS_CHARS
+            ),
+        ),
         as_main=False,
         timeout_s=EXPECTED_JOB_TIMEOUT_S,
     )

@@ -119,7 +119,9 @@ def parse_sample(
     elif isinstance(record.get("completion"), str):
         program = problem.program(record["completion"])
     elif "solution" in record or "completion" in record:
-        raise SampleFileError(f"{where}: field '{'solution' if 'solution' in record else 'completion'}' should be a string")
+        raise SampleFileError(
+            f"{where}: field '{'solution' if 'solution' in record else 'completion'}' should be a string"
+        )
     else:
         raise SampleFileError(f"{where}: needs a 'completion' or a 'solution' field")
     return Sample(line=number, task_id=task_id, program=program, completion_id=per_task[task_id])
@@ -139,9 +141,15 @@ def read_results(path: Path, samples: dict[int, Sample], benchmark: str) -> dict
         except json.JSONDecodeError:
             if number == len(lines):  # no newline after it: the write was interrupted
                 break
-            raise SampleFileError(f"{path}:{number}: not valid JSON; delete the results file to start over") from None
+            raise SampleFileError(
+                f"{path}:{number}: not valid JSON; delete the results file to start over"
+            ) from None
         sample = samples.get(record.get("line"))
-        if record.get("benchmark") != benchmark or sample is None or record.get("program_sha256") != sample.digest:
+        if (
+            record.get("benchmark") != benchmark
+            or sample is None
+            or record.get("program_sha256") != sample.digest
+        ):
             raise SampleFileError(
                 f"{path}:{number}: was written for other samples or another benchmark "
                 f"(line {record.get('line')}, {record.get('benchmark')}); delete it or choose another --results file"
@@ -181,7 +189,13 @@ def result_record(sample: Sample, problem: Problem, verdict: Verdict) -> dict[st
 
 
 def run_samples(
-    todo: list[Sample], problems: dict[str, Problem], results_path: Path, *, workers: int, backend: str, progress: bool
+    todo: list[Sample],
+    problems: dict[str, Problem],
+    results_path: Path,
+    *,
+    workers: int,
+    backend: str,
+    progress: bool,
 ) -> tuple[list[dict[str, Any]], int]:
     """Run samples in the sandbox, appending each result as it arrives; returns (records, sandbox errors)."""
     by_job = {f"line-{sample.line}": sample for sample in todo}
@@ -233,11 +247,17 @@ def evaluate_samples(
     sandbox_errors = 0
     if todo:
         needed = {sample.task_id for sample in todo}
-        ready = with_expected_outputs([problems[t] for t in needed], backend=backend, workers=workers, progress=progress)
+        ready = with_expected_outputs(
+            [problems[t] for t in needed], backend=backend, workers=workers, progress=progress
+        )
         problems.update({problem.task_id: problem for problem in ready})
-        records, sandbox_errors = run_samples(todo, problems, results_path, workers=workers, backend=backend, progress=progress)
+        records, sandbox_errors = run_samples(
+            todo, problems, results_path, workers=workers, backend=backend, progress=progress
+        )
         done.update({record["line"]: record for record in records})
-    return summarize(benchmark, samples_path, results_path, list(done.values()), len(all_problems), ks, sandbox_errors)
+    return summarize(
+        benchmark, samples_path, results_path, list(done.values()), len(all_problems), ks, sandbox_errors
+    )
 
 
 def summarize(
@@ -267,15 +287,25 @@ def summarize(
 
 
 def check_references(
-    benchmark: str, *, workers: int = 4, backend: str = "auto", data_dir: str | Path | None = None, progress: bool = True
+    benchmark: str,
+    *,
+    workers: int = 4,
+    backend: str = "auto",
+    data_dir: str | Path | None = None,
+    progress: bool = True,
 ) -> list[tuple[Problem, Verdict]]:
     """Each problem's own reference solution run against its own tests: (problem, verdict) per problem.
 
     A reference that fails is a dataset defect (evalplus documents several in MBPP); callers report them.
     """
-    problems = with_expected_outputs(load_problems(benchmark, data_dir), backend=backend, workers=workers, progress=progress)
+    problems = with_expected_outputs(
+        load_problems(benchmark, data_dir), backend=backend, workers=workers, progress=progress
+    )
     by_job = {f"reference-{index}": problem for index, problem in enumerate(problems)}
-    jobs = (build_job(problem, solution=problem.reference_program, job_id=job_id) for job_id, problem in by_job.items())
+    jobs = (
+        build_job(problem, solution=problem.reference_program, job_id=job_id)
+        for job_id, problem in by_job.items()
+    )
     outcomes = []
     with (
         tqdm(total=len(by_job), desc="references", unit="task", disable=not progress) as bar,
@@ -286,4 +316,3 @@ def check_references(
             outcomes.append((by_job[verdict.job_id], verdict))
     order = {problem.task_id: index for index, problem in enumerate(problems)}
     return sorted(outcomes, key=lambda outcome: order[outcome[0].task_id])
-

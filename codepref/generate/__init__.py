@@ -164,15 +164,26 @@ def generate_jsonl(
     _drop_torn_tail(out)
     done = read_done_keys(out)
     todo = [r for r in records if r.key not in done]
-    with out.open("a", encoding="utf-8") as fh, tqdm(total=len(records), initial=len(records) - len(todo),
-                                                     desc=f"generate {out.name}", unit="prompt") as bar:
+    with (
+        out.open("a", encoding="utf-8") as fh,
+        tqdm(
+            total=len(records), initial=len(records) - len(todo), desc=f"generate {out.name}", unit="prompt"
+        ) as bar,
+    ):
         for chunk in _chunks_by_stop(todo, chunk_size):
-            seed = None if request.seed is None else (request.seed + zlib.crc32(chunk[0].key.encode())) % 2**31
-            sub = replace(request, prompts=tuple(r.prompt for r in chunk), stop=chunk[0].stop or request.stop,
-                          seed=seed)
+            seed = (
+                None if request.seed is None else (request.seed + zlib.crc32(chunk[0].key.encode())) % 2**31
+            )
+            sub = replace(
+                request, prompts=tuple(r.prompt for r in chunk), stop=chunk[0].stop or request.stop, seed=seed
+            )
             for record, completions in zip(chunk, generator.generate(sub), strict=True):
-                line = {"key": record.key, **record.meta, "prompt": record.prompt,
-                        "completions": [c.to_dict() for c in completions]}
+                line = {
+                    "key": record.key,
+                    **record.meta,
+                    "prompt": record.prompt,
+                    "completions": [c.to_dict() for c in completions],
+                }
                 fh.write(json.dumps(line) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -186,7 +197,7 @@ def _chunks_by_stop(records: Iterable[PromptRecord], size: int) -> Iterator[list
         groups.setdefault(record.stop, []).append(record)
     for group in groups.values():
         for start in range(0, len(group), size):
-            yield group[start:start + size]
+            yield group[start : start + size]
 
 
 def _drop_torn_tail(path: Path) -> None:

@@ -54,14 +54,21 @@ def keep_definitions(code: str) -> str:
     """Keep imports, functions, classes and top-level assignments; drop demo code (prints, asserts,
     `if __name__ == "__main__":` blocks, bare calls), which would run, and could fail, during tests."""
     tree = ast.parse(code)
-    kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
-            ast.AnnAssign)
+    kept = (
+        ast.Import,
+        ast.ImportFrom,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Assign,
+        ast.AnnAssign,
+    )
     lines = code.splitlines(keepends=True)
     parts = []
     for node in tree.body:
         if isinstance(node, kept):
             start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) - 1
-            parts.append("".join(lines[start:node.end_lineno]))
+            parts.append("".join(lines[start : node.end_lineno]))
     return "\n".join(part.rstrip("\n") + "\n" for part in parts)
 
 
@@ -87,7 +94,7 @@ def extract_function(code: str, name: str) -> str | None:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
-            return "".join(lines[start:node.end_lineno])
+            return "".join(lines[start : node.end_lineno])
     return None
 
 

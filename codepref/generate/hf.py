@@ -35,8 +35,14 @@ class HFGenerator(Generator):
     batch size and device).
     """
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
-                 trust_remote_code: bool = False) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 16,
+        trust_remote_code: bool = False,
+    ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.device = pick_device(device)
@@ -52,8 +58,12 @@ class HFGenerator(Generator):
         ).to(self.device)
         self.model.eval()
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
-        self.info = GeneratorInfo(backend="hf", model=model, device=self.device,
-                                  extra={"dtype": str(self.model.dtype), "batch_size": self.batch_size})
+        self.info = GeneratorInfo(
+            backend="hf",
+            model=model,
+            device=self.device,
+            extra={"dtype": str(self.model.dtype), "batch_size": self.batch_size},
+        )
 
     def generate(self, request: GenerationRequest) -> list[list[Completion]]:
         import torch
@@ -68,7 +78,7 @@ class HFGenerator(Generator):
             with torch.inference_mode():
                 completions = self._generate_batch([request.prompts[i] for i in batch], request)
             for position, index in enumerate(batch):
-                results[index] = completions[position * request.n:(position + 1) * request.n]
+                results[index] = completions[position * request.n : (position + 1) * request.n]
         return [r if r is not None else [] for r in results]
 
     def close(self) -> None:
@@ -88,15 +98,19 @@ class HFGenerator(Generator):
         lengths = [len(ids) for ids in self.tokenizer(list(request.prompts))["input_ids"]]
         order = sorted(range(len(request.prompts)), key=lambda i: lengths[i])
         per_batch = max(1, self.batch_size // request.n)
-        return [order[i:i + per_batch] for i in range(0, len(order), per_batch)]
+        return [order[i : i + per_batch] for i in range(0, len(order), per_batch)]
 
     def _generate_batch(self, prompts: list[str], request: GenerationRequest) -> list[Completion]:
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
         greedy = request.temperature == 0
         sampling: dict[str, Any] = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         if not greedy:
-            sampling = {"do_sample": True, "temperature": request.temperature, "top_p": request.top_p,
-                        "top_k": None}
+            sampling = {
+                "do_sample": True,
+                "temperature": request.temperature,
+                "top_p": request.top_p,
+                "top_k": None,
+            }
         output = self.model.generate(
             **encoded,
             **sampling,
@@ -109,15 +123,19 @@ class HFGenerator(Generator):
             return_dict_in_generate=True,
             output_logits=request.logprobs,
         )
-        new_tokens = output.sequences[:, encoded["input_ids"].shape[1]:]
+        new_tokens = output.sequences[:, encoded["input_ids"].shape[1] :]
         logprobs = _sampled_logprobs(output.logits, new_tokens) if request.logprobs else None
-        completions = [self._completion(new_tokens[row].tolist(), request, None if logprobs is None else logprobs[row])
-                       for row in range(new_tokens.shape[0])]
+        completions = [
+            self._completion(new_tokens[row].tolist(), request, None if logprobs is None else logprobs[row])
+            for row in range(new_tokens.shape[0])
+        ]
         if greedy:
             completions = [Completion.from_dict(c.to_dict()) for c in completions for _ in range(request.n)]
         return completions
 
-    def _completion(self, tokens: list[int], request: GenerationRequest, logprobs: list[float] | None) -> Completion:
+    def _completion(
+        self, tokens: list[int], request: GenerationRequest, logprobs: list[float] | None
+    ) -> Completion:
         end = next((i for i, t in enumerate(tokens) if t in self.eos_ids), None)
         finish = "stop" if end is not None else "length"
         tokens = tokens[:end] if end is not None else tokens
@@ -125,8 +143,8 @@ class HFGenerator(Generator):
         text, stopped = truncate_at_stop(text, request.stop)
         if stopped:
             finish = "stop"
-            tokens = tokens[:self._tokens_covering(tokens, len(text))]
-        kept = logprobs[:len(tokens)] if logprobs is not None else None
+            tokens = tokens[: self._tokens_covering(tokens, len(text))]
+        kept = logprobs[: len(tokens)] if logprobs is not None else None
         return Completion(text=text, finish_reason=finish, num_tokens=len(tokens), token_logprobs=kept)
 
     def _tokens_covering(self, tokens: list[int], chars: int) -> int:
@@ -158,5 +176,5 @@ def _sampled_logprobs(step_logits: Any, tokens: Any) -> list[list[float]]:
     columns = []
     for step, logits in enumerate(step_logits):
         logp = torch.log_softmax(logits.float(), dim=-1)
-        columns.append(logp.gather(1, tokens[:, step:step + 1]).squeeze(1))
+        columns.append(logp.gather(1, tokens[:, step : step + 1]).squeeze(1))
     return torch.stack(columns, dim=1).tolist() if columns else [[] for _ in range(tokens.shape[0])]

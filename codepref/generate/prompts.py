@@ -65,12 +65,20 @@ def function_prompt(entry_point: str, reference: str, description: str, example:
     except (SyntaxError, ValueError):
         return None
     lines = reference.splitlines()
-    imports = [ast.get_source_segment(reference, n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-                 and n.name == entry_point), None)
+    imports = [
+        ast.get_source_segment(reference, n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
+    ]
+    node = next(
+        (
+            n
+            for n in tree.body
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == entry_point
+        ),
+        None,
+    )
     if node is None:
         return None
-    header = "\n".join(lines[node.lineno - 1:node.body[0].lineno - 1]).rstrip()
+    header = "\n".join(lines[node.lineno - 1 : node.body[0].lineno - 1]).rstrip()
     if header.count("\n") > 5 or not header.rstrip().endswith(":"):
         # one-liners (`def f(x): return x`) or odd layouts: rebuild the header from the AST
         header = f"def {entry_point}({ast.unparse(node.args)}):"
@@ -108,8 +116,13 @@ def solution_stops(prompt: str, entry_point: str) -> tuple[str, ...]:
 
 def solution_prompt(prompt: str, entry_point: str) -> Prompt:
     """Completion style: the model continues the problem text; the program is prompt + completion."""
-    return Prompt(text=prompt, stop=solution_stops(prompt, entry_point), kind="solution", style="completion",
-                  prefix=prompt)
+    return Prompt(
+        text=prompt,
+        stop=solution_stops(prompt, entry_point),
+        kind="solution",
+        style="completion",
+        prefix=prompt,
+    )
 
 
 def chat_solution_prompt(prompt: str, entry_point: str, tokenizer: Any, system: str | None = None) -> Prompt:
@@ -127,12 +140,16 @@ def codet_test_prompt(prompt: str, entry_point: str) -> Prompt:
     return Prompt(text=text, stop=TEST_STOPS, kind="test", style="completion", prefix="assert ")
 
 
-def chat_codet_test_prompt(prompt: str, entry_point: str, tokenizer: Any, system: str | None = None) -> Prompt:
+def chat_codet_test_prompt(
+    prompt: str, entry_point: str, tokenizer: Any, system: str | None = None
+) -> Prompt:
     """Chat style test prompt: the same request, with the answer pre-filled up to a dangling `assert `."""
     stripped = strip_docstring_examples(prompt, entry_point)
     if ends_inside_function(stripped, entry_point):
         stripped = _ensure_newline(stripped) + "    pass\n"
-    messages = _messages(TEST_INSTRUCTION.format(prompt=_ensure_newline(stripped), entry_point=entry_point), system)
+    messages = _messages(
+        TEST_INSTRUCTION.format(prompt=_ensure_newline(stripped), entry_point=entry_point), system
+    )
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     text += f"```python\n# check the correctness of {entry_point}\nassert "
     return Prompt(text=text, stop=TEST_STOPS, kind="test", style="chat", prefix="assert ")
@@ -195,7 +212,7 @@ def strip_docstring_examples(prompt: str, entry_point: str) -> str:
     opening = lines[first]
     if opening.strip() != quote and _is_marked_example(opening.strip().lstrip("\"'").strip()):
         return prompt  # the whole docstring is an example: leave the prompt alone rather than empty it
-    return "".join(lines[:first] + [opening] + body + [closing] + lines[last + 1:])
+    return "".join(lines[:first] + [opening] + body + [closing] + lines[last + 1 :])
 
 
 def _example_lines(lines: list[str], inner: list[int], entry_point: str, quote: str) -> set[int]:
@@ -213,7 +230,7 @@ def _example_lines(lines: list[str], inner: list[int], entry_point: str, quote: 
             continue
         starts = _is_marked_example(text) or (text.startswith("assert ") and entry_point in text)
         if not starts and _is_call_line(text, entry_point):
-            starts = not _followed_by_description(inner[pos + 1:], texts, entry_point)
+            starts = not _followed_by_description(inner[pos + 1 :], texts, entry_point)
         if starts:
             in_example = True
         elif in_example:
@@ -263,7 +280,11 @@ def _docstring_span(prompt: str, entry_point: str) -> tuple[int, int] | None:
 
 
 def _is_string_expr(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
 
 
 def _ensure_newline(text: str) -> str:

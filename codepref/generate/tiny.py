@@ -20,9 +20,7 @@ from pathlib import Path
 
 EOS_TOKEN = "<|endoftext|>"
 # Qwen2's pre-tokenization pattern (public, in transformers' tokenization_qwen2.py and the Qwen2 tokenizer.json).
-QWEN2_PRETOKENIZE_REGEX = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-)
+QWEN2_PRETOKENIZE_REGEX = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 CHAT_TOKENS = ("<|im_start|>", "<|im_end|>")
 
 # ChatML, the format Qwen2 instruct models use; generation prompts end after "<|im_start|>assistant\n".
@@ -35,8 +33,19 @@ CHAT_TEMPLATE = (
 
 # Pure-Python stdlib modules: real, varied code, always present, no data files needed.
 CORPUS_MODULES = (
-    "textwrap", "heapq", "bisect", "functools", "string", "statistics", "fractions",
-    "collections", "difflib", "shlex", "fnmatch", "calendar", "json.decoder",
+    "textwrap",
+    "heapq",
+    "bisect",
+    "functools",
+    "string",
+    "statistics",
+    "fractions",
+    "collections",
+    "difflib",
+    "shlex",
+    "fnmatch",
+    "calendar",
+    "json.decoder",
 )
 
 
@@ -164,7 +173,9 @@ def default_cache_dir() -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("out_dir")
     parser.add_argument("--hidden-size", type=int, default=TinyModelSpec.hidden_size)
     parser.add_argument("--intermediate-size", type=int, default=TinyModelSpec.intermediate_size)

@@ -48,8 +48,13 @@ class VLLMGenerator(Generator):
             **engine_args,
         )
         self.info = GeneratorInfo(
-            backend="vllm", model=model, device="cuda",
-            extra={"tensor_parallel_size": tensor_parallel_size, "gpu_memory_utilization": gpu_memory_utilization},
+            backend="vllm",
+            model=model,
+            device="cuda",
+            extra={
+                "tensor_parallel_size": tensor_parallel_size,
+                "gpu_memory_utilization": gpu_memory_utilization,
+            },
         )
 
     def generate(self, request: GenerationRequest) -> list[list[Completion]]:
@@ -86,4 +91,6 @@ def _completion(sample: Any, want_logprobs: bool) -> Completion:
     if want_logprobs and sample.logprobs is not None:
         logprobs = [step[token].logprob for step, token in zip(sample.logprobs, token_ids, strict=False)]
     finish = "length" if sample.finish_reason == "length" else "stop"
-    return Completion(text=sample.text, finish_reason=finish, num_tokens=len(token_ids), token_logprobs=logprobs)
+    return Completion(
+        text=sample.text, finish_reason=finish, num_tokens=len(token_ids), token_logprobs=logprobs
+    )

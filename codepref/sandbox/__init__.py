@@ -1,8 +1,8 @@
 """Run untrusted generated code and tests in isolated sandboxes: jobs in, verdicts out, streamed.
 
-    with Sandbox(workers=4) as sandbox:
-        for verdict in sandbox.run_many(jobs):
-            ...
+with Sandbox(workers=4) as sandbox:
+    for verdict in sandbox.run_many(jobs):
+        ...
 """
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ from codepref.sandbox.types import Job, Limits, Status, TestResult, Verdict
 
 __all__ = [
     "BACKENDS",
-    "BackendUnavailable", "Job", "Limits", "Sandbox", "Status", "TestResult", "Verdict", "make_backend"]
+    "BackendUnavailable",
+    "Job",
+    "Limits",
+    "Sandbox",
+    "Status",
+    "TestResult",
+    "Verdict",
+    "make_backend",
+]
 
 log = logging.getLogger(__name__)
 BACKENDS = ("auto", "docker", "process")
@@ -36,7 +44,9 @@ def make_backend(backend: str, limits: Limits, image: str | None = None) -> Dock
         return ProcessBackend(limits)
 
 
-def make_backend_or_none(backend: str, limits: Limits) -> tuple[DockerBackend | ProcessBackend | None, str | None]:
+def make_backend_or_none(
+    backend: str, limits: Limits
+) -> tuple[DockerBackend | ProcessBackend | None, str | None]:
     try:
         return make_backend(backend, limits), None
     except BackendUnavailable as exc:
@@ -46,7 +56,9 @@ def make_backend_or_none(backend: str, limits: Limits) -> tuple[DockerBackend | 
 class Sandbox:
     """A pool of `workers` long-lived sandboxes. Never runs code unsandboxed: no backend, no sandbox."""
 
-    def __init__(self, backend: str = "auto", workers: int = 2, limits: Limits | None = None, image: str | None = None):
+    def __init__(
+        self, backend: str = "auto", workers: int = 2, limits: Limits | None = None, image: str | None = None
+    ):
         self.limits = limits or Limits()
         self.backend = make_backend(backend, self.limits, image)
         self._pool = WorkerPool(self.backend.start, workers)

@@ -79,7 +79,7 @@ class DockerBackend:
             "--log-driver", "none",
             "--workdir", "/tmp",
             self.image,
-            "python3", "-I", "-S", RUNNER_PATH_IN_IMAGE, runner_limits(limits),
+            "python3", "-I", RUNNER_PATH_IN_IMAGE, runner_limits(limits),
         ]  # fmt: skip
 
     def start(self) -> SandboxProcess:
@@ -173,7 +173,7 @@ class ProcessBackend:
             "--size", str(self.limits.tmpfs_mb << 20), "--tmpfs", "/tmp",
             "--remount-ro", "/",
             "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
-            self.python, "-I", "-S", RUNNER_PATH_IN_IMAGE, runner_limits(self.limits, nproc=self.limits.pids),
+            self.python, "-I", RUNNER_PATH_IN_IMAGE, runner_limits(self.limits, nproc=self.limits.pids),
         ]  # fmt: skip
         return argv
 

@@ -37,7 +37,9 @@ def ensure_image(offline: bool | None = None) -> str:
 
 @app.command()
 def build(
-    offline: Annotated[bool, typer.Option(help="Build from Debian packages (debootstrap + docker import).")] = False,
+    offline: Annotated[
+        bool, typer.Option(help="Build from Debian packages (debootstrap + docker import).")
+    ] = False,
     force: Annotated[bool, typer.Option(help="Rebuild even when an image with this content exists.")] = False,
 ) -> None:
     """Build the sandbox image, unless an image with the same content hash exists."""
@@ -53,7 +55,9 @@ def build(
 def run(
     files: Annotated[list[Path], typer.Argument(help="Python files, run in order through one sandbox.")],
     stdin: Annotated[Path | None, typer.Option(help="File fed to each program's standard input.")] = None,
-    test: Annotated[list[str] | None, typer.Option("--test", help="Test snippet run after the program (repeatable).")] = None,
+    test: Annotated[
+        list[str] | None, typer.Option("--test", help="Test snippet run after the program (repeatable).")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Wall-clock limit per job, seconds.")] = 10.0,
     memory_mb: Annotated[int, typer.Option(help="Memory limit per job, MiB.")] = 1024,
     backend: Annotated[str, typer.Option(help="docker, process or auto.")] = "auto",
@@ -93,7 +97,11 @@ def _try_one_job(backend: str) -> str | None:
             verdict = sandbox.run(Job("print(6 * 7)"))
     except BackendUnavailable as exc:
         return str(exc)
-    return None if verdict.passed and verdict.stdout == "42\n" else f"a trivial job gave {verdict.status}: {verdict.error}"
+    return (
+        None
+        if verdict.passed and verdict.stdout == "42\n"
+        else f"a trivial job gave {verdict.status}: {verdict.error}"
+    )
 
 
 @app.command()
@@ -112,7 +120,14 @@ def smoke(
     ]  # fmt: skip
     try:
         with Sandbox(backend=backend, workers=workers) as sandbox:
-            verdicts = list(track(sandbox.run_many(jobs), total=len(jobs), description="HumanEval canonical", console=console))
+            verdicts = list(
+                track(
+                    sandbox.run_many(jobs),
+                    total=len(jobs),
+                    description="HumanEval canonical",
+                    console=console,
+                )
+            )
     except BackendUnavailable as exc:
         _fail(str(exc))
     counts = Counter(str(v.status) for v in verdicts)

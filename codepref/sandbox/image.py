@@ -24,7 +24,7 @@ SANDBOX_UID = 10001
 RUNNER_PATH_IN_IMAGE = "/opt/codepref/runner.py"
 DEBIAN_SUITE = "bookworm"
 # Bump when the offline recipe below changes what ends up in the image.
-OFFLINE_RECIPE_VERSION = "1"
+OFFLINE_RECIPE_VERSION = "2"  # 2: numpy, which generated code often imports
 
 
 class ImageBuildError(RuntimeError):
@@ -76,26 +76,43 @@ def build_image(client: docker.DockerClient, offline: bool | None = None, force:
         try:
             return _build_from_dockerfile(client, tag)
         except (docker.errors.BuildError, docker.errors.APIError) as exc:
-            log.warning("Dockerfile build failed (%s); building offline from Debian packages", str(exc).splitlines()[0])
+            log.warning(
+                "Dockerfile build failed (%s); building offline from Debian packages",
+                str(exc).splitlines()[0],
+            )
             return _build_offline(tag)
     return _build_offline(tag) if offline else _build_from_dockerfile(client, tag)
 
 
 def _build_from_dockerfile(client: docker.DockerClient, tag: str) -> str:
-    client.images.build(path=str(sandbox_dir()), tag=tag, rm=True, labels={"codepref.sandbox.hash": content_hash()})
+    client.images.build(
+        path=str(sandbox_dir()), tag=tag, rm=True, labels={"codepref.sandbox.hash": content_hash()}
+    )
     return tag
 
 
 def _build_offline(tag: str) -> str:
     """debootstrap a minimal Debian with python3, add the runner and the sandbox user, then `docker import`."""
     if os.geteuid() != 0:
-        raise ImageBuildError("the offline image build runs debootstrap and needs root (or use the Dockerfile)")
+        raise ImageBuildError(
+            "the offline image build runs debootstrap and needs root (or use the Dockerfile)"
+        )
     if shutil.which("debootstrap") is None:
         raise ImageBuildError("the offline image build needs debootstrap: apt-get install -y debootstrap")
     mirror = os.environ.get("CODEPREF_DEBIAN_MIRROR", "http://deb.debian.org/debian")
     with tempfile.TemporaryDirectory(prefix="codepref-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
-        _run(["debootstrap", "--variant=minbase", "--include=python3", DEBIAN_SUITE, str(root), mirror], "debootstrap")
+        _run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=python3,python3-numpy",
+                DEBIAN_SUITE,
+                str(root),
+                mirror,
+            ],
+            "debootstrap",
+        )
         _add_sandbox_user(root)
         runner = root / RUNNER_PATH_IN_IMAGE.lstrip("/")
         runner.parent.mkdir(parents=True, exist_ok=True)
@@ -103,10 +120,16 @@ def _build_offline(tag: str) -> str:
         runner.chmod(0o644)
         for cache in ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
             shutil.rmtree(root / cache, ignore_errors=True)
-        changes = [f"USER {SANDBOX_UID}:{SANDBOX_UID}", "WORKDIR /tmp", f"LABEL codepref.sandbox.hash={content_hash()}"]
+        changes = [
+            f"USER {SANDBOX_UID}:{SANDBOX_UID}",
+            "WORKDIR /tmp",
+            f"LABEL codepref.sandbox.hash={content_hash()}",
+        ]
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         change_args = [arg for change in changes for arg in ("--change", change)]
-        imported = subprocess.run(["docker", "import", *change_args, "-", tag], stdin=tar.stdout, capture_output=True, text=True)
+        imported = subprocess.run(
+            ["docker", "import", *change_args, "-", tag], stdin=tar.stdout, capture_output=True, text=True
+        )
         tar.stdout.close()
         if tar.wait() != 0 or imported.returncode != 0:
             raise ImageBuildError(f"docker import failed: {imported.stderr.strip()}")

@@ -42,7 +42,11 @@ class SandboxProcess:
 
     def __init__(self, argv: list[str], popen_options: dict | None = None) -> None:
         self.process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **(popen_options or {})
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **(popen_options or {}),
         )
         # Drained all the time so a chatty engine can never block on a full pipe; the tail explains failures.
         self.stderr_tail: deque[str] = deque(maxlen=5)
@@ -98,7 +102,9 @@ class WorkerPool:
     def __init__(self, start_sandbox: Callable[[], SandboxProcess], workers: int) -> None:
         self._start_sandbox = start_sandbox
         self._tasks: queue.Queue[_Task | None] = queue.Queue()
-        self._threads = [threading.Thread(target=self._serve, name=f"sandbox-{i}", daemon=True) for i in range(workers)]
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"sandbox-{i}", daemon=True) for i in range(workers)
+        ]
         self._start_errors: list[Exception] = []
         self._closed = False
         for thread in self._threads:
@@ -223,4 +229,6 @@ def _verdict_from_reply(reply: dict, task: _Task) -> Verdict:
 
 
 def _sandbox_error(task: _Task, message: str) -> Verdict:
-    return Verdict(job_id=task.job.job_id, status=Status.SANDBOX_ERROR, error=message, attempts=max(task.attempts, 1))
+    return Verdict(
+        job_id=task.job.job_id, status=Status.SANDBOX_ERROR, error=message, attempts=max(task.attempts, 1)
+    )

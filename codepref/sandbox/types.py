@@ -46,7 +46,9 @@ class Job:
     stdin: str = ""
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     timeout_s: float | None = None  # overrides Limits.timeout_s for this job
-    test_timeout_s: float | None = None  # per test snippet (SIGALRM in the job); None: only the job's wall clock
+    test_timeout_s: float | None = (
+        None  # per test snippet (SIGALRM in the job); None: only the job's wall clock
+    )
     as_main: bool = True
 
     def __post_init__(self) -> None:
@@ -97,5 +99,8 @@ class Verdict:
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         data = dict(data)
         data["status"] = Status(data["status"])
-        data["tests"] = [TestResult(Status(t["status"]), t.get("time_s", 0.0), t.get("error", "")) for t in data.get("tests", [])]
+        data["tests"] = [
+            TestResult(Status(t["status"]), t.get("time_s", 0.0), t.get("error", ""))
+            for t in data.get("tests", [])
+        ]
         return cls(**data)

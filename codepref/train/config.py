@@ -1,11 +1,11 @@
 """Training settings: one dataclass, loadable from YAML, mapped onto TRL's `DPOConfig` / `KTOConfig`.
 
-    loss: dpo            # dpo (TRL's "sigmoid"), ipo, robust, kto, or any other TRL DPO/KTO loss_type
-    beta: 0.1
-    learning_rate: 5.0e-7
-    epochs: 1
-    lora: {r: 16, alpha: 32}   # or `lora: true` for the defaults, `lora: false` for full fine-tuning
-    trl: {max_length: 2048}    # passed through verbatim to DPOConfig / KTOConfig
+loss: dpo            # dpo (TRL's "sigmoid"), ipo, robust, kto, or any other TRL DPO/KTO loss_type
+beta: 0.1
+learning_rate: 5.0e-7
+epochs: 1
+lora: {r: 16, alpha: 32}   # or `lora: true` for the defaults, `lora: false` for full fine-tuning
+trl: {max_length: 2048}    # passed through verbatim to DPOConfig / KTOConfig
 """
 
 from __future__ import annotations
@@ -20,8 +20,21 @@ import yaml
 # Our names for the paired losses; everything else in DPO_LOSS_TYPES is passed to TRL unchanged.
 LOSS_ALIASES = {"dpo": "sigmoid"}
 DPO_LOSS_TYPES = (
-    "sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot", "aot_unpaired",
-    "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm",
+    "sigmoid",
+    "hinge",
+    "ipo",
+    "exo_pair",
+    "nca_pair",
+    "robust",
+    "bco_pair",
+    "sppo_hard",
+    "aot",
+    "aot_unpaired",
+    "apo_zero",
+    "apo_down",
+    "discopop",
+    "sft",
+    "sigmoid_norm",
 )
 KTO_LOSS_TYPES = ("kto", "apo_zero_unpaired")
 

@@ -12,8 +12,11 @@ from typing import Any
 from transformers import TrainerCallback
 
 # Panels of the plot: (log key, title). KTO logs no accuracies; panels without data are left out.
-PANELS = (("loss", "loss"), ("rewards/margins", "reward margin (chosen - rejected)"),
-          ("rewards/accuracies", "reward accuracy"))
+PANELS = (
+    ("loss", "loss"),
+    ("rewards/margins", "reward margin (chosen - rejected)"),
+    ("rewards/accuracies", "reward accuracy"),
+)
 
 
 class JsonlLogCallback(TrainerCallback):
@@ -22,7 +25,9 @@ class JsonlLogCallback(TrainerCallback):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         if not logs or not state.is_world_process_zero:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)

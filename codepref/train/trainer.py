@@ -29,7 +29,9 @@ class TrainResult:
     output_dir: Path
     steps: int
     examples: int
-    metrics: dict[str, Any] = field(default_factory=dict)  # trainer.train()'s summary (runtime, samples/s, loss)
+    metrics: dict[str, Any] = field(
+        default_factory=dict
+    )  # trainer.train()'s summary (runtime, samples/s, loss)
     log_path: Path | None = None
     plot_path: Path | None = None
 
@@ -62,7 +64,7 @@ def read_preference_records(path: str | Path) -> list[dict[str, Any]]:
 
 
 def preference_format(records: list[dict[str, Any]], path: str | Path) -> str:
-    """"paired" or "unpaired", after checking every record has that format's fields with the right types."""
+    """ "paired" or "unpaired", after checking every record has that format's fields with the right types."""
     if not records:
         raise ValueError(f"{path}: no records to train on")
     paired = all(c in records[0] for c in PAIRED_COLUMNS)
@@ -70,8 +72,10 @@ def preference_format(records: list[dict[str, Any]], path: str | Path) -> str:
     for number, record in enumerate(records, 1):
         missing = [c for c in columns if c not in record]
         if missing:
-            raise ValueError(f"{path}: record {number} lacks field(s) {', '.join(missing)}; a pairs file holds "
-                             f"{'/'.join(PAIRED_COLUMNS)} or {'/'.join(UNPAIRED_COLUMNS)} records")
+            raise ValueError(
+                f"{path}: record {number} lacks field(s) {', '.join(missing)}; a pairs file holds "
+                f"{'/'.join(PAIRED_COLUMNS)} or {'/'.join(UNPAIRED_COLUMNS)} records"
+            )
         for column in columns[:-1] if not paired else columns:
             if not isinstance(record[column], str):
                 raise ValueError(f"{path}: record {number} field {column!r} must be a string")
@@ -87,7 +91,9 @@ def load_preference_dataset(path: str | Path, unpaired_loss: bool) -> Any:
     records = read_preference_records(path)
     kind = preference_format(records, path)
     if kind == "unpaired" and not unpaired_loss:
-        raise ValueError(f"{path}: holds unpaired prompt/completion/label records; train them with --loss kto")
+        raise ValueError(
+            f"{path}: holds unpaired prompt/completion/label records; train them with --loss kto"
+        )
     columns = PAIRED_COLUMNS if kind == "paired" else UNPAIRED_COLUMNS
     rows = [{c: (bool(r[c]) if c == "label" else r[c]) for c in columns} for r in records]
     return Dataset.from_list(rows)
@@ -182,15 +188,25 @@ def peft_config(cfg: TrainConfig) -> Any:
     from peft import LoraConfig
 
     assert cfg.lora is not None
-    return LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
-                      target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=cfg.lora.r,
+        lora_alpha=cfg.lora.alpha,
+        lora_dropout=cfg.lora.dropout,
+        target_modules=cfg.lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
 
 
 # --- training --------------------------------------------------------------------------------------------
 
 
-def train(pairs: str | Path, model_path: str, out_dir: str | Path, cfg: TrainConfig,
-          callbacks: list[Any] | None = None) -> TrainResult:
+def train(
+    pairs: str | Path,
+    model_path: str,
+    out_dir: str | Path,
+    cfg: TrainConfig,
+    callbacks: list[Any] | None = None,
+) -> TrainResult:
     """Fine-tune `model_path` on `pairs` and save everything under `out_dir` (see the module docstring).
 
     `callbacks` are extra `transformers.TrainerCallback`s (timers, early stopping, ...)."""
@@ -208,7 +224,11 @@ def train(pairs: str | Path, model_path: str, out_dir: str | Path, cfg: TrainCon
     # computes reference log-probs with the adapter switched off, which is exactly the starting model.
     ref_model = None if cfg.lora else load_model(model_path, cfg.model_dtype)
     log_path = out / "training_log.jsonl"
-    resume = get_last_checkpoint(args.output_dir) if cfg.save_steps > 0 and Path(args.output_dir).is_dir() else None
+    resume = (
+        get_last_checkpoint(args.output_dir)
+        if cfg.save_steps > 0 and Path(args.output_dir).is_dir()
+        else None
+    )
     if resume is None and log_path.exists():
         log_path.unlink()  # a fresh run: do not mix in the steps of an abandoned one
     trainer_cls = KTOTrainer if cfg.unpaired else DPOTrainer
@@ -222,11 +242,20 @@ def train(pairs: str | Path, model_path: str, out_dir: str | Path, cfg: TrainCon
         callbacks=[JsonlLogCallback(log_path), *(callbacks or [])],
     )
     summary = trainer.train(resume_from_checkpoint=resume)
-    result = TrainResult(output_dir=out, steps=summary.global_step, examples=len(dataset),
-                         metrics=dict(summary.metrics), log_path=log_path)
+    result = TrainResult(
+        output_dir=out,
+        steps=summary.global_step,
+        examples=len(dataset),
+        metrics=dict(summary.metrics),
+        log_path=log_path,
+    )
     if trainer.is_world_process_zero():
         _save(trainer, tokenizer, out, cfg, args)
-        if cfg.save_steps <= 0 and Path(args.output_dir).is_dir() and not any(Path(args.output_dir).iterdir()):
+        if (
+            cfg.save_steps <= 0
+            and Path(args.output_dir).is_dir()
+            and not any(Path(args.output_dir).iterdir())
+        ):
             Path(args.output_dir).rmdir()  # Trainer creates it even when no checkpoint is kept
         result.plot_path = write_training_log(log_path, out / "training_log.json", out / "training_log.png")
     return result
@@ -244,9 +273,14 @@ def _save(trainer: Any, tokenizer: Any, out: Path, cfg: TrainConfig, args: Any) 
         trainer.save_model(str(out))
     tokenizer.save_pretrained(out)
     # The settings as given, and what "auto" resolved to on this machine.
-    resolved = {"trainer": type(trainer).__name__, "loss_type": args.loss_type, "bf16": args.bf16,
-                "gradient_checkpointing": args.gradient_checkpointing, "device": str(args.device),
-                "world_size": args.world_size}
+    resolved = {
+        "trainer": type(trainer).__name__,
+        "loss_type": args.loss_type,
+        "bf16": args.bf16,
+        "gradient_checkpointing": args.gradient_checkpointing,
+        "device": str(args.device),
+        "world_size": args.world_size,
+    }
     record = {**cfg.to_dict(), "resolved": resolved}
     (out / "train_config.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
@@ -254,7 +288,9 @@ def _save(trainer: Any, tokenizer: Any, out: Path, cfg: TrainConfig, args: Any) 
 # --- measuring preferences --------------------------------------------------------------------------------
 
 
-def completion_logprobs(model: Any, tokenizer: Any, prompts: list[str], completions: list[str]) -> list[float]:
+def completion_logprobs(
+    model: Any, tokenizer: Any, prompts: list[str], completions: list[str]
+) -> list[float]:
     """Sum of the completion tokens' log-probabilities given the prompt, one sequence at a time.
 
     The DPO reward margin of a pair is beta times the change, from reference to policy, of
@@ -273,7 +309,7 @@ def completion_logprobs(model: Any, tokenizer: Any, prompts: list[str], completi
             logp = torch.log_softmax(model(ids).logits[0, :-1].float(), dim=-1)
             targets = ids[0, 1:]
             token_logp = logp.gather(1, targets[:, None]).squeeze(1)
-            scores.append(token_logp[max(start - 1, 0):].sum().item())
+            scores.append(token_logp[max(start - 1, 0) :].sum().item())
     return scores
 
 
