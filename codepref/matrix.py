@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import typer
 
+from codepref.records import drop_torn_tail, parse_record
+
 if TYPE_CHECKING:  # the sandbox is only needed to build matrices, not to read them
     from codepref.sandbox import Sandbox, Verdict
 
@@ -439,7 +441,7 @@ def _read_existing(
     """Matrices already in `path` for these problems, checked against the inputs they claim to be from."""
     if not path.exists():
         return {}
-    _drop_torn_tail(path)
+    drop_torn_tail(path)
     wanted = {p.task_id: p for p in problems}
     done = {}
     for where, matrix in _iter_file(path):
@@ -462,14 +464,6 @@ def _read_existing(
             )
         done[matrix.task_id] = matrix
     return done
-
-
-def _drop_torn_tail(path: Path) -> None:
-    """A build killed mid-write leaves a last line without its newline; cut it so appends start clean."""
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with path.open("r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
 
 
 def _write(out, matrix: ExecutionMatrix) -> ExecutionMatrix:
@@ -540,13 +534,7 @@ def _iter_file(path: Path) -> Iterator[tuple[str, ExecutionMatrix]]:
         where = f"{path}:{number}"
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{where}: expected a JSON object")
-        yield where, ExecutionMatrix.from_record(record, where)
+        yield where, ExecutionMatrix.from_record(parse_record(line, where), where)
 
 
 def _encode_bits(passed: np.ndarray) -> str:

@@ -152,7 +152,7 @@ def test_bf16_and_gradient_checkpointing_off_on_cpu(tmp_path):
 def test_bad_inputs_get_one_line_errors(tmp_path):
     bad_json = tmp_path / "bad.jsonl"
     bad_json.write_text(json.dumps(make_pairs(1)[0]) + "\n{oops\n")
-    with pytest.raises(ValueError, match=r"bad.jsonl:2: invalid JSON"):
+    with pytest.raises(ValueError, match=r"bad.jsonl:2: not valid JSON"):
         load_preference_dataset(bad_json, unpaired_loss=False)
     missing = tmp_path / "missing.jsonl"
     missing.write_text(json.dumps({"prompt": "p", "chosen": "c"}) + "\n")

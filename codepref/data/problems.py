@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codepref.records import read_records
+
 DATA_DIR_ENV = "CODEPREF_DATA_DIR"
 
 BENCHMARKS = ("humaneval", "humaneval+", "mbpp", "mbpp-sanitized", "mbpp+")
@@ -108,19 +110,7 @@ def open_text(path: Path):
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, record) for each non-blank line; a line that is not a JSON object is an error."""
     try:
-        with open_text(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise DataFileError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-                if not isinstance(record, dict):
-                    raise DataFileError(
-                        f"{path}:{number}: expected a JSON object, got {type(record).__name__}"
-                    )
-                yield number, record
+        yield from read_records(path, DataFileError)
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise DataFileError(f"{path}: cannot be read ({err})") from None
 

@@ -23,6 +23,7 @@ from codepref.data.problems import Problem
 from codepref.evaluate.expected import with_expected_outputs
 from codepref.evaluate.jobs import build_job
 from codepref.evaluate.passk import counts_by_task, mean_pass_at_k
+from codepref.records import drop_torn_tail, parse_record
 from codepref.sandbox import Limits, Sandbox, Status, Verdict
 
 # The tests carry their own time limits; these caps only bound what a job may use in total. Memory is
@@ -102,12 +103,7 @@ def read_samples(path: Path, problems: dict[str, Problem], benchmark: str) -> li
 def parse_sample(
     text: str, where: str, number: int, problems: dict[str, Problem], benchmark: str, per_task: Counter[str]
 ) -> Sample:
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SampleFileError(f"{where}: not valid JSON ({err.msg})") from None
-    if not isinstance(record, dict):
-        raise SampleFileError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    record = parse_record(text, where, SampleFileError)
     if "task_id" not in record:
         raise SampleFileError(f"{where}: field 'task_id' is missing")
     task_id = resolve_task_id(record["task_id"], problems)
@@ -156,16 +152,6 @@ def read_results(path: Path, samples: dict[int, Sample], benchmark: str) -> dict
             )
         done[sample.line] = record
     return done
-
-
-def drop_torn_tail(path: Path) -> None:
-    """Cut a final line that lacks its newline, so appended records start on a line of their own."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    data = path.read_bytes()
-    if not data.endswith(b"\n"):
-        with open(path, "r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
 
 
 def result_record(sample: Sample, problem: Problem, verdict: Verdict) -> dict[str, Any]:

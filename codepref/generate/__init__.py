@@ -21,6 +21,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from codepref.records import drop_torn_tail
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -161,7 +163,7 @@ def generate_jsonl(
     """
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _drop_torn_tail(out)
+    drop_torn_tail(out)
     done = read_done_keys(out)
     todo = [r for r in records if r.key not in done]
     with (
@@ -198,13 +200,3 @@ def _chunks_by_stop(records: Iterable[PromptRecord], size: int) -> Iterator[list
     for group in groups.values():
         for start in range(0, len(group), size):
             yield group[start : start + size]
-
-
-def _drop_torn_tail(path: Path) -> None:
-    """Remove a partial last line left by a killed writer, so appends start on a fresh line."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    data = path.read_bytes()
-    if data.endswith(b"\n"):
-        return
-    path.write_bytes(data[: data.rfind(b"\n") + 1])

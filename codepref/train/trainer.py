@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codepref.records import read_records
 from codepref.train.config import TrainConfig
 
 PAIRED_COLUMNS = ("prompt", "chosen", "rejected")
@@ -48,19 +49,7 @@ def read_preference_records(path: str | Path) -> list[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pylist()
-    records = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{number}: invalid JSON ({err.msg})") from None
-            if not isinstance(record, dict):
-                raise ValueError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
-            records.append(record)
-    return records
+    return [record for _, record in read_records(path)]
 
 
 def preference_format(records: list[dict[str, Any]], path: str | Path) -> str:
