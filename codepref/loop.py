@@ -34,6 +34,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from codepref.records import read_finished_records
 from codepref.train.config import TrainConfig
 
 console = Console(stderr=True, soft_wrap=True)
@@ -751,7 +752,7 @@ class Loop:
             timer = SandboxTimer(self.sandbox()) if config.efficiency else None
             matrices = list(load_matrices(matrix_file))
             counts = write_pairs(matrices, out / "ranked", config, timer=timer)
-            pairs = [PreferencePair(**row) for row in _read_jsonl(out / "ranked" / "pairs.jsonl")]
+            pairs = [PreferencePair(**row) for row in read_finished_records(out / "ranked" / "pairs.jsonl")]
             paired = {p.task_id for p in pairs}
             fallback: list[Any] = []
             if self.cfg.pairs.fallback == "executability":
@@ -782,7 +783,7 @@ class Loop:
         def body(out: Path) -> dict[str, Any]:
             from codepref.train.trainer import train
 
-            if not _read_jsonl(pairs_file):
+            if not read_finished_records(pairs_file):
                 console.print(f"round {r} train: no preference pairs, the model is carried over unchanged")
                 return {"trained": False, "model": model, "examples": 0}
             self.models.close()  # give the GPU to training
@@ -954,20 +955,8 @@ def training_rows(pairs: list[Any], style: str, solutions: dict[str, dict[str, A
 # --- files and summary -----------------------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line of a killed run
-    return rows
-
-
 def _by_key(path: Path) -> dict[str, dict[str, Any]]:
-    return {row["key"]: row for row in _read_jsonl(path)}
+    return {row["key"]: row for row in read_finished_records(path)}
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

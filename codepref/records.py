@@ -33,6 +33,19 @@ def read_records(path: Path, error: type[ValueError] = RecordError) -> Iterator[
                 yield number, parse_record(line, f"{path}:{number}", error)
 
 
+def read_finished_records(path: Path) -> list[dict[str, Any]]:
+    """Records of a log that a killed writer may have left torn: unreadable lines are skipped, not errors."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
 def drop_torn_tail(path: Path) -> None:
     """Cut a last line that lacks its newline (its writer was killed), so appends start on a line of their own."""
     if not path.exists():

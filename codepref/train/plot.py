@@ -11,6 +11,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from codepref.records import read_finished_records
+
 # Panels of the plot: (log key, title). KTO logs no accuracies; panels without data are left out.
 PANELS = (
     ("loss", "loss"),
@@ -37,16 +39,7 @@ class JsonlLogCallback(TrainerCallback):
 
 
 def read_log(path: str | Path) -> list[dict[str, Any]]:
-    path = Path(path)
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line from a killed run
-    return records
+    return read_finished_records(Path(path))
 
 
 def step_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
