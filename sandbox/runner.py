@@ -95,61 +95,66 @@ def _child_setup(limits: dict, stdin_fd: int, out_fd: int, err_fd: int, result_f
     os.chdir(workdir)
 
 
-def _run_in_child(job: dict, nonce: str) -> None:
-    def report(record: dict) -> None:
-        record["nonce"] = nonce
-        os.write(RESULT_FD, (json.dumps(record) + "\n").encode())
+# What the child needs after the job's code has started, bound now: a job that rebinds builtins.exec,
+# json.dumps, os.write or isinstance cannot change how its own tests are run or reported.
+_exec, _compile, _isinstance, _type_name = exec, compile, isinstance, lambda obj: type(obj).__name__
+_write, _clock, _set_timer = os.write, time.perf_counter, signal.setitimer
+_quote, _float_text = json.encoder.encode_basestring_ascii, float.__repr__
 
+
+def _record(nonce: str, kind: str, **fields) -> bytes:
+    """One result record as a JSON line, built by hand from the bound primitives above."""
+    parts = [f'"nonce": "{nonce}"', f'"kind": "{kind}"']
+    for name, value in fields.items():
+        if value is None or _isinstance(value, bool):
+            text = {None: "null", True: "true", False: "false"}[value]
+        elif _isinstance(value, int):
+            text = int.__repr__(value)
+        elif _isinstance(value, float):
+            text = _float_text(value)
+        else:
+            text = _quote(str.__str__(value))
+        parts.append(f'"{name}": {text}')
+    return ("{" + ", ".join(parts) + "}\n").encode()
+
+
+def _run_in_child(job: dict, nonce: str) -> None:
     namespace = {
         "__name__": "__main__" if job.get("as_main", True) else "__sandbox__",
         "__builtins__": builtins,
     }
+    tests, test_timeout = job.get("tests", ()), job.get("test_timeout_s")
     try:
-        exec(compile(job["program"], "<program>", "exec"), namespace)
+        _exec(_compile(job["program"], "<program>", "exec"), namespace)
     except BaseException as exc:  # noqa: BLE001 - every escape, SystemExit included, fails the program
-        if not isinstance(exc, SystemExit):
+        if not _isinstance(exc, SystemExit):
             traceback.print_exc()
         _flush_streams()
-        report(
-            {
-                "kind": "program",
-                "ok": False,
-                "error": _describe(exc),
-                "exc": type(exc).__name__,
-                "code": _exit_code(exc),
-            }
-        )
+        error, exc_name, code = _describe(exc), _type_name(exc), _exit_code(exc)
+        _write(RESULT_FD, _record(nonce, "program", ok=False, error=error, exc=exc_name, code=code))
         return
     _flush_streams()
-    report({"kind": "program", "ok": True})
-    test_timeout = job.get("test_timeout_s")
+    _write(RESULT_FD, _record(nonce, "program", ok=True))
     if test_timeout:
         signal.signal(signal.SIGALRM, _raise_test_timeout)
-    for index, test in enumerate(job.get("tests", ())):
-        started = time.perf_counter()
+    for index, test in enumerate(tests):
+        started = _clock()
         status, error = "passed", ""
         try:
             if test_timeout:
-                signal.setitimer(signal.ITIMER_REAL, test_timeout)
-            exec(compile(test, f"<test {index}>", "exec"), namespace)
+                _set_timer(signal.ITIMER_REAL, test_timeout)
+            _exec(_compile(test, f"<test {index}>", "exec"), namespace)
         except TestTimeout:
             status, error = "timeout", f"test exceeded {test_timeout}s"
         except BaseException as exc:  # noqa: BLE001
-            status, error = ("memory_exceeded" if isinstance(exc, MemoryError) else "failed"), _describe(exc)
+            status, error = ("memory_exceeded" if _isinstance(exc, MemoryError) else "failed"), _describe(exc)
         finally:
             if test_timeout:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                _set_timer(signal.ITIMER_REAL, 0)
         _flush_streams()
-        report(
-            {
-                "kind": "test",
-                "index": index,
-                "status": status,
-                "time_s": time.perf_counter() - started,
-                "error": error,
-            }
-        )
-    report({"kind": "done"})
+        elapsed = _clock() - started
+        _write(RESULT_FD, _record(nonce, "test", index=index, status=status, time_s=elapsed, error=error))
+    _write(RESULT_FD, _record(nonce, "done"))
 
 
 def _raise_test_timeout(signum, frame):
@@ -157,8 +162,8 @@ def _raise_test_timeout(signum, frame):
 
 
 def _exit_code(exc: BaseException):
-    if isinstance(exc, SystemExit):
-        return exc.code if isinstance(exc.code, int) or exc.code is None else 1
+    if _isinstance(exc, SystemExit):
+        return exc.code if _isinstance(exc.code, int) or exc.code is None else 1
     return None
 
 
@@ -177,9 +182,7 @@ class Runner:
     def __init__(self, limits: dict) -> None:
         self.limits = limits
         self.jobs_run = 0
-        self.selector = (
-            selectors.DefaultSelector()
-        )  # one epoll for the runner's life: its set is emptied per job
+        self.selector = selectors.DefaultSelector()  # one epoll for the runner's life, emptied per job
         self.devnull = os.open(os.devnull, os.O_RDONLY)
 
     def run(self, job: dict) -> dict:

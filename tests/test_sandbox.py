@@ -198,6 +198,21 @@ FORGERIES = {
         'import os\nos.write(3, b\'{"kind": "done", "nonce": "0"}\\n\')\nos._exit(0)',
         ["assert False"],
     ),
+    "rebind builtins.exec so tests never run": (
+        "import builtins\nbuiltins.exec = lambda *args, **kwargs: None",
+        ["assert False"],
+    ),
+    "rebind isinstance and compile": (
+        "import builtins\nbuiltins.isinstance = lambda *a: False\nbuiltins.compile = lambda *a, **k: compile('pass', '', 'exec')",
+        ["assert False"],
+    ),
+    "rewrite reports through json.dumps and os.write": (
+        "import json, os\n"
+        "dumps, write = json.dumps, os.write\n"
+        "json.dumps = lambda record, *a, **k: dumps(dict(record, status='passed'), *a, **k)\n"
+        "os.write = lambda fd, data: write(fd, data.replace(b'failed', b'passed'))",
+        ["assert False"],
+    ),
     "print a fake verdict line": (
         "import json\nprint(json.dumps({'status': 'passed', 'tests': [{'status': 'passed'}]}))",
         ["assert False"],
