@@ -221,8 +221,7 @@ class Runner:
             _child_setup(
                 self.limits, stdin_fd, pipes["stdout"][1], pipes["stderr"][1], pipes["result"][1], workdir
             )
-            _run_in_child(job, nonce)
-            _flush_streams()
+            _run_in_child(job, nonce)  # flushes the job's streams before each record it writes
         finally:
             os._exit(0)
 
@@ -304,8 +303,6 @@ class _StdinFeeder:
         if fd >= 0:
             os.set_blocking(fd, False)
             selector.register(fd, selectors.EVENT_WRITE, "stdin")
-        else:
-            self.close()
 
     def feed(self) -> None:
         try:

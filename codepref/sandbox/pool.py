@@ -105,7 +105,6 @@ class WorkerPool:
         self._threads = [
             threading.Thread(target=self._serve, name=f"sandbox-{i}", daemon=True) for i in range(workers)
         ]
-        self._start_errors: list[Exception] = []
         self._closed = False
         for thread in self._threads:
             thread.start()
@@ -202,10 +201,9 @@ class WorkerPool:
             except SandboxStartError as exc:
                 error = exc
                 log.warning("%s%s", exc, "; trying again" if attempt == 0 else "")
-        if error:
-            while in_flight:
-                task = in_flight.popleft()
-                task.results.put(_sandbox_error(task, str(error)))
+        while in_flight:
+            task = in_flight.popleft()
+            task.results.put(_sandbox_error(task, str(error)))
         return None
 
     def _on_sandbox_death(self, in_flight: deque, retry: deque) -> None:
