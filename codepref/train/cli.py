@@ -35,7 +35,8 @@ def train_command(
         str | None,
         typer.Option(
             "--loss",
-            help="dpo, ipo, robust, kto, or another TRL loss_type (default: the config's, else dpo).",
+            help="dpo, ipo, robust, kto, another TRL loss_type, or a per-pair loss: noise_aware_dpo, irepo, "
+            "margin, sami (default: the config's, else dpo).",
         ),
     ] = None,
     lora: Annotated[

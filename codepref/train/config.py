@@ -6,6 +6,9 @@ learning_rate: 5.0e-7
 epochs: 1
 lora: {r: 16, alpha: 32}   # or `lora: true` for the defaults, `lora: false` for full fine-tuning
 trl: {max_length: 2048}    # passed through verbatim to DPOConfig / KTOConfig
+
+Per-pair losses (codepref.train.losses) read judge fields of each pair record: noise_aware_dpo (confidence),
+irepo (preference), margin (reference-free), sami (counter_prompt); their settings go in `loss_options`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from codepref.train.losses import PER_PAIR_LOSSES, LossOptions
 
 # Our names for the paired losses; everything else in DPO_LOSS_TYPES is passed to TRL unchanged.
 LOSS_ALIASES = {"dpo": "sigmoid"}
@@ -72,6 +77,7 @@ class TrainConfig:
     model_dtype: str = "float32"  # weights as loaded; mixed precision comes from `bf16`
     merge_lora: bool = True  # save merged full weights (next round and vLLM load them directly)
     trl: dict[str, Any] = field(default_factory=dict)  # extra DPOConfig / KTOConfig fields
+    loss_options: dict[str, Any] = field(default_factory=dict)  # settings of a per-pair loss (LossOptions)
 
     def __post_init__(self) -> None:
         if isinstance(self.lora, bool):
@@ -79,13 +85,22 @@ class TrainConfig:
         elif isinstance(self.lora, dict):
             self.lora = _build(LoraSettings, self.lora, "lora")
         self.loss = self.loss.lower()
-        if self.trl_loss_type not in DPO_LOSS_TYPES + KTO_LOSS_TYPES:
-            known = ", ".join(sorted({*LOSS_ALIASES, *DPO_LOSS_TYPES, *KTO_LOSS_TYPES}))
+        if self.loss not in PER_PAIR_LOSSES and self.trl_loss_type not in DPO_LOSS_TYPES + KTO_LOSS_TYPES:
+            known = ", ".join(sorted({*LOSS_ALIASES, *DPO_LOSS_TYPES, *KTO_LOSS_TYPES, *PER_PAIR_LOSSES}))
             raise ValueError(f"unknown loss {self.loss!r}; expected one of: {known}")
+        self.per_pair_options()  # reject unknown or invalid loss_options now, not after loading a model
 
     @property
     def trl_loss_type(self) -> str:
-        return LOSS_ALIASES.get(self.loss, self.loss)
+        """TRL's name for the loss; a per-pair loss runs in DPOTrainer, which needs a valid one to start."""
+        return "sigmoid" if self.loss in PER_PAIR_LOSSES else LOSS_ALIASES.get(self.loss, self.loss)
+
+    @property
+    def per_pair(self) -> bool:
+        return self.loss in PER_PAIR_LOSSES
+
+    def per_pair_options(self) -> LossOptions:
+        return LossOptions.from_dict(self.loss_options)
 
     @property
     def unpaired(self) -> bool:

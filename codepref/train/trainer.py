@@ -13,6 +13,7 @@ Multi-GPU is plain accelerate, as TRL users expect:
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 from codepref.records import read_records
 from codepref.train.config import TrainConfig
+from codepref.train.losses import LOSS_COLUMNS
 
 PAIRED_COLUMNS = ("prompt", "chosen", "rejected")
 UNPAIRED_COLUMNS = ("prompt", "completion", "label")
@@ -73,8 +75,8 @@ def preference_format(records: list[dict[str, Any]], path: str | Path) -> str:
     return "paired" if paired else "unpaired"
 
 
-def load_preference_dataset(path: str | Path, unpaired_loss: bool) -> Any:
-    """A `datasets.Dataset` with only the columns TRL trains on (metadata dropped)."""
+def load_preference_dataset(path: str | Path, unpaired_loss: bool, loss_columns: tuple[str, ...] = ()) -> Any:
+    """A `datasets.Dataset` with only the columns TRL trains on, plus those a per-pair loss reads."""
     from datasets import Dataset
 
     records = read_preference_records(path)
@@ -83,7 +85,11 @@ def load_preference_dataset(path: str | Path, unpaired_loss: bool) -> Any:
         raise ValueError(
             f"{path}: holds unpaired prompt/completion/label records; train them with --loss kto"
         )
-    columns = PAIRED_COLUMNS if kind == "paired" else UNPAIRED_COLUMNS
+    for number, record in enumerate(records, 1):
+        missing = [c for c in loss_columns if record.get(c) is None]
+        if missing:
+            raise ValueError(f"{path}: record {number} lacks field(s) {', '.join(missing)}, which this loss reads")
+    columns = (PAIRED_COLUMNS + loss_columns) if kind == "paired" else UNPAIRED_COLUMNS
     rows = [{c: (bool(r[c]) if c == "label" else r[c]) for c in columns} for r in records]
     return Dataset.from_list(rows)
 
@@ -205,7 +211,7 @@ def train(
     from codepref.train.plot import JsonlLogCallback, write_training_log
 
     out = Path(out_dir)
-    dataset = load_preference_dataset(pairs, cfg.unpaired)
+    dataset = load_preference_dataset(pairs, cfg.unpaired, LOSS_COLUMNS.get(cfg.loss, ()))
     tokenizer = load_tokenizer(model_path)
     model = load_model(model_path, cfg.model_dtype)
     args = build_trl_config(cfg, out, gradient_checkpointing_wanted(cfg, model))
@@ -221,6 +227,12 @@ def train(
     if resume is None and log_path.exists():
         log_path.unlink()  # a fresh run: do not mix in the steps of an abandoned one
     trainer_cls = KTOTrainer if cfg.unpaired else DPOTrainer
+    if cfg.per_pair:
+        from codepref.train.loss_trainer import PerPairLossTrainer
+
+        trainer_cls = functools.partial(
+            PerPairLossTrainer, loss=cfg.loss, loss_options=cfg.per_pair_options()
+        )
     trainer = trainer_cls(
         model=model,
         ref_model=ref_model,
@@ -264,7 +276,7 @@ def _save(trainer: Any, tokenizer: Any, out: Path, cfg: TrainConfig, args: Any) 
     # The settings as given, and what "auto" resolved to on this machine.
     resolved = {
         "trainer": type(trainer).__name__,
-        "loss_type": args.loss_type,
+        "loss_type": cfg.loss if cfg.per_pair else args.loss_type,
         "bf16": args.bf16,
         "gradient_checkpointing": args.gradient_checkpointing,
         "device": str(args.device),
