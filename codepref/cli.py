@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from codepref.evaluate.cli import eval_command
+from codepref.judges.cli import judge_command
 from codepref.loop import run_command
 from codepref.matrix import matrix_command
 from codepref.pairs import pairs_command
@@ -19,6 +20,7 @@ app.command("eval")(eval_command)
 app.command("matrix")(matrix_command)
 app.command("pairs")(pairs_command)
 app.command("train")(train_command)
+app.command("judge")(judge_command)
 app.command("run")(run_command)
 
 if __name__ == "__main__":

@@ -43,3 +43,11 @@ def tiny_model_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`: build per session
     root = cache.mkdir("codepref-tiny-model") if cache is not None else tmp_path_factory.mktemp("tiny-model")
     return cached_tiny_model(root, TinyModelSpec())
+
+
+@pytest.fixture(scope="session")
+def tiny_judge_model(tiny_model_dir: Path):
+    """The tiny model loaded once for the judges' tests (`codepref.judges.lm.JudgeModel`, CPU)."""
+    from codepref.judges.lm import JudgeModel
+
+    return JudgeModel(str(tiny_model_dir), device="cpu", batch_size=4)

@@ -118,9 +118,7 @@ class JudgeModel:
             token_logp = torch.log_softmax(logits, dim=-1).gather(2, ids[:, 1:, None]).squeeze(2).cpu()
             mask = counted[:, 1:]
             for row in range(len(pieces)):
-                results.append(
-                    SequenceLogprob(float(token_logp[row][mask[row]].sum()), int(mask[row].sum()))
-                )
+                results.append(SequenceLogprob(float(token_logp[row][mask[row]].sum()), int(mask[row].sum())))
         return results
 
     def _split_ids(self, context: str, completion: str) -> tuple[list[int], list[int]]:

@@ -54,4 +54,3 @@ class LogitSelfJudge(PreferenceJudge):
             log_odds = float(logp_first - logp_second)
             verdicts.append(OrderedVerdict(probability=sigmoid(log_odds), strength=log_odds))
         return verdicts
-

@@ -59,7 +59,9 @@ class PreferenceJudge(Judge):
         ordered += [(candidates[j], candidates[i]) for i, j in index_pairs]
         verdicts = self.prefer_first(prompt, ordered) if ordered else []
         if len(verdicts) != len(ordered):
-            raise ValueError(f"{self.name}: prefer_first returned {len(verdicts)} verdicts for {len(ordered)}")
+            raise ValueError(
+                f"{self.name}: prefer_first returned {len(verdicts)} verdicts for {len(ordered)}"
+            )
         half = len(index_pairs)
         result = []
         for k, (i, j) in enumerate(index_pairs):
@@ -118,7 +120,9 @@ def pair_probabilities(judge: Judge, prompt: str, candidates: Sequence[str]) -> 
             matrix[verdict.second, verdict.first] = 1.0 - verdict.probability
         return matrix
     scores = np.array([s.score for s in judge.score(prompt, candidates)], dtype=np.float64)
-    return np.where(scores[:, None] > scores[None, :], 1.0, np.where(scores[:, None] < scores[None, :], 0.0, 0.5))
+    return np.where(
+        scores[:, None] > scores[None, :], 1.0, np.where(scores[:, None] < scores[None, :], 0.0, 0.5)
+    )
 
 
 def _check_probability(value: float, name: str) -> None:

@@ -72,13 +72,19 @@ class SelfRationalizingJudge(Judge):
         rationales = self.model.sample(
             contexts, n=self.k, temperature=self.temperature, max_tokens=self.rationale_tokens, seed=self.seed
         )
-        cued = [f"{context}{rationale}{SCORE_CUE}" for context, per in zip(contexts, rationales, strict=True) for rationale in per]
+        cued = [
+            f"{context}{rationale}{SCORE_CUE}"
+            for context, per in zip(contexts, rationales, strict=True)
+            for rationale in per
+        ]
         logp = self.model.next_token_logprobs(cued, self.label_ids)
         probabilities = np.exp(logp - logp.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         expected = probabilities @ np.arange(1, len(SCORE_LABELS) + 1, dtype=np.float64)
         flat = [r for per in rationales for r in per]
-        judgments = [Judgment(rationale, float(score)) for rationale, score in zip(flat, expected, strict=True)]
+        judgments = [
+            Judgment(rationale, float(score)) for rationale, score in zip(flat, expected, strict=True)
+        ]
         return [judgments[c * self.k : (c + 1) * self.k] for c in range(len(candidates))]
 
     def score(self, prompt: str, candidates: Sequence[str]) -> list[JudgedScore]:

@@ -70,7 +70,10 @@ class SelfReferenceJudge(PreferenceJudge):
             per_prompt[0]
             for per_prompt in self.model.sample(questions, max_tokens=self.critique_tokens, seed=self.seed)
         ]
-        decided = [f"{question}{critique}\nVerdict: " for question, critique in zip(questions, critiques, strict=True)]
+        decided = [
+            f"{question}{critique}\nVerdict: "
+            for question, critique in zip(questions, critiques, strict=True)
+        ]
         scored = self.model.completion_logprobs(
             [context for context in decided for _ in VERDICTS], [v for _ in decided for v in VERDICTS]
         )

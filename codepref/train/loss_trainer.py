@@ -38,7 +38,9 @@ class PerPairCollator(DataCollatorForPreference):
         if "counter_prompt_ids" in examples[0]:
             swapped = [{**e, "prompt_ids": e["counter_prompt_ids"]} for e in examples]
             counter = super().torch_call(swapped)
-            batch.update({f"counter_{key}": counter[key] for key in ("input_ids", "attention_mask", "completion_mask")})
+            batch.update(
+                {f"counter_{key}": counter[key] for key in ("input_ids", "attention_mask", "completion_mask")}
+            )
         return batch
 
 
@@ -73,11 +75,17 @@ class PerPairLossTrainer(DPOTrainer):
             extra.append("counter_prompt_ids")
         self._signature_columns = [*self._signature_columns, *extra]
 
-    def _completion_logps(self, model: Any, input_ids: Any, attention_mask: Any, completion_mask: Any) -> tuple:
+    def _completion_logps(
+        self, model: Any, input_ids: Any, attention_mask: Any, completion_mask: Any
+    ) -> tuple:
         """Summed and mean completion log-probabilities, through TRL's fused LM head (no full logits)."""
         labels = input_ids.masked_fill(completion_mask == 0, -100)
         outputs = model(
-            input_ids=input_ids, attention_mask=attention_mask, labels=labels, use_cache=False, fused_lm_head=True
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            labels=labels,
+            use_cache=False,
+            fused_lm_head=True,
         )
         shift_mask = completion_mask[..., 1:]
         per_token = outputs.log_probs[:, -shift_mask.size(1) :] * shift_mask
@@ -93,34 +101,54 @@ class PerPairLossTrainer(DPOTrainer):
         chosen_mean, rejected_mean = mean.chunk(2)
         options = self.loss_options
         if self.per_pair_loss == "margin":
-            losses = margin_loss(chosen_mean, rejected_mean, self.beta, options.gamma, options.chosen_nll_weight)
+            losses = margin_loss(
+                chosen_mean, rejected_mean, self.beta, options.gamma, options.chosen_nll_weight
+            )
             margins = chosen_mean - rejected_mean
         elif self.per_pair_loss == "sami":
             _, counter_mean = self._completion_logps(
-                model, inputs["counter_input_ids"], inputs["counter_attention_mask"], inputs["counter_completion_mask"]
+                model,
+                inputs["counter_input_ids"],
+                inputs["counter_attention_mask"],
+                inputs["counter_completion_mask"],
             )
             counter_chosen, counter_rejected = counter_mean.chunk(2)
             # rows: principle (the record's, its counter); columns: response (chosen, rejected)
             matrix = torch.stack(
-                [torch.stack([chosen_mean, rejected_mean], dim=1), torch.stack([counter_chosen, counter_rejected], dim=1)],
+                [
+                    torch.stack([chosen_mean, rejected_mean], dim=1),
+                    torch.stack([counter_chosen, counter_rejected], dim=1),
+                ],
                 dim=1,
             )
             losses = sami_loss(matrix)
             margins = (chosen_mean - counter_chosen) + (counter_rejected - rejected_mean)
         else:
-            chosen_logratios, rejected_logratios = self._logratios(model, inputs, chosen_total, rejected_total)
+            chosen_logratios, rejected_logratios = self._logratios(
+                model, inputs, chosen_total, rejected_total
+            )
             if self.per_pair_loss == "noise_aware_dpo":
-                losses = noise_aware_dpo_loss(chosen_logratios, rejected_logratios, inputs["confidence"], self.beta)
+                losses = noise_aware_dpo_loss(
+                    chosen_logratios, rejected_logratios, inputs["confidence"], self.beta
+                )
             else:
                 losses = irepo_loss(
-                    chosen_logratios, rejected_logratios, inputs["preference"], self.beta, options.preference_floor
+                    chosen_logratios,
+                    rejected_logratios,
+                    inputs["preference"],
+                    self.beta,
+                    options.preference_floor,
                 )
             margins = self.beta * (chosen_logratios - rejected_logratios)
         margins = self.accelerator.gather(margins.detach())
         self._metrics[mode]["rewards/margins"].append(margins.mean().item())
         self._metrics[mode]["rewards/accuracies"].append((margins > 0).float().mean().item())
-        self._metrics[mode]["logps/chosen"].append(self.accelerator.gather(chosen_total.detach()).mean().item())
-        self._metrics[mode]["logps/rejected"].append(self.accelerator.gather(rejected_total.detach()).mean().item())
+        self._metrics[mode]["logps/chosen"].append(
+            self.accelerator.gather(chosen_total.detach()).mean().item()
+        )
+        self._metrics[mode]["logps/rejected"].append(
+            self.accelerator.gather(rejected_total.detach()).mean().item()
+        )
         loss = losses.mean()
         return (loss, None) if return_outputs else loss
 
@@ -129,5 +157,7 @@ class PerPairLossTrainer(DPOTrainer):
             reference = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
         else:
             sequences = {key: inputs[key] for key in ("input_ids", "attention_mask", "completion_mask")}
-            reference = self.compute_ref_log_probs(self.ref_model if self.ref_model is not None else model, sequences)
+            reference = self.compute_ref_log_probs(
+                self.ref_model if self.ref_model is not None else model, sequences
+            )
         return chosen - reference[0], rejected - reference[1]

@@ -53,10 +53,14 @@ class LossOptions:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"loss_options: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"loss_options: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         options = cls(**data)
         if not 0.0 < options.preference_floor < 0.5:
-            raise ValueError(f"loss_options.preference_floor must lie in (0, 0.5), got {options.preference_floor}")
+            raise ValueError(
+                f"loss_options.preference_floor must lie in (0, 0.5), got {options.preference_floor}"
+            )
         return options
 
 
@@ -87,7 +91,10 @@ def margin_loss(
 ) -> Any:
     import torch.nn.functional as F
 
-    return -F.logsigmoid(beta * (chosen_mean_logps - rejected_mean_logps) - gamma) - chosen_nll_weight * chosen_mean_logps
+    return (
+        -F.logsigmoid(beta * (chosen_mean_logps - rejected_mean_logps) - gamma)
+        - chosen_nll_weight * chosen_mean_logps
+    )
 
 
 def sami_loss(mean_logps: Any) -> Any:
@@ -96,5 +103,7 @@ def sami_loss(mean_logps: Any) -> Any:
 
     diagonal = torch.arange(mean_logps.size(1), device=mean_logps.device)
     by_row = -torch.log_softmax(mean_logps, dim=2)[:, diagonal, diagonal]  # which response, given principle k
-    by_column = -torch.log_softmax(mean_logps, dim=1)[:, diagonal, diagonal]  # which principle, given response l
+    by_column = -torch.log_softmax(mean_logps, dim=1)[
+        :, diagonal, diagonal
+    ]  # which principle, given response l
     return (by_row.mean(dim=1) + by_column.mean(dim=1)) / 2.0

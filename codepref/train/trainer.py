@@ -88,7 +88,9 @@ def load_preference_dataset(path: str | Path, unpaired_loss: bool, loss_columns:
     for number, record in enumerate(records, 1):
         missing = [c for c in loss_columns if record.get(c) is None]
         if missing:
-            raise ValueError(f"{path}: record {number} lacks field(s) {', '.join(missing)}, which this loss reads")
+            raise ValueError(
+                f"{path}: record {number} lacks field(s) {', '.join(missing)}, which this loss reads"
+            )
     columns = (PAIRED_COLUMNS + loss_columns) if kind == "paired" else UNPAIRED_COLUMNS
     rows = [{c: (bool(r[c]) if c == "label" else r[c]) for c in columns} for r in records]
     return Dataset.from_list(rows)
