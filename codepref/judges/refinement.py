@@ -66,11 +66,14 @@ class SandboxFeedback:
         verdict = self.sandbox.run(job)
         if verdict.status == Status.SANDBOX_ERROR:
             raise RuntimeError(f"sandbox error while getting feedback: {verdict.error}")
-        if verdict.error:  # the program itself failed before any test ran
-            return f"Running the code failed: {verdict.error}"
         for test, result in zip(tests, verdict.tests, strict=False):
-            if result.status != Status.PASSED:
-                return f"This test fails ({result.status}): {test.strip()}\n{result.error}".rstrip()
+            if result.status == Status.PASSED:
+                continue
+            if str(result.status) == "not_run" or result.error.startswith("not run"):
+                break  # the program died before this test: its own error is the feedback
+            return f"This test fails ({result.status}): {test.strip()}\n{result.error}".rstrip()
+        if verdict.status != Status.PASSED:
+            return f"Running the code failed: {verdict.error or verdict.status}"
         return None
 
 
