@@ -20,21 +20,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from codepref.judges.text_task import prompt_text
 from codepref.records import RecordError, drop_torn_tail, read_finished_records, read_records
 
 console = Console(stderr=True, soft_wrap=True)
-
-
-def prompt_of(record: dict[str, Any], where: str) -> str:
-    """The `prompt` field, or the last user turn of chat `messages`."""
-    if isinstance(record.get("prompt"), str):
-        return record["prompt"]
-    messages = record.get("messages")
-    if isinstance(messages, list):
-        users = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-        if users and isinstance(users[-1], str):
-            return users[-1]
-    raise RecordError(f"{where}: needs a string field 'prompt' or chat 'messages' with a user turn")
 
 
 def judge_command(
@@ -96,7 +85,7 @@ def judge_command(
         )
         if records is None:
             raise ValueError(f"{input_path}: no such file")
-        prompts = [prompt_of(r, where) for where, r in records]
+        prompts = [prompt_text(r, "prompt", where) for where, r in records]
         for where, record in records:
             if "candidates" in record and not (
                 isinstance(record["candidates"], list)
