@@ -13,7 +13,7 @@ RIGHT = "    return a + b\n"
 
 
 @pytest.fixture(scope="module")
-def sandbox():
+def sandbox(docker_image):
     with Sandbox(backend="docker", workers=1) as box:
         yield box
 
