@@ -80,11 +80,9 @@ def judge_command(
             k=k,
             seed=seed,
         )
-        records = (
-            [(f"{input_path}:{n}", r) for n, r in read_records(input_path)] if input_path.exists() else None
-        )
-        if records is None:
+        if not input_path.exists():
             raise ValueError(f"{input_path}: no such file")
+        records = [(f"{input_path}:{n}", r) for n, r in read_records(input_path)]
         prompts = [prompt_text(r, "prompt", where) for where, r in records]
         for where, record in records:
             if "candidates" in record and not (
@@ -92,6 +90,11 @@ def judge_command(
                 and all(isinstance(c, str) for c in record["candidates"])
             ):
                 raise RecordError(f"{where}: field 'candidates' must be a list of strings")
+            if "sources" in record and not (
+                isinstance(record["sources"], list)
+                and len(record["sources"]) == len(record.get("candidates", ()))
+            ):
+                raise RecordError(f"{where}: field 'sources' must be a list with one entry per candidate")
         needs_reference = judge == "implicit_reward" or (
             judge == "consistency" and "implicit_reward" in settings.members
         )
@@ -148,9 +151,8 @@ def judge_command(
         written += len(pairs)
         with progress_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"index": index, "pairs": len(pairs)}) + "\n")
-    by_source = Counter(
-        row.get("source", "?") for row in read_finished_records(pairs_path)
-    )  # resumed runs too
+    # Counted from the file, so a resumed run reports the pairs of earlier runs too.
+    by_source = Counter(row.get("source", "?") for row in read_finished_records(pairs_path))
     summary: dict[str, Any] = {"judge": settings.name, "pairs_by_source": dict(by_source)}
     if isinstance(the_judge, ConsistencyFilter):
         summary["consistency"] = vars(the_judge.report)
