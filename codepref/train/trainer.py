@@ -250,7 +250,9 @@ def train(
     return result
 
 
-def _save(trainer: Any, tokenizer: Any, out: Path, cfg: TrainConfig, args: Any, model_path: str | Path) -> None:
+def _save(
+    trainer: Any, tokenizer: Any, out: Path, cfg: TrainConfig, args: Any, model_path: str | Path
+) -> None:
     """Save the way accelerate expects: every rank calls `save_model` (ZeRO-3 and FSDP gather the sharded
     weights collectively; only the main process writes), then the main process writes the rest. A LoRA
     adapter is merged on the main process from the saved files, so no rank touches sharded weights."""
