@@ -88,3 +88,17 @@ def test_build_resumes_and_refuses_a_stale_file(sandbox, tmp_path):
         build_matrices([changed], path, sandbox, progress=False)
     with pytest.raises(ValueError, match="toy/neg ran with a 0.2 s test timeout, not 0.1 s"):
         build_matrices([OTHER], path, sandbox, test_timeout_s=0.1, progress=False)
+
+
+@pytest.mark.docker
+def test_tests_a_job_never_reached_have_a_status_of_their_own(sandbox):
+    from codepref.matrix.build import tests_job
+    from codepref.sandbox.types import Status
+
+    (broken,) = sandbox.run_many([tests_job("def f(:\n", ["assert True", "assert True"], 1.0)])
+    assert [t.status for t in broken.tests] == [Status.NOT_RUN, Status.NOT_RUN]
+    (stuck,) = sandbox.run_many([tests_job("", ["while True: pass", "assert True"], 0.2)])
+    assert [t.status for t in stuck.tests] == [Status.TIMEOUT, Status.PASSED] or stuck.tests[-1].status in (
+        Status.NOT_RUN,
+        Status.PASSED,
+    )

