@@ -7,6 +7,7 @@ The two sanitized MBPPs are different benchmarks with different names: `mbpp-san
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 import warnings
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from codepref.data.humaneval import argument_lists, check_unique
+from codepref.data.humaneval import argument_lists, check_unique, humaneval_problem
 from codepref.data.problems import (
     DataFileError,
     Problem,
@@ -104,22 +105,9 @@ def load_mbpp_sanitized(data_dir: str | Path | None = None, path: str | Path | N
         )
     problems = []
     for line, record in read_jsonl(local):
-        where = f"{local}:{line}"
-        fields = {
-            name: field_of(record, name, str, where)
-            for name in ("task_id", "prompt", "canonical_solution", "test", "entry_point")
-        }
-        problems.append(
-            Problem(
-                task_id=fields["task_id"],
-                benchmark="mbpp-sanitized",
-                prompt=fields["prompt"],
-                entry_point=fields["entry_point"],
-                canonical_solution=reindent_body(fields["prompt"], fields["canonical_solution"]),
-                test_code=fields["test"],
-                source=str(local),
-            )
-        )
+        problem = humaneval_problem(record, f"{local}:{line}", "mbpp-sanitized", str(local))
+        reference = reindent_body(problem.prompt, problem.canonical_solution)
+        problems.append(dataclasses.replace(problem, canonical_solution=reference))
     return check_unique(problems, str(local))
 
 

@@ -225,11 +225,19 @@ def evaluate_samples(
     sandbox_errors = 0
     if todo:
         needed = {sample.task_id for sample in todo}
+        # Without a caller's pool, the canonical solutions get a pool of their own limits (they print bulk
+        # outputs), and the samples one with evaluation's.
+        ready = with_expected_outputs(
+            [problems[t] for t in needed],
+            backend=backend,
+            workers=workers,
+            progress=progress,
+            sandbox=sandbox,
+        )
+        problems.update({problem.task_id: problem for problem in ready})
         with contextlib.ExitStack() as stack:
             if sandbox is None:
                 sandbox = stack.enter_context(Sandbox(backend=backend, workers=workers, limits=EVAL_LIMITS))
-            ready = with_expected_outputs([problems[t] for t in needed], progress=progress, sandbox=sandbox)
-            problems.update({problem.task_id: problem for problem in ready})
             records, sandbox_errors = run_samples(
                 todo, problems, results_path, sandbox=sandbox, progress=progress
             )
