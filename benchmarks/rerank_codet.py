@@ -216,7 +216,7 @@ def pair_precision(method, options, matrices, correct, seed, threshold=None) -> 
     chosen_ok = rejected_ok = both_ok = total = covered = 0
     for matrix in matrices:
         truth = dict(zip(matrix.solution_ids, correct[matrix.task_id].tolist(), strict=True))
-        pairs = pairs_for_problem(matrix, ranked_once(matrix, judges), config)
+        pairs = pairs_for_problem(matrix, ranked_once(matrix, judges, (method, seed, str(options))), config)
         covered += bool(pairs)
         for pair in pairs:
             total += 1
@@ -238,9 +238,9 @@ def pair_precision(method, options, matrices, correct, seed, threshold=None) -> 
 _RANKED: dict = {}
 
 
-def ranked_once(matrix, judges):
+def ranked_once(matrix, judges, judge_key):
     """The rank stage's record, computed once per (problem, judge) across the sweep."""
-    key = (matrix.task_id, id(judges))
+    key = (matrix.task_id, judge_key)
     if key not in _RANKED:
         _RANKED[key] = rank_problem(matrix, judges(matrix))
     return _RANKED[key]
