@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from codepref.judges.text_task import prompt_text
-from codepref.records import RecordError, drop_torn_tail, read_finished_records, read_records
+from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -106,7 +106,7 @@ def judge_command(
 
     out.mkdir(parents=True, exist_ok=True)
     progress_path, pairs_path = out / "progress.jsonl", out / "pairs.jsonl"
-    done = {row.get("index") for row in read_finished_records(progress_path)}
+    done = {row.get("index") for row in read_jsonl(progress_path)}
     for path in (progress_path, pairs_path, out / "judge_pairs.jsonl"):
         drop_torn_tail(path)
     policy = JudgeModel(model, device=device, batch_size=batch_size)
@@ -152,7 +152,7 @@ def judge_command(
         with progress_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"index": index, "pairs": len(pairs)}) + "\n")
     # Counted from the file, so a resumed run reports the pairs of earlier runs too.
-    by_source = Counter(row.get("source", "?") for row in read_finished_records(pairs_path))
+    by_source = Counter(row.get("source", "?") for row in read_jsonl(pairs_path))
     summary: dict[str, Any] = {"judge": settings.name, "pairs_by_source": dict(by_source)}
     if isinstance(the_judge, ConsistencyFilter):
         summary["consistency"] = vars(the_judge.report)

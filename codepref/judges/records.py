@@ -8,12 +8,12 @@ is in the pair, "refinement" for an initial answer against its self-refined vers
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from codepref.judges.pairwise import PairVerdict
+from codepref.records import append_record
 
 POLICY_SOURCE = "policy"
 
@@ -66,7 +66,7 @@ def write_pairs(pairs: Iterable[JudgedPair], path: str | Path, *, append: bool =
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a" if append else "w", encoding="utf-8") as handle:
         for pair in pairs:
-            handle.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
+            append_record(handle, asdict(pair))
             handle.flush()
             count += 1
     return count

@@ -69,7 +69,7 @@ class SandboxFeedback:
         for test, result in zip(tests, verdict.tests, strict=False):
             if result.status == Status.PASSED:
                 continue
-            if str(result.status) == "not_run" or result.error.startswith("not run"):
+            if result.status == Status.NOT_RUN:
                 break  # the program died before this test: its own error is the feedback
             return f"This test fails ({result.status}): {test.strip()}\n{result.error}".rstrip()
         if verdict.status != Status.PASSED:

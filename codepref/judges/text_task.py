@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codepref.records import RecordError, drop_torn_tail, read_finished_records, read_records
+from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
 
 REFINEMENT_SEED_OFFSET = 7919  # refinements sample with a seed of their own, apart from the round's samples
 
@@ -117,7 +117,7 @@ def text_round(
     pairs_path, progress_path = out / "pairs.jsonl", out / "progress.jsonl"
     for path in (pairs_path, progress_path):
         drop_torn_tail(path)
-    done = {row.get("index") for row in read_finished_records(progress_path)}
+    done = {row.get("index") for row in read_jsonl(progress_path)}
     policy = JudgeModel(policy_path, device=device, batch_size=batch_size)
     if loss == "sami":
         return _sami_round(settings, policy, prompts, out, seed)
@@ -160,7 +160,7 @@ def text_round(
         write_pairs(pairs, pairs_path, append=True)
         with progress_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"index": index, "pairs": len(pairs)}) + "\n")
-    written = read_finished_records(pairs_path)
+    written = read_jsonl(pairs_path)
     summary: dict[str, Any] = {
         "prompts": len(prompts),
         "pairs": len(written),
