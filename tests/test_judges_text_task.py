@@ -39,7 +39,7 @@ def test_bad_prompt_sources_are_named(tmp_path):
 
 
 def test_a_round_judges_refines_and_trains_with_the_judges_confidences(
-    tiny_model_dir, prompts_file, tmp_path
+    tiny_model_dir, tiny_judge_model, prompts_file, tmp_path
 ):
     settings = TextTaskSettings(
         prompts={"path": str(prompts_file)}, judge="logit", samples=3, refinement=True, max_tokens=6
@@ -49,6 +49,10 @@ def test_a_round_judges_refines_and_trains_with_the_judges_confidences(
     assert summary["prompts"] == 3 and summary["pairs"] == len(pairs) > 0
     assert set(summary["pairs_by_kind"]) <= {"judged", "refinement", "regression"}
     assert all(0.0 <= p["confidence"] <= 1.0 for p in pairs)
+    # Trained on the context the policy answered: the request under the chat template.
+    assert {p["prompt"] for p in pairs} <= {
+        tiny_judge_model.instruction(x) for x in ("Name a colour.", "Name a fruit.", "Say hello.")
+    }
     again = text_round(settings, str(tiny_model_dir), str(tiny_model_dir), tmp_path / "round", device="cpu")
     assert again["pairs"] == len(pairs)  # resumed: nothing judged twice
     cfg = TrainConfig(loss="noise_aware_dpo", max_steps=1, batch_size=2, learning_rate=1e-2, warmup_steps=0)

@@ -141,6 +141,9 @@ def judge_command(
             min_confidence=min_confidence,
             task_id=task_id,
         )
+        if "candidates" not in record:  # sampled here: train on the context the policy answered
+            for pair in pairs:
+                pair.prompt = policy.instruction(prompt)
         write_pairs(pairs, pairs_path, append=True)
         if isinstance(the_judge, SelfRationalizingJudge):
             write_pairs(

@@ -20,7 +20,7 @@ POLICY_SOURCE = "policy"
 
 @dataclass
 class JudgedPair:
-    prompt: str
+    prompt: str  # the context the responses continue (sampled text: the request under the chat template)
     chosen: str
     rejected: str
     judge: str

@@ -157,6 +157,8 @@ def text_round(
                 seed=seed + REFINEMENT_SEED_OFFSET + index,
                 task_ids=[str(index)],
             )
+        for pair in pairs:  # judges read the bare request; training needs the context the policy answered
+            pair.prompt = policy.instruction(prompt)
         write_pairs(pairs, pairs_path, append=True)
         with progress_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"index": index, "pairs": len(pairs)}) + "\n")

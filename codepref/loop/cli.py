@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from codepref.loop.config import default_config
-from codepref.loop.runner import Loop
+from codepref.loop.text import make_loop
 from codepref.loop.validate import ConfigError, load_loop_config
 
 console = Console(stderr=True, soft_wrap=True)
@@ -49,7 +49,7 @@ def run_command(
     if runs_dir is not None:
         cfg.runs_dir = str(runs_dir)
     try:
-        result = Loop(cfg, str(data_dir) if data_dir else None).run()
+        result = make_loop(cfg, str(data_dir) if data_dir else None).run()
     except ValueError as err:  # a model that cannot be loaded, a data file that is missing or malformed
         console.print(f"[red]error:[/red] {err}", highlight=False)
         raise typer.Exit(2) from None

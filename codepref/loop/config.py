@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codepref.judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.train.config import TrainConfig
 
@@ -89,6 +90,8 @@ class LoopConfig:
     pairs: PairConfig = field(default_factory=PairConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    task: str = "code"  # code: execution-ranked pairs; text: model-judged pairs (codepref.loop.text)
+    text: TextTaskSettings | None = None  # task: text: prompts, judge, sampling
 
     @property
     def run_dir(self) -> Path:

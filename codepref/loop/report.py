@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-STAGES = ("generate", "matrix", "rank", "pairs", "train", "evaluate")
+STAGES = ("generate", "matrix", "rank", "pairs", "judge", "train", "evaluate")  # judge: task text
 
 
 @dataclass

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from codepref.judges import JUDGES
+from codepref.judges.text_task import PromptSource, TextTaskSettings
 from codepref.loop.config import (
     EvalSettings,
     GenerationSettings,
@@ -30,6 +32,7 @@ SECTIONS: dict[str, type] = {
     "pairs": PairConfig,
     "train": TrainConfig,
     "eval": EvalSettings,
+    "text": TextTaskSettings,
 }
 
 
@@ -123,6 +126,8 @@ def check_fields(cls: type, data: dict[str, Any], prefix: str) -> list[tuple[str
         nested = SECTIONS.get(key) if cls is LoopConfig else None
         if nested is not None:
             bad += check_mapping(nested, value, name, "a mapping")
+        elif cls is TextTaskSettings and key == "prompts":
+            bad += check_mapping(PromptSource, value, name, "a mapping ({path: ...} or {dataset: ...})")
         elif cls is EvalSettings and key == "sets":
             if not isinstance(value, list) or not value:
                 bad.append((name, "must be a non-empty list of problem sets ({benchmark: ..., split: ...})"))
@@ -228,6 +233,7 @@ def check_values(cfg: LoopConfig) -> list[tuple[str, str]]:
         ("eval.max_tokens", e.max_tokens >= 1, "must be >= 1"),
     ]
     bad = [(key, message) for key, ok, message in rules if not ok]
+    bad += text_problems(cfg)
     for name, spec in [("train_problems", cfg.train_problems)] + [
         (f"eval.sets[{i}]", spec) for i, spec in enumerate(e.sets)
     ]:
@@ -238,4 +244,37 @@ def check_values(cfg: LoopConfig) -> list[tuple[str, str]]:
             bad.append((f"{name}.limit", "must be >= 1 or null (all)"))
         if spec.offset < 0:
             bad.append((f"{name}.offset", "must be >= 0"))
+    return bad
+
+
+def text_problems(cfg: LoopConfig) -> list[tuple[str, str]]:
+    """The `task` choice and, for `task: text`, its section."""
+    if cfg.task not in ("code", "text"):
+        return [("task", f"must be code or text, got {cfg.task!r}")]
+    t = cfg.text
+    if cfg.task == "code":
+        return [("text", "applies to task: text only")] if t is not None else []
+    if t is None:
+        return [("text", "is missing (task: text needs text.prompts and a judge)")]
+    rules = [
+        ("text.judge", t.judge in JUDGES, f"must be one of {', '.join(JUDGES)}"),
+        (
+            "text.members",
+            len(t.members) >= 2 and all(m in JUDGES and m != "consistency" for m in t.members),
+            "must name two or more judges other than consistency",
+        ),
+        ("text.samples", t.samples >= 2, "must be >= 2 (pairs need two responses)"),
+        ("text.k", t.k >= 2, "must be >= 2"),
+        ("text.pairs_per_prompt", t.pairs_per_prompt >= 1, "must be >= 1"),
+        ("text.min_confidence", 0.0 <= t.min_confidence <= 1.0, "must lie in [0, 1]"),
+        ("text.max_tokens", t.max_tokens >= 1, "must be >= 1"),
+        (
+            "text.constitution",
+            cfg.train.loss != "sami" or t.constitution is not None,
+            "is needed by the sami loss",
+        ),
+    ]
+    bad = [(key, message) for key, ok, message in rules if not ok]
+    if t.prompts.path is not None and not Path(t.prompts.path).is_file():
+        bad.append(("text.prompts.path", f"no such file: {t.prompts.path}"))
     return bad
