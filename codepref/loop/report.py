@@ -72,7 +72,8 @@ def _plot_summary(path: Path, results: list[RoundResult], labels: list[str], met
     ax.set_xticks(rounds)
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if labels:  # a text run has no pass@k curves
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
