@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=os.environ.get("CODEPREF_DATA_DIR"))
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    figures = {}
+    figures: dict = {}
     for benchmark in args.benchmarks.split(","):
         report = reference_figures(benchmark, args.workers, args.backend, args.data_dir)
         figures[benchmark] = report
@@ -57,6 +57,7 @@ def main() -> None:
         )
         for entry in report["failing"]:
             print(f"    {entry['task_id']}: {entry['status']}: {entry['error'][:160]}")
+    figures["problems_checked"] = sum(report["problems"] for report in figures.values())
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

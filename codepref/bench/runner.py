@@ -226,7 +226,7 @@ def digest_paths(root: Path, entries: tuple[str, ...]) -> str:
         for path in sorted(walk(root / entry)):
             if any(path.resolve().is_relative_to(skip) for skip in excluded):
                 continue
-            digest.update(str(path.relative_to(root)).encode() + file_digest(path).encode())
+            digest.update(os.path.relpath(path, root).encode() + file_digest(path).encode())
     return digest.hexdigest()
 
 
