@@ -195,6 +195,8 @@ def run_streaming(
             code = process.wait()
         finally:
             timer.cancel()
+            if process.poll() is None:  # interrupted (Ctrl-C): its own session would outlive us otherwise
+                os.killpg(process.pid, signal.SIGKILL)
     if timed_out.is_set():
         return f"timed out after {timeout_s / 60:g} min (log: {log})"
     return FINISHED if code == 0 else f"exited with status {code} (log: {log})"
