@@ -74,14 +74,15 @@ def run_benchmarks(
 ) -> list[BenchmarkResult]:
     out_dir.mkdir(parents=True, exist_ok=True)
     results_path = out_dir / RESULTS_NAME
-    kept = read_kept(results_path).get("benchmarks", {})
     code_digest = digest_paths(gates.path.parent, gates.code)
     results = []
     for benchmark in gates.benchmarks:
         if only and benchmark.name not in only:
             continue
-        result = run_or_reuse(benchmark, gates.path.parent, out_dir, data_dir, code_digest, kept, echo)
+        previous = read_kept(results_path).get("benchmarks", {}).get(benchmark.name)
+        result = run_or_reuse(benchmark, gates.path.parent, out_dir, data_dir, code_digest, previous, echo)
         results.append(result)
+        kept = read_kept(results_path).get("benchmarks", {})  # again: another `--only` run may share it
         kept[benchmark.name] = result.to_dict()
         failures = [failure for done in results for failure in done.failures]
         write_json(results_path, {"gates_file": str(gates.path), "failures": failures, "benchmarks": kept})
@@ -94,14 +95,13 @@ def run_or_reuse(
     out_dir: Path,
     data_dir: Path | None,
     code_digest: str,
-    kept: dict[str, Any],
+    previous: dict[str, Any] | None,
     echo: Callable[[str], None],
 ) -> BenchmarkResult:
     missing = missing_data(benchmark, data_dir)
     if missing:
         return BenchmarkResult(benchmark.name, "", missing, 0.0, now())
     fingerprint = fingerprint_of(benchmark, root, data_dir, code_digest)
-    previous = kept.get(benchmark.name)
     if previous and previous.get("status") == FINISHED and previous.get("fingerprint") == fingerprint:
         echo(f"== {benchmark.name}: inputs unchanged since {previous['finished_at']}, keeping its figures")
         result = BenchmarkResult(
@@ -258,7 +258,7 @@ def read_kept(path: Path) -> dict[str, Any]:
 
 def write_json(path: Path, payload: Any) -> None:
     """Written whole and renamed into place, so an interruption never leaves a torn file."""
-    partial = path.with_suffix(".partial")
+    partial = path.with_suffix(f".partial-{os.getpid()}")
     partial.write_text(json.dumps(payload, indent=2) + "\n")
     partial.replace(path)
 
