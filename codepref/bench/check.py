@@ -86,7 +86,7 @@ def judge(gate: Gate, figures: Any) -> GateResult:
         passed = measured >= p["min"]
     else:
         passed = measured <= p["max"]
-    return GateResult(gate.name, passed, measured, rule)
+    return GateResult(gate.name, passed, value, rule)
 
 
 def judge_listed(gate: Gate, items: Any, rule: str) -> GateResult:
