@@ -44,8 +44,9 @@ bench: .make/installed sandbox-image
 # The gated benchmarks of benchmarks/gates.toml: exits non-zero naming every failed gate; resumes from
 # its results folder (runs/bench-ci unless BENCH_OUT names another) when interrupted.
 BENCH_OUT ?=
+BENCH_BACKEND ?=
 bench-ci: .make/installed sandbox-image
-	codepref bench --check $(if $(BENCH_OUT),--out $(BENCH_OUT))
+	codepref bench --check $(if $(BENCH_OUT),--out $(BENCH_OUT)) $(if $(BENCH_BACKEND),--backend $(BENCH_BACKEND))
 
 lint:
 	ruff check codepref tests benchmarks sandbox

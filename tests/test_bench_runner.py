@@ -20,7 +20,7 @@ if sleep < 0:
 time.sleep(sleep)
 lines = open(data + "/items.txt").read().splitlines()
 json.dump({"items": len(lines), "names": lines}, open(out + "/figures.json", "w"))
-print("counted", len(lines))
+print("counted", len(lines), " ".join(sys.argv[4:]))
 """
 
 
@@ -33,7 +33,7 @@ code = ["count.py"]
 [[benchmark]]
 name = "count"
 script = "count.py"
-args = ["{{data}}", "{{out}}", "{sleep}"]
+args = ["{{data}}", "{{out}}", "{sleep}", "--backend", "{{backend}}"]
 figures = "figures.json"
 timeout_min = {timeout_min}
 data = ["{data}"]
@@ -94,6 +94,15 @@ def test_changed_data_reruns_the_benchmark(tmp_path: Path) -> None:
     assert not result.reused and result.figures["items"] == 1
     assert runs(out) == 1  # a new fingerprint starts from an empty folder
     assert result.failures == ["count/enough-items: 1 is not >= 2"]
+
+
+def test_another_sandbox_backend_reruns_the_benchmark(tmp_path: Path) -> None:
+    gates_path, data = setup(tmp_path, gates_text())
+    out = tmp_path / "out"
+    run_benchmarks(load_gates(gates_path), out, data, backend="process", echo=lambda _: None)
+    (result,) = run_benchmarks(load_gates(gates_path), out, data, backend="docker", echo=lambda _: None)
+    assert not result.reused
+    assert "--backend docker" in (out / "count" / "log.txt").read_text()
 
 
 def test_a_missing_data_file_fails_the_benchmark_instead_of_skipping_it(tmp_path: Path) -> None:

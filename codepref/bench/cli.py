@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +31,9 @@ def bench_command(
         Path | None, typer.Option(help=f"folder with the benchmark data files (default: ${DATA_DIR_ENV})")
     ] = None,
     only: Annotated[list[str] | None, typer.Option(help="run only this benchmark (repeatable)")] = None,
+    backend: Annotated[
+        str, typer.Option(help="sandbox backend for the benchmarks' {backend}: auto, docker or process")
+    ] = "auto",
 ) -> None:
     """Run the benchmarks whose figures do not depend on machine speed, each judged by its gates.
 
@@ -43,7 +48,11 @@ def bench_command(
         raise typer.Exit(2) from None
     if data_dir is None and os.environ.get(DATA_DIR_ENV):
         data_dir = Path(os.environ[DATA_DIR_ENV])
-    results = run_benchmarks(gates_file, out, data_dir, only=tuple(only or ()), echo=typer.echo)
+    # CI stops a job with SIGTERM: turned into an exit, so the running benchmark's processes are ended too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    results = run_benchmarks(
+        gates_file, out, data_dir, only=tuple(only or ()), backend=backend, echo=typer.echo
+    )
     summary = markdown_summary(results, str(gates))
     (out / SUMMARY_NAME).write_text(summary)
     if os.environ.get(JOB_SUMMARY_ENV):

@@ -30,7 +30,7 @@ OPTIONAL_GATE_KEYS = ("item", "why")
 BENCHMARK_KEYS = ("name", "script", "args", "figures", "timeout_min")
 OPTIONAL_BENCHMARK_KEYS = ("data", "gate", "speed")
 SPEED_KEYS = ("label", "ours", "peer", "unit", "better")
-PLACEHOLDERS = ("{out}", "{data}")
+PLACEHOLDERS = ("{out}", "{data}", "{backend}")
 
 
 class GatesFileError(ValueError):
@@ -64,7 +64,7 @@ class SpeedFigure:
 class Benchmark:
     name: str
     script: str  # path from the repository root
-    args: tuple[str, ...]  # {out}: this benchmark's output folder; {data}: the data folder
+    args: tuple[str, ...]  # {out}: its output folder; {data}: the data folder; {backend}: the sandbox backend
     figures: str  # the JSON file the script writes, relative to {out}
     timeout_min: float
     data: tuple[str, ...] = ()  # files the benchmark reads from the data folder; a missing one fails it
@@ -114,7 +114,9 @@ def parse_benchmark(entry: Any, file: str, number: int) -> Benchmark:
     name = typed(entry, "name", str, where)
     args = string_list(entry, "args", f"{where}: key 'args'")
     for arg in args:
-        stripped = arg.replace("{out}", "").replace("{data}", "")
+        stripped = arg
+        for placeholder in PLACEHOLDERS:
+            stripped = stripped.replace(placeholder, "")
         if "{" in stripped or "}" in stripped:
             raise GatesFileError(
                 f"{where}: key 'args' item {arg!r} has an unknown placeholder (known: {', '.join(PLACEHOLDERS)})"

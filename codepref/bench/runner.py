@@ -70,8 +70,10 @@ def run_benchmarks(
     data_dir: Path | None,
     *,
     only: tuple[str, ...] = (),
+    backend: str = "auto",
     echo: Callable[[str], None] = print,
 ) -> list[BenchmarkResult]:
+    """Each benchmark of `gates` (or of `only`), run or kept; `backend` fills the {backend} placeholder."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results_path = out_dir / RESULTS_NAME
     code_digest = digest_paths(gates.path.parent, gates.code)
@@ -80,7 +82,9 @@ def run_benchmarks(
         if only and benchmark.name not in only:
             continue
         previous = read_kept(results_path).get("benchmarks", {}).get(benchmark.name)
-        result = run_or_reuse(benchmark, gates.path.parent, out_dir, data_dir, code_digest, previous, echo)
+        result = run_or_reuse(
+            benchmark, gates.path.parent, out_dir, data_dir, backend, code_digest, previous, echo
+        )
         results.append(result)
         kept = read_kept(results_path).get("benchmarks", {})  # again: another `--only` run may share it
         kept[benchmark.name] = result.to_dict()
@@ -94,6 +98,7 @@ def run_or_reuse(
     root: Path,
     out_dir: Path,
     data_dir: Path | None,
+    backend: str,
     code_digest: str,
     previous: dict[str, Any] | None,
     echo: Callable[[str], None],
@@ -101,7 +106,7 @@ def run_or_reuse(
     missing = missing_data(benchmark, data_dir)
     if missing:
         return BenchmarkResult(benchmark.name, "", missing, 0.0, now())
-    fingerprint = fingerprint_of(benchmark, root, data_dir, code_digest)
+    fingerprint = fingerprint_of(benchmark, root, data_dir, backend, code_digest)
     if previous and previous.get("status") == FINISHED and previous.get("fingerprint") == fingerprint:
         echo(f"== {benchmark.name}: inputs unchanged since {previous['finished_at']}, keeping its figures")
         result = BenchmarkResult(
@@ -109,7 +114,7 @@ def run_or_reuse(
         )
         result.reused = True
     else:
-        result = execute(benchmark, root, out_dir / benchmark.name, data_dir, fingerprint, echo)
+        result = execute(benchmark, root, out_dir / benchmark.name, data_dir, backend, fingerprint, echo)
     if result.status == FINISHED:
         result.gates = [judge(gate, result.figures).to_dict() for gate in benchmark.gates]
         result.speed = [read_speed(speed, result.figures).to_dict() for speed in benchmark.speed]
@@ -130,6 +135,7 @@ def execute(
     root: Path,
     work: Path,
     data_dir: Path | None,
+    backend: str,
     fingerprint: str,
     echo: Callable[[str], None],
 ) -> BenchmarkResult:
@@ -142,7 +148,11 @@ def execute(
     marker.write_text(fingerprint)
     figures_path = work / benchmark.figures
     figures_path.unlink(missing_ok=True)
-    substitutions = {"{out}": str(work.resolve()), "{data}": str(data_dir.resolve()) if data_dir else ""}
+    substitutions = {
+        "{out}": str(work.resolve()),
+        "{data}": str(data_dir.resolve()) if data_dir else "",
+        "{backend}": backend,
+    }
     args = [substitute(arg, substitutions) for arg in benchmark.args]
     command = [sys.executable, str((root / benchmark.script).resolve()), *args]
     echo(f"== {benchmark.name}: {' '.join(command)}")
@@ -208,9 +218,11 @@ def substitute(arg: str, substitutions: dict[str, str]) -> str:
     return arg
 
 
-def fingerprint_of(benchmark: Benchmark, root: Path, data_dir: Path | None, code_digest: str) -> str:
+def fingerprint_of(
+    benchmark: Benchmark, root: Path, data_dir: Path | None, backend: str, code_digest: str
+) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([benchmark.script, benchmark.args, benchmark.figures]).encode())
+    digest.update(json.dumps([benchmark.script, benchmark.args, benchmark.figures, backend]).encode())
     digest.update(code_digest.encode())
     digest.update(file_digest(root / benchmark.script).encode())
     for name in benchmark.data:
