@@ -64,7 +64,7 @@ def test_only_listed_passes_when_every_item_is_explained_and_notes_stale_entries
         EVAL_FIGURES,
     )
     assert result.passed
-    assert "no longer seen" in result.detail and "HumanEval/99#0" in result.detail
+    assert "listed but not seen this run" in result.detail and "HumanEval/99#0" in result.detail
 
 
 def test_a_missing_or_mistyped_figure_fails_its_gate() -> None:

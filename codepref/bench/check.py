@@ -107,7 +107,7 @@ def judge_listed(gate: Gate, items: Any, rule: str) -> GateResult:
         more = f" and {len(unexplained) - MAX_ITEMS_SHOWN} more" if len(unexplained) > MAX_ITEMS_SHOWN else ""
         notes.append(f"{len(unexplained)} not listed: {shown}{more}")
     if gone:
-        notes.append(f"listed but no longer seen (remove from the gates file): {', '.join(gone)}")
+        notes.append(f"listed but not seen this run: {', '.join(gone)}")
     return GateResult(gate.name, not unexplained, len(seen), rule, "; ".join(notes))
 
 
