@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typer
 
+from codepref.bench.cli import bench_command
 from codepref.evaluate.cli import eval_command
 from codepref.loop.cli import run_command
 from codepref.matrix.cli import matrix_command
@@ -20,6 +21,7 @@ app.command("matrix")(matrix_command)
 app.command("pairs")(pairs_command)
 app.command("train")(train_command)
 app.command("run")(run_command)
+app.command("bench")(bench_command)
 
 if __name__ == "__main__":
     app()
