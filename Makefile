@@ -15,7 +15,7 @@ OUT ?= runs/manual
 LORA ?=
 TRAIN_CONFIG ?=
 
-.PHONY: install sandbox-image test bench lint eval matrix pairs train run smoke
+.PHONY: install sandbox-image test bench bench-ci lint eval matrix pairs train run smoke
 
 # Installed once per change of pyproject.toml; every target that runs code depends on it.
 .make/installed: pyproject.toml
@@ -40,6 +40,13 @@ bench: .make/installed sandbox-image
 	$(PYTHON) benchmarks/rank_speed.py
 	$(PYTHON) benchmarks/eval_vs_reference.py
 	$(PYTHON) benchmarks/rerank_codet.py
+
+# The gated benchmarks of benchmarks/gates.toml: exits non-zero naming every failed gate; resumes from
+# its results folder (runs/bench-ci unless BENCH_OUT names another) when interrupted.
+BENCH_OUT ?=
+BENCH_BACKEND ?=
+bench-ci: .make/installed sandbox-image
+	codepref bench --check $(if $(BENCH_OUT),--out $(BENCH_OUT)) $(if $(BENCH_BACKEND),--backend $(BENCH_BACKEND))
 
 lint:
 	ruff check codepref tests benchmarks sandbox

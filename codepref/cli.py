@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typer
 
+from codepref.bench.cli import bench_command
 from codepref.evaluate.cli import eval_command
 from codepref.judges.cli import judge_command
 from codepref.loop.cli import run_command
@@ -22,6 +23,7 @@ app.command("pairs")(pairs_command)
 app.command("train")(train_command)
 app.command("judge")(judge_command)
 app.command("run")(run_command)
+app.command("bench")(bench_command)
 
 if __name__ == "__main__":
     app()
