@@ -129,11 +129,11 @@ def reap_orphans(client: docker.DockerClient) -> int:
     """
     removed = 0
     here = f"{_boot_id()}:{_pid_namespace()}:"
-    for container in client.containers.list(all=True, filters={"label": CONTAINER_LABEL}):
-        owner = container.labels.get(OWNER_LABEL, "")
+    for container in _labelled(client, CONTAINER_LABEL):
+        owner = (container.get("Labels") or {}).get(OWNER_LABEL, "")
         if not owner.startswith(here) or not _owner_dead(owner[len(here) :]):
             continue
-        _remove(container)
+        _remove(client, container["Id"])
         removed += 1
     return removed
 
@@ -144,13 +144,19 @@ def _owner_dead(pid_and_start: str) -> bool:
 
 
 def remove_containers(client: docker.DockerClient, owner: str) -> None:
-    for container in client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={owner}"}):
-        _remove(container)
+    for container in _labelled(client, f"{OWNER_LABEL}={owner}"):
+        _remove(client, container["Id"])
 
 
-def _remove(container) -> None:
+def _labelled(client: docker.DockerClient, label: str) -> list[dict]:
+    """Containers with this label, as listed (not inspected one by one: on a shared engine, containers
+    started with --rm can vanish between the listing and an inspection)."""
+    return client.api.containers(all=True, filters={"label": label})
+
+
+def _remove(client: docker.DockerClient, container_id: str) -> None:
     try:
-        container.remove(force=True)
+        client.api.remove_container(container_id, force=True)
     except docker.errors.NotFound:
         pass
     except docker.errors.APIError as exc:
