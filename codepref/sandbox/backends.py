@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import uuid
 from dataclasses import asdict
@@ -22,7 +23,10 @@ from codepref.sandbox.pool import SandboxProcess
 from codepref.sandbox.types import Limits
 
 CONTAINER_LABEL = "codepref.sandbox"
-OWNER_LABEL = "codepref.owner"
+OWNER_LABEL = "codepref.owner.id"  # owner_id(): what the reaper decides on
+# Earlier codepref versions remove every sandbox container whose "codepref.owner" is not a live host:pid of
+# theirs; this label keeps them off containers of this version that share their engine.
+LEGACY_OWNER_LABEL = "codepref.owner"
 JOBS_PER_CONTAINER = 1000
 DEV_SHM_MB = 8  # /dev/shm under both backends (docker --shm-size)
 NOBODY = 65534
@@ -89,6 +93,7 @@ class DockerBackend:
             "docker", "run", "-i", "--rm",
             "--name", f"codepref-sbx-{uuid.uuid4().hex[:12]}",
             "--label", f"{CONTAINER_LABEL}=1", "--label", f"{OWNER_LABEL}={self.owner}",
+            "--label", f"{LEGACY_OWNER_LABEL}={socket.gethostname()}:{os.getpid()}",
             "--network", "none",
             "--read-only",
             "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.tmpfs_mb}m,mode=1777",
