@@ -151,7 +151,7 @@ def _child_setup(limits: dict, stdin_fd: int, out_fd: int, err_fd: int, result_f
 # What the child needs after the job's code has started, bound now: a job that rebinds builtins.exec,
 # json.dumps, os.write or isinstance cannot change how its own tests are run or reported.
 _exec, _compile, _isinstance, _type = exec, compile, isinstance, type
-_write, _clock, _set_timer, _cpu_clock = os.write, time.perf_counter, signal.setitimer, time.process_time
+_write, _clock, _set_timer = os.write, time.perf_counter, signal.setitimer
 _quote, _float_text = json.encoder.encode_basestring_ascii, float.__repr__
 _encode_json = json.JSONEncoder(
     ensure_ascii=True, allow_nan=False, check_circular=False, separators=(",", ":")
@@ -210,33 +210,51 @@ def _plain(value, depth: int = 0):
     raise NotPlainData(_type.__getattribute__(kind, "__qualname__")[:100])
 
 
-def _make_reporter(nonce: str, position: list):
-    """What split tests call: reports EXPR's value (and EXPECTED's, when the test computes it) as plain data."""
+def _json_text(plain) -> str:
+    """JSON for a `_plain` result; scalars, the common case, without the cost of a JSONEncoder pass."""
+    kind = _type(plain)
+    if kind is int:
+        return int.__repr__(plain)
+    if kind is str:
+        return _quote(plain)
+    if kind is float:
+        return _float_text(plain)
+    if plain is None or kind is bool:
+        return "null" if plain is None else "true" if plain else "false"
+    return _encode_json(plain)
+
+
+def _make_reporter(reported: list):
+    """What split tests call: reports EXPR's value (and EXPECTED's, when the test computes it) as plain data.
+
+    Reports are kept, as JSON text, in `reported` and written with the test's own record (one write per
+    test); a job that dies mid-test loses them, and its test fails anyway.
+    """
 
     def report(slot, *values):
         if _type(slot) is not int or len(values) not in (1, 2):
             raise TypeError("bad split-test report")
         try:
-            texts = [_encode_json(_plain(value)) for value in values]
+            texts = [_json_text(_plain(value)) for value in values]
         except (NotPlainData, RecursionError) as exc:
-            _write(RESULT_FD, _record(nonce, "value", index=position[0], slot=slot, unplain=str(exc)))
+            reported.append(f'{{"slot": {int.__repr__(slot)}, "unplain": {_quote(str.__str__(str(exc)))}}}')
             raise AssertionError(f"not plain data: {exc}") from None
         if sum(len(text) for text in texts) > VALUE_CHARS:
-            _write(RESULT_FD, _record(nonce, "value", index=position[0], slot=slot, unplain="too large"))
+            reported.append(f'{{"slot": {int.__repr__(slot)}, "unplain": "too large to report"}}')
             raise AssertionError("value too large to report")
-        raw = {"value": texts[0], **({"expected": texts[1]} if len(texts) == 2 else {})}
-        _write(RESULT_FD, _record(nonce, "value", raw, index=position[0], slot=slot))
+        expected = f', "expected": {texts[1]}' if len(texts) == 2 else ""
+        reported.append(f'{{"slot": {int.__repr__(slot)}, "value": {texts[0]}{expected}}}')
 
     return report
 
 
 def _run_in_child(job: dict, nonce: str) -> int:
     """Run the program, then each test; returns the exit status the process would have had."""
-    position = [-1]
+    reported = []
     namespace = {
         "__name__": "__main__" if job.get("as_main", True) else "__sandbox__",
         "__builtins__": builtins,
-        REPORTER: _make_reporter(nonce, position),
+        REPORTER: _make_reporter(reported),
     }
     tests, test_limit = job.get("tests", ()), job.get("test_timeout_s")
     try:
@@ -254,8 +272,8 @@ def _run_in_child(job: dict, nonce: str) -> int:
         signal.signal(signal.SIGPROF, _raise_test_timeout)
         signal.signal(signal.SIGALRM, _raise_test_timeout)
     for index, test in enumerate(tests):
-        position[0] = index
-        started, cpu_started = _clock(), _cpu_clock()
+        reported.clear()  # reports made outside a test (in the program) count for none
+        started = _clock()
         status, error = "passed", ""
         try:
             if test_limit:  # CPU time is the limit; wall time only catches tests that sleep or block
@@ -273,8 +291,10 @@ def _run_in_child(job: dict, nonce: str) -> int:
                 _set_timer(signal.ITIMER_PROF, 0)
                 _set_timer(signal.ITIMER_REAL, 0)
         _flush_streams()
-        elapsed, cpu = _clock() - started, _cpu_clock() - cpu_started
-        record = _record(nonce, "test", index=index, status=status, time_s=elapsed, cpu_s=cpu, error=error)
+        raw = {"values": "[" + ", ".join(reported) + "]"} if reported else None
+        record = _record(
+            nonce, "test", raw, index=index, status=status, time_s=_clock() - started, error=error
+        )
         _write(RESULT_FD, record)
     _write(RESULT_FD, _record(nonce, "done"))
     return 0
@@ -507,13 +527,15 @@ def _remove_sysv_ipc() -> bool:
     The IPC namespace belongs to the whole sandbox, not to one job: without this, the next job could read
     them, and a segment would keep counting against the sandbox's memory. True when none is left.
     """
+    removed = False
     for table, call in SYSV_IPC.items():
         for ipc_id in _sysv_ids(table):
+            removed = True
             if call == "semctl":
                 LIBC.semctl(ipc_id, 0, IPC_RMID)
             else:
                 getattr(LIBC, call)(ipc_id, IPC_RMID, None)
-    return not any(_sysv_ids(table) for table in SYSV_IPC)
+    return not removed or not any(_sysv_ids(table) for table in SYSV_IPC)
 
 
 def _sysv_ids(table: str) -> list:
@@ -525,17 +547,26 @@ def _sysv_ids(table: str) -> list:
     return [int(row.split()[1]) for row in rows if row.strip()]
 
 
+def _oom_counter():
+    """The file counting the sandbox's memory-cgroup OOM kills (cgroup v2 or v1); None where there is none."""
+    return next((path for path in OOM_COUNTERS if os.path.exists(path)), None)
+
+
+OOM_COUNTER = _oom_counter()
+
+
 def _oom_kills():
     """How many processes the sandbox's memory cgroup has OOM-killed so far; None where it cannot be read."""
-    for path in OOM_COUNTERS:
-        try:
-            with open(path) as counters:
-                for line in counters:
-                    name, _, count = line.partition(" ")
-                    if name == "oom_kill":
-                        return int(count)
-        except (OSError, ValueError):
-            continue
+    if OOM_COUNTER is None:
+        return None
+    try:
+        with open(OOM_COUNTER) as counters:
+            for line in counters:
+                name, _, count = line.partition(" ")
+                if name == "oom_kill":
+                    return int(count)
+    except (OSError, ValueError):
+        pass
     return None
 
 
@@ -585,11 +616,6 @@ def _judge(job: dict, nonce: str, collected: dict, limits: dict) -> dict:
 
 def _test_results(job: dict, records: list, timed_out: bool) -> list:
     by_index = {r["index"]: r for r in records if r["kind"] == "test"}
-    values: dict = {}
-    for record in records:
-        if record["kind"] == "value":
-            entry = {key: record[key] for key in ("slot", "value", "expected", "unplain") if key in record}
-            values.setdefault(record["index"], []).append(entry)
     results = []
     for index in range(job["n_tests"]):
         record = by_index.get(index)
@@ -603,8 +629,8 @@ def _test_results(job: dict, records: list, timed_out: bool) -> list:
             }
         else:
             result = {"status": "failed", "time_s": 0.0, "error": "not run: the job ended before this test"}
-        if index in values:
-            result["values"] = values[index]
+        if record and record.get("values"):
+            result["values"] = record["values"]
         results.append(result)
     return results
 
