@@ -111,6 +111,18 @@ def test_a_job_that_kills_itself_is_not_reported_as_out_of_memory(sandbox):
     assert verdict.error == "killed by signal 9 SIGKILL"
 
 
+@pytest.mark.docker
+def test_a_kill_by_the_memory_cgroup_is_memory_exceeded(docker_image):
+    """tmpfs pages count against the container's memory cgroup but not RLIMIT_AS: the cgroup OOM-kills."""
+    program = "for i in range(8):\n    open(f'/tmp/fill{i}', 'wb').write(b'x' * (15 << 20))\n"
+    limits = Limits(memory_mb=96, tmpfs_mb=160, file_size_mb=16)
+    with Sandbox(backend="docker", workers=1, limits=limits) as box:
+        verdict = box.run(Job(program))
+        assert box.run(Job("print('the runner survived')")).stdout == "the runner survived\n"
+    assert verdict.status == Status.MEMORY_EXCEEDED, verdict
+    assert verdict.error == "killed by the sandbox's memory limit (OOM)"
+
+
 def test_without_tests_the_exit_status_decides(sandbox):
     assert run(sandbox, "import sys\nsys.exit(0)").status == Status.PASSED
     assert run(sandbox, "import os\nos._exit(0)").status == Status.PASSED
