@@ -1,9 +1,10 @@
-"""A pool of long-lived sandboxes, each running `sandbox/runner.py` and speaking its JSON-lines protocol.
+"""A pool of long-lived sandboxes, each running `sandbox/runner.py`: framed jobs in, JSON verdict lines out.
 
 Backends only say how to start one sandbox process (a `docker run -i` or a `bwrap`); everything else is
 here: one thread per worker keeps a few jobs in flight to its sandbox, so the runner never waits on a
 round trip, restarts the sandbox when the runner asks to be recycled or when it dies, and retries the job
-that was running when a sandbox died once, on a fresh one, before reporting `sandbox_error`.
+that was running when a sandbox died once, on a fresh one, before reporting `sandbox_error`. Split tests
+(codepref.sandbox.split) are rewritten before a job is sent and judged here when its verdict comes back.
 """
 
 from __future__ import annotations
