@@ -20,6 +20,7 @@ write makes a wrong value right.
 
 import builtins
 import ctypes
+import fcntl
 import gc
 import json
 import os
@@ -45,6 +46,7 @@ RESULT_FD = 3
 ERROR_CHARS = 500
 MB = 1 << 20
 FRAME_BYTES = 20  # "HHHHHHHHH BBBBBBBBB\n": header and body lengths
+BODY_PIPE_BYTES = 1 << 20  # the body pipe is grown up to this (the unprivileged default maximum)
 WALL_SLACK = 4.0  # a test's wall-clock backstop, as a multiple of its CPU-time limit
 REPORTER = "__codepref_value__"  # what split tests call with each value (see codepref/sandbox/split.py)
 VALUE_CHARS = 8 * MB  # one reported value, encoded
@@ -343,12 +345,13 @@ class Runner:
         _flush_streams()  # nothing buffered in the runner may surface in the job's output
         oom_kills = _oom_kills()
         started = time.monotonic()
+        ahead = self._send_body_ahead(pipes["body"][1], body_bytes)
         pid = os.fork()
         if pid == 0:
             self._child(nonce, pipes, workdir)
         for name, (read_end, write_end) in pipes.items():
             os.close(read_end if name == "body" else write_end)
-        self._send_body(pipes["body"][1], body_bytes)
+        self._send_body(pipes["body"][1], body_bytes - ahead)
         collected = self._collect(pid, job, pipes, started)
         collected["oom_killed"] = oom_kills is not None and (_oom_kills() or 0) > oom_kills
         wiped = _wipe_writable_dirs() and _remove_sysv_ipc()
@@ -364,6 +367,24 @@ class Runner:
             or self.jobs_run >= self.limits["jobs_per_container"]
         )
         return verdict
+
+    def _send_body_ahead(self, fd: int, size: int) -> int:
+        """Before the fork, move what the body pipe holds without blocking (usually all of it), so the child
+        starts with its job waiting for it; returns how many bytes were moved."""
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(max(size, 1), BODY_PIPE_BYTES))
+        except OSError:
+            pass  # a smaller pipe only means more of the body moves after the fork
+        moved = 0
+        while moved < size:
+            try:
+                step = os.splice(self.protocol_in, fd, size - moved, flags=os.SPLICE_F_NONBLOCK)
+            except BlockingIOError:
+                break
+            if not step:
+                raise EOFError("the protocol stream ended inside a job")
+            moved += step
+        return moved
 
     def _send_body(self, fd: int, size: int) -> None:
         """Move the job's body from the protocol pipe to the child, never through this process's memory."""

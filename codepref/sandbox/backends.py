@@ -103,7 +103,7 @@ class DockerBackend:
             "--security-opt", "no-new-privileges",
             "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
             "--pids-limit", str(limits.pids),
-            "--cpus", f"{limits.cpus:g}",
+            "--cpus", f"{min(limits.cpus, os.cpu_count() or 1):g}",  # Docker refuses more than the host has
             "--ulimit", "core=0",
             "--log-driver", "none",
             "--workdir", "/tmp",
