@@ -217,18 +217,18 @@ def _plain(value, depth: int = 0):
     raise NotPlainData(_type.__getattribute__(kind, "__qualname__")[:100])
 
 
-def _json_text(plain) -> str:
-    """JSON for a `_plain` result; scalars, the common case, without the cost of a JSONEncoder pass."""
-    kind = _type(plain)
-    if kind is int:
-        return int.__repr__(plain)
+def _value_text(value) -> str:
+    """JSON for a reported value: common scalars directly, anything else through `_plain` (may raise)."""
+    kind = _type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int and -(1 << 53) < value < (1 << 53):
+        return int.__repr__(value)
     if kind is str:
-        return _quote(plain)
-    if kind is float:
-        return _float_text(plain)
-    if plain is None or kind is bool:
-        return "null" if plain is None else "true" if plain else "false"
-    return _encode_json(plain)
+        return _quote(value)
+    if value is None:
+        return "null"
+    return _encode_json(_plain(value))
 
 
 def _make_reporter(reported: list):
@@ -238,11 +238,11 @@ def _make_reporter(reported: list):
     test); a job that dies mid-test loses them, and its test fails anyway.
     """
 
-    def report(slot, *values):
-        if _type(slot) is not int or len(values) not in (1, 2):
+    def report(slot, value, *expected):
+        if _type(slot) is not int or len(expected) > 1:
             raise TypeError("bad split-test report")
         try:
-            texts = [_json_text(_plain(value)) for value in values]
+            texts = [_value_text(value), *(_value_text(other) for other in expected)]
         except (NotPlainData, RecursionError) as exc:
             reported.append(f'{{"slot": {int.__repr__(slot)}, "unplain": {_quote(str.__str__(str(exc)))}}}')
             raise AssertionError(f"not plain data: {exc}") from None
