@@ -734,6 +734,8 @@ def _frames(fd: int):
 def main() -> None:
     if os.getpid() != 1:
         sys.exit("runner.py must be PID 1 of its own PID namespace (it kills every other process it can see)")
+    if os.getuid() == 0:  # the sandbox user never is; root (even a namespace's) could wipe a host's /tmp
+        sys.exit("runner.py never runs as root: it empties /tmp, /dev/shm and /dev/mqueue after every job")
     limits = json.loads(sys.argv[1])
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
