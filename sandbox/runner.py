@@ -19,6 +19,7 @@ write makes a wrong value right.
 """
 
 import builtins
+import collections
 import ctypes
 import fcntl
 import gc
@@ -210,8 +211,12 @@ def _plain(value, depth: int = 0):
         return {"t": [_plain(item, depth + 1) for item in tuple.__iter__(value)]}
     if kind is set or kind is frozenset:
         return {"s" if kind is set else "z": [_plain(item, depth + 1) for item in kind.__iter__(value)]}
-    if kind is dict:
+    if kind is dict or any(
+        kind is like for like in _DICT_LIKE
+    ):  # data read with dict's own method: no __eq__ of theirs runs
         return {"d": [[_plain(k, depth + 1), _plain(v, depth + 1)] for k, v in dict.items(value)]}
+    if _isinstance(value, tuple) and _is_namedtuple(kind):
+        return {"t": [_plain(item, depth + 1) for item in tuple.__iter__(value)]}
     if _type.__getattribute__(kind, "__module__") == "numpy" and hasattr(value, "item"):
         return _plain(value.item(), depth + 1)  # numpy scalars, e.g. from numpy.sum: their Python value
     raise NotPlainData(_type.__getattribute__(kind, "__qualname__")[:100])
@@ -229,6 +234,17 @@ def _value_text(value) -> str:
     if value is None:
         return "null"
     return _encode_json(_plain(value))
+
+
+# The standard library's dict subclasses that compare with a dict as a dict does (collections.Counter
+# defers to dict.__eq__ against a plain dict), and namedtuples, which compare as tuples: reported as their base.
+_DICT_LIKE = (collections.Counter, collections.OrderedDict, collections.defaultdict)
+
+
+def _is_namedtuple(kind) -> bool:
+    return tuple in _type.__getattribute__(kind, "__bases__") and "_fields" in _type.__getattribute__(
+        kind, "__dict__"
+    )
 
 
 def _make_reporter(reported: list):

@@ -108,6 +108,8 @@ LIES = {
     "list subclass": "class L(list):\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return L()",
     "__bool__ of the comparison": "class T:\n    def __bool__(self):\n        return True\n"
     "class E:\n    def __eq__(self, other):\n        return T()\n    __ne__ = __eq__\ndef f(x):\n    return E()",
+    "Counter subclass": "import collections\nclass C(collections.Counter):\n    def __eq__(self, o):\n"
+    "        return True\ndef f(x):\n    return C()",
     "a list holding a liar": "class A:\n    def __eq__(self, o):\n        return True\ndef f(x):\n    return [A()]",
     "monkeypatched builtins and operator": (
         "import builtins, operator, json\n"
@@ -128,8 +130,12 @@ def test_an_equality_lie_fails(sandbox, name):
 
 
 def test_values_compare_as_python_does(sandbox):
-    program = "import math\ndef f(x):\n    return x"
+    program = "import math, collections\nP = collections.namedtuple('P', 'x y')\ndef f(x):\n    return x"
     tests = [
+        "assert f(collections.Counter('aab')) == {'a': 2, 'b': 1}",
+        "assert f(collections.defaultdict(list, k=[1])) == {'k': [1]}",
+        "assert f(collections.OrderedDict(b=1, a=2)) == {'a': 2, 'b': 1}",
+        "assert f(P(1, 2)) == (1, 2)",
         "assert f(1) == 1.0",
         "assert f(True) == 1",
         "assert f((1, [2])) == (1, [2])",

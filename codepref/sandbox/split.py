@@ -3,7 +3,8 @@
 A test's `assert EXPR == EXPECTED` and `assert EXPR != EXPECTED` statements are rewritten before the job is
 sent: the job runs `__codepref_value__(slot, EXPR)` instead, which reports EXPR's value as plain data (None,
 bool, int, float, complex, str, bytes, and tuples, lists, dicts, sets and frozensets of these, exact types
-only; numpy scalars count as their `.item()`). When EXPECTED is a literal it stays here and never enters
+only; numpy scalars count as their `.item()`, collections.Counter, OrderedDict and defaultdict as dicts and
+namedtuples as tuples, their data read with dict's and tuple's own methods). When EXPECTED is a literal it stays here and never enters
 the job's process; otherwise the job computes it too and reports both values. `judge_test` then decides
 each test here, with Python's own `==` on plain values: an object whose `__eq__` always says True, a
 subclass of int, str or list, or a `__bool__` trick is not plain data and fails, and no record the job
