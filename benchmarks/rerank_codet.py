@@ -178,6 +178,11 @@ def record_build_stats(path: Path, name: str, run: BuildStats) -> dict:
     return {name: entry}
 
 
+def tests_per_second(build: dict) -> float:
+    """Matrix throughput: test snippets executed per second of building wall time."""
+    return build.get("test_runs", 0) / build["wall_s"] if build.get("wall_s") else 0.0
+
+
 def evaluate(matrices: list[ExecutionMatrix], correct: dict[str, np.ndarray], seed: int) -> dict:
     results: dict = {
         "baseline_pass1": 100 * statistics.mean(float(correct[m.task_id].mean()) for m in matrices),
@@ -287,7 +292,7 @@ def print_report(results: dict) -> None:
         console.print(
             f"build {name}: {b.get('wall_s', 0):.1f} s wall for {b.get('jobs', 0)} jobs, "
             f"{b.get('test_runs', 0)} test runs, over {b.get('sessions', 0)} session(s); "
-            f"statuses {b.get('statuses', {})}"
+            f"statuses {b.get('statuses', {})}; {tests_per_second(b):.0f} tests/s"
         )
     table = Table(title="pass@1 (%) judged by HumanEval's tests")
     for column in (

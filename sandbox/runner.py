@@ -1,18 +1,27 @@
-"""In-sandbox job runner: reads jobs as JSON lines on stdin, answers one verdict line per job on stdout.
+"""In-sandbox job runner: reads framed jobs on stdin, answers one verdict line per job on stdout.
 
 Runs as PID 1 of its container (or bubblewrap PID namespace), so code under test cannot kill it, and it
 forks a fresh child for every job from an interpreter that has already imported the common standard
-library: a job costs a fork, not an interpreter start. Stdlib only; Python 3.9+.
+library: a job costs a fork, not an interpreter start. Stdlib only; Python 3.10+ (os.splice).
 
-Why a job's pass cannot be forged: the child reports progress on a private pipe, every record carrying a
-random per-job nonce, and a pass needs the final record written after the last test. Exiting early
-(os._exit, sys.exit, signals), closing or scribbling on descriptors, or printing lookalike lines cannot
-produce that record. The runner is non-dumpable, so the job cannot read the nonce of a later job or the
-runner's descriptors through /proc or ptrace.
+What a job can see: its own program, tests and stdin, nothing else. Each job arrives as a small header and
+a body; the runner reads the header, forks, then moves the body straight from its stdin pipe into a pipe
+the child reads (splice(2): kernel to kernel), so no job's text, queued or past, is ever in the runner's
+memory, which every child inherits.
+
+What a job can forge: the child reports on a private pipe, every record carrying a random per-job nonce,
+and a pass needs the final record written after the last test, so exiting early, signals, scribbling on
+descriptors or printing lookalike lines cannot pass. Code that inspects its own interpreter (frames, gc,
+memory) can find the nonce and write any record: for test code run here, that remains forgeable. Split
+tests are not: their `assert EXPR == EXPECTED` checks arrive with EXPECTED removed, the child only reports
+EXPR's value as plain data, and the host compares (codepref/sandbox/split.py), so no record the job can
+write makes a wrong value right.
 """
 
 import builtins
+import collections
 import ctypes
+import fcntl
 import gc
 import json
 import os
@@ -30,14 +39,27 @@ PRELOADED_MODULES = (
     "struct sys textwrap typing unicodedata"
 ).split()
 WORK_ROOT = "/tmp"
-WIPE_DIRS = ("/tmp", "/dev/shm")
+WIPE_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")  # POSIX shared memory and message queues live in the last two
+SYSV_IPC = {"shm": "shmctl", "sem": "semctl", "msg": "msgctl"}  # /proc/sysvipc table -> its libc control call
+IPC_RMID = 0
+OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 RESULT_FD = 3
 ERROR_CHARS = 500
 MB = 1 << 20
+FRAME_BYTES = 20  # "HHHHHHHHH BBBBBBBBB\n": header and body lengths
+BODY_PIPE_BYTES = 1 << 20  # the body pipe is grown up to this (the unprivileged default maximum)
+WALL_SLACK = 4.0  # a test's wall-clock backstop, as a multiple of its CPU-time limit
+REPORTER = "__codepref_value__"  # what split tests call with each value (see codepref/sandbox/split.py)
+VALUE_CHARS = 8 * MB  # one reported value, encoded
+VALUE_DEPTH = 200
 
 
 class TestTimeout(BaseException):
-    """Raised in the job by SIGALRM when one test exceeds its own time limit."""
+    """Raised in the job by SIGPROF/SIGALRM when one test exceeds its own time limit."""
+
+
+class NotPlainData(Exception):
+    pass
 
 
 def _prepare_interpreter() -> None:
@@ -56,10 +78,20 @@ def _prepare_interpreter() -> None:
     exec(compile("pass", "<warm>", "exec"), {})
 
 
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+LIBC = _libc()
+
+
 def _make_undumpable() -> None:
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-    except (OSError, AttributeError):
+        LIBC.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except AttributeError:
         pass
 
 
@@ -71,8 +103,37 @@ def _describe(exc: BaseException) -> str:
 # ---------------------------------------------------------------- the child side: runs the code under test
 
 
+def _read_job(fd: int) -> dict:
+    """The job's body, from the pipe the runner splices it into (trusted: it comes from the host)."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return json.loads(b"".join(chunks))
+
+
+def _stdin_file(text: str, devnull: int) -> int:
+    """The job's stdin as an in-memory file: nobody has to keep feeding a pipe while the job runs."""
+    if not text:
+        return devnull
+    fd = os.memfd_create("stdin")
+    data = memoryview(text.encode())
+    while data:
+        data = data[os.write(fd, data) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
 def _child_setup(limits: dict, stdin_fd: int, out_fd: int, err_fd: int, result_fd: int, workdir: str) -> None:
     os.setsid()
+    try:  # when the sandbox's memory cgroup is full, its OOM killer takes the job, never the runner
+        with open("/proc/self/oom_score_adj", "w") as score:
+            score.write("1000")
+    except OSError:
+        pass
     signal.signal(signal.SIGINT, signal.default_int_handler)
     memory = limits["memory_mb"] * MB
     caps = [
@@ -97,12 +158,17 @@ def _child_setup(limits: dict, stdin_fd: int, out_fd: int, err_fd: int, result_f
 
 # What the child needs after the job's code has started, bound now: a job that rebinds builtins.exec,
 # json.dumps, os.write or isinstance cannot change how its own tests are run or reported.
-_exec, _compile, _isinstance, _type_name = exec, compile, isinstance, lambda obj: type(obj).__name__
+_exec, _compile, _isinstance, _type = exec, compile, isinstance, type
 _write, _clock, _set_timer = os.write, time.perf_counter, signal.setitimer
 _quote, _float_text = json.encoder.encode_basestring_ascii, float.__repr__
+_encode_json = json.JSONEncoder(
+    ensure_ascii=True, allow_nan=False, check_circular=False, separators=(",", ":")
+).encode
+_float_abs, _hex, _bytes_hex = float.__abs__, int.__format__, bytes.hex
+_INF = float("inf")
 
 
-def _record(nonce: str, kind: str, **fields) -> bytes:
+def _record(nonce: str, kind: str, raw: dict | None = None, **fields) -> bytes:
     """One result record as a JSON line, built by hand from the bound primitives above."""
     parts = [f'"nonce": "{nonce}"', f'"kind": "{kind}"']
     for name, value in fields.items():
@@ -115,46 +181,146 @@ def _record(nonce: str, kind: str, **fields) -> bytes:
         else:
             text = _quote(str.__str__(value))
         parts.append(f'"{name}": {text}')
+    for name, text in (raw or {}).items():
+        parts.append(f'"{name}": {text}')
     return ("{" + ", ".join(parts) + "}\n").encode()
 
 
-def _run_in_child(job: dict, nonce: str) -> None:
+def _plain(value, depth: int = 0):
+    """value as JSON-able data with its exact types tagged; NotPlainData for anything else (subclasses too).
+
+    Tags: {"t": tuple}, {"s": set}, {"z": frozenset}, {"d": [[key, value]...]}, {"b": bytes hex},
+    {"c": [real, imag]}, {"f": non-finite float}, {"i": hex of an int too big for a JSON number}.
+    """
+    kind = _type(value)
+    if value is None or kind is bool or kind is str:
+        return value
+    if kind is int:
+        return value if -(1 << 53) < value < (1 << 53) else {"i": _hex(value, "x")}
+    if kind is float:
+        return value if _float_abs(value) != _INF and value == value else {"f": _float_text(value)}
+    if kind is complex:
+        return {"c": [_plain(value.real), _plain(value.imag)]}
+    if kind is bytes:
+        return {"b": _bytes_hex(value)}
+    if depth >= VALUE_DEPTH:
+        raise NotPlainData(f"nested deeper than {VALUE_DEPTH}")
+    if kind is list:
+        return [_plain(item, depth + 1) for item in list.__iter__(value)]
+    if kind is tuple:
+        return {"t": [_plain(item, depth + 1) for item in tuple.__iter__(value)]}
+    if kind is set or kind is frozenset:
+        return {"s" if kind is set else "z": [_plain(item, depth + 1) for item in kind.__iter__(value)]}
+    if kind is dict or any(
+        kind is like for like in _DICT_LIKE
+    ):  # data read with dict's own method: no __eq__ of theirs runs
+        return {"d": [[_plain(k, depth + 1), _plain(v, depth + 1)] for k, v in dict.items(value)]}
+    if _isinstance(value, tuple) and _is_namedtuple(kind):
+        return {"t": [_plain(item, depth + 1) for item in tuple.__iter__(value)]}
+    if _type.__getattribute__(kind, "__module__") == "numpy" and hasattr(value, "item"):
+        return _plain(value.item(), depth + 1)  # numpy scalars, e.g. from numpy.sum: their Python value
+    raise NotPlainData(_type.__getattribute__(kind, "__qualname__")[:100])
+
+
+def _value_text(value) -> str:
+    """JSON for a reported value: common scalars directly, anything else through `_plain` (may raise)."""
+    kind = _type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int and -(1 << 53) < value < (1 << 53):
+        return int.__repr__(value)
+    if kind is str:
+        return _quote(value)
+    if value is None:
+        return "null"
+    return _encode_json(_plain(value))
+
+
+# The standard library's dict subclasses that compare with a dict as a dict does (collections.Counter
+# defers to dict.__eq__ against a plain dict), and namedtuples, which compare as tuples: reported as their base.
+_DICT_LIKE = (collections.Counter, collections.OrderedDict, collections.defaultdict)
+
+
+def _is_namedtuple(kind) -> bool:
+    return tuple in _type.__getattribute__(kind, "__bases__") and "_fields" in _type.__getattribute__(
+        kind, "__dict__"
+    )
+
+
+def _make_reporter(reported: list):
+    """What split tests call: reports EXPR's value (and EXPECTED's, when the test computes it) as plain data.
+
+    Reports are kept, as JSON text, in `reported` and written with the test's own record (one write per
+    test); a job that dies mid-test loses them, and its test fails anyway.
+    """
+
+    def report(slot, value, *expected):
+        if _type(slot) is not int or len(expected) > 1:
+            raise TypeError("bad split-test report")
+        try:
+            texts = [_value_text(value), *(_value_text(other) for other in expected)]
+        except (NotPlainData, RecursionError) as exc:
+            reported.append(f'{{"slot": {int.__repr__(slot)}, "unplain": {_quote(str.__str__(str(exc)))}}}')
+            raise AssertionError(f"not plain data: {exc}") from None
+        if sum(len(text) for text in texts) > VALUE_CHARS:
+            reported.append(f'{{"slot": {int.__repr__(slot)}, "unplain": "too large to report"}}')
+            raise AssertionError("value too large to report")
+        expected = f', "expected": {texts[1]}' if len(texts) == 2 else ""
+        reported.append(f'{{"slot": {int.__repr__(slot)}, "value": {texts[0]}{expected}}}')
+
+    return report
+
+
+def _run_in_child(job: dict, nonce: str) -> int:
+    """Run the program, then each test; returns the exit status the process would have had."""
+    reported = []
     namespace = {
         "__name__": "__main__" if job.get("as_main", True) else "__sandbox__",
         "__builtins__": builtins,
+        REPORTER: _make_reporter(reported),
     }
-    tests, test_timeout = job.get("tests", ()), job.get("test_timeout_s")
+    tests, test_limit = job.get("tests", ()), job.get("test_timeout_s")
     try:
         _exec(_compile(job["program"], "<program>", "exec"), namespace)
-    except BaseException as exc:  # noqa: BLE001 - every escape, SystemExit included, fails the program
+    except BaseException as exc:  # noqa: BLE001 - every escape, SystemExit included, ends the program
         if not _isinstance(exc, SystemExit):
             traceback.print_exc()
         _flush_streams()
-        error, exc_name, code = _describe(exc), _type_name(exc), _exit_code(exc)
+        error, exc_name, code = _describe(exc), _type(exc).__name__, _exit_code(exc)
         _write(RESULT_FD, _record(nonce, "program", ok=False, error=error, exc=exc_name, code=code))
-        return
+        return 1 if code is None and not _isinstance(exc, SystemExit) else (code or 0) & 0xFF
     _flush_streams()
     _write(RESULT_FD, _record(nonce, "program", ok=True))
-    if test_timeout:
+    if test_limit:
+        signal.signal(signal.SIGPROF, _raise_test_timeout)
         signal.signal(signal.SIGALRM, _raise_test_timeout)
     for index, test in enumerate(tests):
+        reported.clear()  # reports made outside a test (in the program) count for none
         started = _clock()
         status, error = "passed", ""
         try:
-            if test_timeout:
-                _set_timer(signal.ITIMER_REAL, test_timeout)
+            if test_limit:  # CPU time is the limit; wall time only catches tests that sleep or block
+                _set_timer(signal.ITIMER_PROF, test_limit)
+                _set_timer(signal.ITIMER_REAL, WALL_SLACK * test_limit)
             _exec(_compile(test, f"<test {index}>", "exec"), namespace)
         except TestTimeout:
-            status, error = "timeout", f"test exceeded {test_timeout}s"
+            status, error = "timeout", f"test exceeded {test_limit}s of CPU time"
+            if _clock() - started >= WALL_SLACK * test_limit:
+                error = f"test exceeded {WALL_SLACK * test_limit:g}s of wall time (limit {test_limit}s CPU)"
         except BaseException as exc:  # noqa: BLE001
             status, error = ("memory_exceeded" if _isinstance(exc, MemoryError) else "failed"), _describe(exc)
         finally:
-            if test_timeout:
+            if test_limit:
+                _set_timer(signal.ITIMER_PROF, 0)
                 _set_timer(signal.ITIMER_REAL, 0)
         _flush_streams()
-        elapsed = _clock() - started
-        _write(RESULT_FD, _record(nonce, "test", index=index, status=status, time_s=elapsed, error=error))
+        raw = {"values": "[" + ", ".join(reported) + "]"} if reported else None
+        record = _record(
+            nonce, "test", raw, index=index, status=status, time_s=_clock() - started, error=error
+        )
+        _write(RESULT_FD, record)
     _write(RESULT_FD, _record(nonce, "done"))
+    return 0
 
 
 def _raise_test_timeout(signum, frame):
@@ -179,30 +345,33 @@ def _flush_streams() -> None:
 
 
 class Runner:
-    def __init__(self, limits: dict) -> None:
+    def __init__(self, limits: dict, protocol_in: int) -> None:
         self.limits = limits
+        self.protocol_in = protocol_in
         self.jobs_run = 0
         self.selector = selectors.DefaultSelector()  # one epoll for the runner's life, emptied per job
-        self.devnull = os.open(os.devnull, os.O_RDONLY)
+        self.devnull = os.open(os.devnull, os.O_RDWR)
 
-    def run(self, job: dict) -> dict:
+    def run(self, job: dict, body_bytes: int) -> dict:
+        """Run one job whose header is `job`; its body (program, tests, stdin) is still on the protocol pipe."""
         nonce = os.urandom(16).hex()
         workdir = os.path.join(WORK_ROOT, "job")
         os.mkdir(workdir, 0o700)
-        names = (
-            ("stdin", "stdout", "stderr", "result") if job.get("stdin") else ("stdout", "stderr", "result")
-        )
-        pipes = {name: os.pipe() for name in names}
+        pipes = {name: os.pipe() for name in ("body", "stdout", "stderr", "result")}
         _flush_streams()  # nothing buffered in the runner may surface in the job's output
+        oom_kills = _oom_kills()
         started = time.monotonic()
+        ahead = self._send_body_ahead(pipes["body"][1], body_bytes)
         pid = os.fork()
         if pid == 0:
-            self._child(job, nonce, pipes, workdir)
+            self._child(nonce, pipes, workdir)
         for name, (read_end, write_end) in pipes.items():
-            os.close(read_end if name == "stdin" else write_end)
+            os.close(read_end if name == "body" else write_end)
+        self._send_body(pipes["body"][1], body_bytes - ahead)
         collected = self._collect(pid, job, pipes, started)
-        wiped = _wipe_writable_dirs()
-        verdict = _judge(job, nonce, collected)
+        collected["oom_killed"] = oom_kills is not None and (_oom_kills() or 0) > oom_kills
+        wiped = _wipe_writable_dirs() and _remove_sysv_ipc()
+        verdict = _judge(job, nonce, collected, self.limits)
         verdict["wall_s"] = time.monotonic() - started
         self.jobs_run += 1
         verdict["recycle"] = bool(
@@ -215,15 +384,50 @@ class Runner:
         )
         return verdict
 
-    def _child(self, job: dict, nonce: str, pipes: dict, workdir: str) -> None:
+    def _send_body_ahead(self, fd: int, size: int) -> int:
+        """Before the fork, move what the body pipe holds without blocking (usually all of it), so the child
+        starts with its job waiting for it; returns how many bytes were moved."""
         try:
-            stdin_fd = pipes["stdin"][0] if "stdin" in pipes else self.devnull
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(max(size, 1), BODY_PIPE_BYTES))
+        except OSError:
+            pass  # a smaller pipe only means more of the body moves after the fork
+        moved = 0
+        while moved < size:
+            try:
+                step = os.splice(self.protocol_in, fd, size - moved, flags=os.SPLICE_F_NONBLOCK)
+            except BlockingIOError:
+                break
+            if not step:
+                raise EOFError("the protocol stream ended inside a job")
+            moved += step
+        return moved
+
+    def _send_body(self, fd: int, size: int) -> None:
+        """Move the job's body from the protocol pipe to the child, never through this process's memory."""
+        try:
+            while size:
+                moved = os.splice(self.protocol_in, fd, size)
+                if not moved:
+                    raise EOFError("the protocol stream ended inside a job")
+                size -= moved
+        except BrokenPipeError:  # the child died before reading it all: drop the rest, unread
+            while size:
+                size -= os.splice(self.protocol_in, self.devnull, size) or size
+        finally:
+            os.close(fd)
+
+    def _child(self, nonce: str, pipes: dict, workdir: str) -> None:
+        try:
+            os.close(pipes["body"][1])  # else the body pipe never reaches end-of-file here
+            job = _read_job(pipes["body"][0])
+            stdin_fd = _stdin_file(job.get("stdin", ""), self.devnull)
             _child_setup(
                 self.limits, stdin_fd, pipes["stdout"][1], pipes["stderr"][1], pipes["result"][1], workdir
             )
-            _run_in_child(job, nonce)  # flushes the job's streams before each record it writes
-        finally:
-            os._exit(0)
+            exit_status = _run_in_child(job, nonce)  # flushes the job's streams before each record it writes
+        except BaseException:  # noqa: BLE001 - the runner's own set-up failed: never a clean exit
+            exit_status = 70
+        os._exit(exit_status)
 
     def _collect(self, pid: int, job: dict, pipes: dict, started: float) -> dict:
         deadline = started + (job.get("timeout_s") or self.limits["timeout_s"])
@@ -233,7 +437,6 @@ class Runner:
         selector = self.selector
         for name in streams:
             selector.register(pipes[name][0], selectors.EVENT_READ, name)
-        stdin = _StdinFeeder(pipes["stdin"][1] if "stdin" in pipes else -1, job.get("stdin", ""), selector)
         pidfd = os.pidfd_open(pid)
         selector.register(pidfd, selectors.EVENT_READ, "exit")
         outcome = None
@@ -242,12 +445,9 @@ class Runner:
             if remaining <= 0:
                 outcome = "timeout"
                 break
-            events = selector.select(remaining)
-            for key, _ in events:
+            for key, _ in selector.select(remaining):
                 if key.data == "exit":
                     outcome = "exited"
-                elif key.data == "stdin":
-                    stdin.feed()
                 elif _read_into(key.fd, key.data, streams, sizes, cap, selector) == "over":
                     outcome = "output_exceeded"
         # The job is over: kill its group, then read what its pipes still hold (every writer is dead by then).
@@ -256,7 +456,6 @@ class Runner:
         leftovers = _kill_everything_else()
         selector.unregister(pidfd)
         os.close(pidfd)
-        stdin.close()
         for key in list(selector.get_map().values()):
             os.set_blocking(key.fd, False)
             while _read_into(key.fd, key.data, streams, sizes, cap, selector) not in ("eof", "empty"):
@@ -292,35 +491,6 @@ def _read_into(fd: int, name: str, streams: dict, sizes: dict, cap: int, selecto
     limit = RESULT_CAP if name == "result" else cap
     streams[name] += chunk[: max(0, limit - len(streams[name]))]
     return "ok" if sizes[name] <= limit else "over"
-
-
-class _StdinFeeder:
-    """Writes the job's stdin without blocking, so a job that never reads it cannot stall the runner."""
-
-    def __init__(self, fd: int, text: str, selector) -> None:
-        self.fd, self.selector = fd, selector
-        self.pending = memoryview(text.encode())
-        if fd >= 0:
-            os.set_blocking(fd, False)
-            selector.register(fd, selectors.EVENT_WRITE, "stdin")
-
-    def feed(self) -> None:
-        try:
-            self.pending = self.pending[os.write(self.fd, self.pending[:65536]) :]
-        except BlockingIOError:
-            return
-        except BrokenPipeError:
-            self.pending = self.pending[:0]
-        if not self.pending:
-            self.close()
-
-    def close(self) -> None:
-        if self.fd < 0:
-            return
-        if self.fd in self.selector.get_map():
-            self.selector.unregister(self.fd)
-        os.close(self.fd)
-        self.fd = -1
 
 
 def _kill_group(pid: int) -> None:
@@ -393,6 +563,55 @@ def _force_remove(func, path, _exc_info) -> None:
     func(path)
 
 
+def _remove_sysv_ipc() -> bool:
+    """Remove every System V shared memory segment, semaphore set and message queue a job left behind.
+
+    The IPC namespace belongs to the whole sandbox, not to one job: without this, the next job could read
+    them, and a segment would keep counting against the sandbox's memory. True when none is left.
+    """
+    removed = False
+    for table, call in SYSV_IPC.items():
+        for ipc_id in _sysv_ids(table):
+            removed = True
+            if call == "semctl":
+                LIBC.semctl(ipc_id, 0, IPC_RMID)
+            else:
+                getattr(LIBC, call)(ipc_id, IPC_RMID, None)
+    return not removed or not any(_sysv_ids(table) for table in SYSV_IPC)
+
+
+def _sysv_ids(table: str) -> list:
+    try:
+        with open(f"/proc/sysvipc/{table}") as listing:
+            rows = listing.read().splitlines()[1:]
+    except OSError:
+        return []
+    return [int(row.split()[1]) for row in rows if row.strip()]
+
+
+def _oom_counter():
+    """The file counting the sandbox's memory-cgroup OOM kills (cgroup v2 or v1); None where there is none."""
+    return next((path for path in OOM_COUNTERS if os.path.exists(path)), None)
+
+
+OOM_COUNTER = _oom_counter()
+
+
+def _oom_kills():
+    """How many processes the sandbox's memory cgroup has OOM-killed so far; None where it cannot be read."""
+    if OOM_COUNTER is None:
+        return None
+    try:
+        with open(OOM_COUNTER) as counters:
+            for line in counters:
+                name, _, count = line.partition(" ")
+                if name == "oom_kill":
+                    return int(count)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 # ---------------------------------------------------------------- turning what was collected into a verdict
 
 
@@ -408,23 +627,19 @@ def _parse_records(raw: bytes, nonce: str) -> list:
     return records
 
 
-def _judge(job: dict, nonce: str, collected: dict) -> dict:
+def _judge(job: dict, nonce: str, collected: dict, limits: dict) -> dict:
     records = _parse_records(bytes(collected["streams"]["result"]), nonce)
     program = next((r for r in records if r["kind"] == "program"), None)
     done = any(r["kind"] == "done" for r in records)
     tests = _test_results(job, records, collected["outcome"] == "timeout")
-    status = collected["status"]
-    usage = collected["usage"]
+    status, usage = collected["status"], collected["usage"]
     signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
-    error = ""
-    if program and not program["ok"]:
-        error = program["error"]
-        if program.get("code") is not None or program.get("exc") == "SystemExit":
-            exit_code = program.get("code") if program.get("code") is not None else 0
-    verdict_status = _overall_status(collected, program, done, tests, signal_number)
+    cpu_s = usage.ru_utime + usage.ru_stime
+    verdict_status = _overall_status(collected, program, done, tests, signal_number, exit_code, cpu_s, limits)
+    error = program["error"] if program and not program["ok"] and verdict_status != "passed" else ""
     if verdict_status != "passed" and not error:
-        error = _explain(collected, program, done, signal_number)
+        error = _explain(collected, program, done, signal_number, exit_code)
     return {
         "job_id": job["job_id"],
         "status": verdict_status,
@@ -435,7 +650,7 @@ def _judge(job: dict, nonce: str, collected: dict) -> dict:
         "stderr": _text(collected, "stderr"),
         "stdout_truncated": collected["sizes"]["stdout"] > collected["cap"],
         "stderr_truncated": collected["sizes"]["stderr"] > collected["cap"],
-        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "cpu_s": cpu_s,
         "peak_memory_mb": usage.ru_maxrss / 1024,
         "error": error,
     }
@@ -444,29 +659,34 @@ def _judge(job: dict, nonce: str, collected: dict) -> dict:
 def _test_results(job: dict, records: list, timed_out: bool) -> list:
     by_index = {r["index"]: r for r in records if r["kind"] == "test"}
     results = []
-    for index in range(len(job.get("tests", ()))):
+    for index in range(job["n_tests"]):
         record = by_index.get(index)
         if record:
-            results.append({"status": record["status"], "time_s": record["time_s"], "error": record["error"]})
+            result = {"status": record["status"], "time_s": record["time_s"], "error": record["error"]}
         elif timed_out and index == len(by_index):
-            results.append(
-                {"status": "timeout", "time_s": 0.0, "error": "job wall-clock limit reached during this test"}
-            )
+            result = {
+                "status": "timeout",
+                "time_s": 0.0,
+                "error": "job wall-clock limit reached during this test",
+            }
         else:
-            results.append(
-                {"status": "failed", "time_s": 0.0, "error": "not run: the job ended before this test"}
-            )
+            result = {"status": "failed", "time_s": 0.0, "error": "not run: the job ended before this test"}
+        if record and record.get("values"):
+            result["values"] = record["values"]
+        results.append(result)
     return results
 
 
-def _overall_status(collected: dict, program, done: bool, tests: list, signal_number) -> str:
+def _overall_status(collected, program, done, tests, signal_number, exit_code, cpu_s, limits) -> str:
     outcome = collected["outcome"]
     if outcome in ("timeout", "output_exceeded"):
         return outcome
-    if signal_number == signal.SIGXCPU:
+    if signal_number == signal.SIGXCPU and cpu_s >= limits["cpu_s"] - 0.5:
         return "timeout"
-    if signal_number == signal.SIGKILL or _raised_memory_error(program, tests):
-        return "memory_exceeded"  # nobody but the kernel's OOM killer sends SIGKILL before the runner does
+    if collected["oom_killed"] or _raised_memory_error(program, tests):
+        return "memory_exceeded"
+    if not tests:  # a program alone passes by exiting with status 0, however it got there
+        return "passed" if exit_code == 0 else "failed"
     if program and program["ok"] and done and all(t["status"] == "passed" for t in tests):
         return "passed"
     if any(t["status"] == "timeout" for t in tests):
@@ -480,17 +700,20 @@ def _raised_memory_error(program, tests: list) -> bool:
     )
 
 
-def _explain(collected: dict, program, done: bool, signal_number) -> str:
+def _explain(collected: dict, program, done: bool, signal_number, exit_code) -> str:
     if collected["outcome"] == "timeout":
         return "wall-clock limit reached"
     if collected["outcome"] == "output_exceeded":
         return f"output exceeded {collected['cap']} bytes"
+    if collected["oom_killed"]:
+        return "killed by the sandbox's memory limit (OOM)"
     if signal_number:
-        return f"killed by signal {signal_number}"
+        name = signal.Signals(signal_number).name if signal_number in signal.valid_signals() else ""
+        return f"killed by signal {signal_number} {name}".rstrip()
     if program is None:
-        return "the process exited before the program finished"
+        return f"the process exited with status {exit_code} before the program finished"
     if not done:
-        return "the process exited before the tests finished"
+        return f"the process exited with status {exit_code} before the tests finished"
     return "a test failed"
 
 
@@ -501,21 +724,34 @@ def _text(collected: dict, name: str) -> str:
 # ---------------------------------------------------------------- protocol loop
 
 
-def _lines(fd: int):
-    """Protocol lines from fd, read raw so no buffered request ever reaches a forked job's memory."""
-    pending = b""
-    while True:
-        chunk = os.read(fd, 1 << 20)
+def _read_exactly(fd: int, size: int) -> bytes:
+    """Exactly size bytes (b"" at a clean end of stream): never a byte of the next job."""
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
         if not chunk:
+            if data:
+                raise EOFError("the protocol stream ended inside a frame")
+            return b""
+        data += chunk
+    return data
+
+
+def _frames(fd: int):
+    """(header, body size) per job; the body stays on the pipe until Runner.run splices it to the child."""
+    while True:
+        frame = _read_exactly(fd, FRAME_BYTES)
+        if not frame:
             return
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        yield from (line for line in complete if line.strip())
+        header_bytes, body_bytes = (int(field) for field in frame.split())
+        yield json.loads(_read_exactly(fd, header_bytes)), body_bytes
 
 
 def main() -> None:
     if os.getpid() != 1:
         sys.exit("runner.py must be PID 1 of its own PID namespace (it kills every other process it can see)")
+    if os.getuid() == 0:  # the sandbox user never is; root (even a namespace's) could wipe a host's /tmp
+        sys.exit("runner.py never runs as root: it empties /tmp, /dev/shm and /dev/mqueue after every job")
     limits = json.loads(sys.argv[1])
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -523,17 +759,17 @@ def main() -> None:
     _prepare_interpreter()
     gc.freeze()  # keep the collector off the runner's objects, so forked jobs copy fewer pages
     _wipe_writable_dirs()
-    runner = Runner(limits)
+    _remove_sysv_ipc()
     protocol_in = os.dup(0)
     protocol_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
         os.dup2(devnull, fd)  # nothing the runner's own libraries print can corrupt the protocol
+    runner = Runner(limits, protocol_in)
     os.write(protocol_out, b'{"ready": true}\n')
-    for line in _lines(protocol_in):
-        job = json.loads(line)
+    for job, body_bytes in _frames(protocol_in):
         try:
-            verdict = runner.run(job)
+            verdict = runner.run(job, body_bytes)
         except Exception as exc:  # noqa: BLE001 - report, then let the client replace this sandbox
             verdict = {
                 "job_id": job.get("job_id"),

@@ -64,3 +64,5 @@ def test_doctor_reports_both_backends():
     assert result.exit_code == 0
     lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
     assert lines["docker"].split()[1] == "ok" and "process" in lines and "image" in lines
+    assert "not enforced here: memory cgroup" in result.output
+    assert "offline-" in result.output and "dockerfile-" in result.output

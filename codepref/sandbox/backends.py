@@ -18,13 +18,17 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from codepref.sandbox.image import RUNNER_PATH_IN_IMAGE, SANDBOX_UID, image_exists, image_tag, runner_source
+from codepref.sandbox.image import RUNNER_PATH_IN_IMAGE, SANDBOX_UID, find_image, image_exists, runner_source
 from codepref.sandbox.pool import SandboxProcess
 from codepref.sandbox.types import Limits
 
 CONTAINER_LABEL = "codepref.sandbox"
-OWNER_LABEL = "codepref.owner"
+OWNER_LABEL = "codepref.owner.id"  # owner_id(): what the reaper decides on
+# Earlier codepref versions remove every sandbox container whose "codepref.owner" is not a live host:pid of
+# theirs; this label keeps them off containers of this version that share their engine.
+LEGACY_OWNER_LABEL = "codepref.owner"
 JOBS_PER_CONTAINER = 1000
+DEV_SHM_MB = 8  # /dev/shm under both backends (docker --shm-size)
 NOBODY = 65534
 
 
@@ -39,8 +43,30 @@ def runner_limits(limits: Limits, nproc: int | None = None) -> str:
     return json.dumps(settings)
 
 
-def owner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def owner_id(pid: int | None = None) -> str:
+    """Who owns a sandbox, in terms only this machine can check: its boot, PID namespace, pid and start time.
+
+    A Docker engine can be shared by several hosts (or containers) whose pids mean nothing here; an owner
+    recorded under another boot or PID namespace is never judged dead from this one.
+    """
+    pid = pid or os.getpid()
+    return f"{_boot_id()}:{_pid_namespace()}:{pid}:{_start_time(pid)}"
+
+
+def _boot_id() -> str:
+    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+def _pid_namespace() -> str:
+    return os.readlink("/proc/self/ns/pid").strip("pid:[]")
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot ("gone" if it has exited): tells reused pids apart."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "gone"
 
 
 # ---------------------------------------------------------------------------------------------- docker
@@ -52,10 +78,11 @@ class DockerBackend:
     def __init__(self, limits: Limits, image: str | None = None) -> None:
         self.limits = limits
         self.client = docker_client()
-        self.image = image or image_tag()
-        if not image_exists(self.client, self.image):
+        self.image = image or find_image(self.client)
+        if self.image is None or not image_exists(self.client, self.image):
             raise BackendUnavailable(
-                f"sandbox image {self.image} is missing: build it with `codepref sandbox build --offline`"
+                f"sandbox image {image or 'for this runner'} is missing: "
+                "build it with `codepref sandbox build --offline`"
             )
         self.owner = owner_id()
         reap_orphans(self.client)
@@ -66,15 +93,17 @@ class DockerBackend:
             "docker", "run", "-i", "--rm",
             "--name", f"codepref-sbx-{uuid.uuid4().hex[:12]}",
             "--label", f"{CONTAINER_LABEL}=1", "--label", f"{OWNER_LABEL}={self.owner}",
+            "--label", f"{LEGACY_OWNER_LABEL}={socket.gethostname()}:{os.getpid()}",
             "--network", "none",
             "--read-only",
             "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.tmpfs_mb}m,mode=1777",
-            "--ipc", "private", "--shm-size", "8m",
+            "--ipc", "private", "--shm-size", f"{DEV_SHM_MB}m",
             "--user", f"{SANDBOX_UID}:{SANDBOX_UID}",
             "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges",
             "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
             "--pids-limit", str(limits.pids),
+            "--cpus", f"{min(limits.cpus, os.cpu_count() or 1):g}",  # Docker refuses more than the host has
             "--ulimit", "core=0",
             "--log-driver", "none",
             "--workdir", "/tmp",
@@ -99,41 +128,45 @@ def docker_client() -> docker.DockerClient:
 
 
 def reap_orphans(client: docker.DockerClient) -> int:
-    """Remove sandbox containers whose owning process on this host is gone (left by a crashed run)."""
-    host = socket.gethostname()
+    """Remove sandbox containers left by crashed runs of this host: same boot and PID namespace, owner gone.
+
+    Containers of other hosts, other PID namespaces, or live owners are never touched, whatever their label.
+    """
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": CONTAINER_LABEL}):
-        owner_host, _, pid = container.labels.get(OWNER_LABEL, ":").partition(":")
-        if owner_host == host and pid.isdigit() and _process_alive(int(pid)):
+    here = f"{_boot_id()}:{_pid_namespace()}:"
+    for container in _labelled(client, CONTAINER_LABEL):
+        owner = (container.get("Labels") or {}).get(OWNER_LABEL, "")
+        if not owner.startswith(here) or not _owner_dead(owner[len(here) :]):
             continue
-        _remove(container)
+        _remove(client, container["Id"])
         removed += 1
     return removed
 
 
+def _owner_dead(pid_and_start: str) -> bool:
+    pid, _, start = pid_and_start.partition(":")
+    return pid.isdigit() and _start_time(int(pid)) != start
+
+
 def remove_containers(client: docker.DockerClient, owner: str) -> None:
-    for container in client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={owner}"}):
-        _remove(container)
+    for container in _labelled(client, f"{OWNER_LABEL}={owner}"):
+        _remove(client, container["Id"])
 
 
-def _remove(container) -> None:
+def _labelled(client: docker.DockerClient, label: str) -> list[dict]:
+    """Containers with this label, as listed (not inspected one by one: on a shared engine, containers
+    started with --rm can vanish between the listing and an inspection)."""
+    return client.api.containers(all=True, filters={"label": label})
+
+
+def _remove(client: docker.DockerClient, container_id: str) -> None:
     try:
-        container.remove(force=True)
+        client.api.remove_container(container_id, force=True)
     except docker.errors.NotFound:
         pass
     except docker.errors.APIError as exc:
         if "already in progress" not in str(exc):
             raise
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
 
 
 # ---------------------------------------------------------------------------------------------- bubblewrap
@@ -170,6 +203,9 @@ class ProcessBackend:
         argv += [
             "--ro-bind", self.runner, RUNNER_PATH_IN_IMAGE,
             "--proc", "/proc", "--dev", "/dev",
+            "--size", str(DEV_SHM_MB << 20), "--tmpfs", "/dev/shm",  # capped, and wiped after each job
+            "--mqueue", "/dev/mqueue",  # POSIX message queues, visible so they can be wiped after each job
+            "--remount-ro", "/dev",  # device nodes stay usable; nothing new can be created in /dev
             "--size", str(self.limits.tmpfs_mb << 20), "--tmpfs", "/tmp",
             "--remount-ro", "/",
             "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
@@ -185,6 +221,25 @@ class ProcessBackend:
 
     def close(self) -> None:
         pass
+
+
+def unenforced_limits() -> list[tuple[str, str]]:
+    """The limits the bubblewrap backend cannot enforce on this host, and what stands in for each.
+
+    bubblewrap creates no cgroup, so nothing caps a sandbox's resident memory, process count or CPU share
+    as Docker's cgroup limits do.
+    """
+    gaps = [
+        (
+            "memory cgroup",
+            "only RLIMIT_AS per process: address space, not resident memory; tmpfs pages uncounted",
+        ),
+        ("pids cgroup", "only RLIMIT_NPROC, which counts every process of the sandbox user on the host"),
+        ("CPU quota (Limits.cpus)", "none: a job can busy every core up to its process limit"),
+    ]
+    if os.geteuid() != 0:
+        gaps.append(("per-sandbox user", "not root: RLIMIT_NPROC counts all of this user's processes"))
+    return gaps
 
 
 def _system_python() -> str:

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import track
 
 from codepref.sandbox import BACKENDS, BackendUnavailable, Job, Limits, Sandbox, make_backend_or_none
-from codepref.sandbox.backends import docker_client
-from codepref.sandbox.image import ImageBuildError, build_image, image_tag
+from codepref.sandbox.backends import docker_client, unenforced_limits
+from codepref.sandbox.image import RECIPES, ImageBuildError, build_image, image_exists, image_tag
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console(stderr=True)
@@ -88,7 +88,20 @@ def doctor() -> None:
             problem = _try_one_job(name)
         status = "[green]ok[/green]" if problem is None else f"[red]unavailable[/red]: {problem}"
         console.print(f"{name:8} {status}")
-    console.print(f"image    {image_tag()}")
+        if name == "process" and backend is not None:
+            for limit, why in unenforced_limits():
+                console.print(f"         not enforced here: {limit} ({why})")
+    client = _client_or_none()
+    for recipe in RECIPES:
+        built = client is not None and image_exists(client, image_tag(recipe))
+        console.print(f"image    {image_tag(recipe)} ({recipe}, {'built' if built else 'not built'})")
+
+
+def _client_or_none():
+    try:
+        return docker_client()
+    except BackendUnavailable:
+        return None
 
 
 def _try_one_job(backend: str) -> str | None:

