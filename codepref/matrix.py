@@ -34,6 +34,7 @@ import numpy as np
 import typer
 
 from codepref.records import drop_torn_tail, parse_record
+from codepref.sandbox.ray_backend import RayAddressOption, backend_for
 
 if TYPE_CHECKING:  # the sandbox is only needed to build matrices, not to read them
     from codepref.sandbox import Sandbox, Verdict
@@ -674,6 +675,7 @@ def matrix_command(
     ] = CODET_TEST_TIMEOUT_S,
     workers: Annotated[int, typer.Option(help="Parallel sandbox workers.")] = 2,
     backend: Annotated[str, typer.Option(help="Sandbox backend: auto, docker or process.")] = "auto",
+    ray: RayAddressOption = None,
     max_problems: Annotated[int, typer.Option(help="Only the first N problems (0: all).")] = 0,
     dedupe: Annotated[
         bool, typer.Option(help="Run identical completions of a problem once (their rows are copies).")
@@ -697,7 +699,9 @@ def matrix_command(
         raise typer.Exit(2) from None
     if max_problems:
         problems = problems[:max_problems]
-    with Sandbox(backend=backend, workers=workers, limits=Limits(memory_mb=1024)) as sandbox:
+    with Sandbox(
+        backend=backend_for(ray, backend), workers=workers, limits=Limits(memory_mb=1024)
+    ) as sandbox:
         matrices, stats = build_matrices(
             problems, out, sandbox, test_timeout_s=test_timeout, dedupe_solutions=dedupe
         )

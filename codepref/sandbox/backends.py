@@ -102,7 +102,9 @@ def reap_orphans(client: docker.DockerClient) -> int:
     """Remove sandbox containers whose owning process on this host is gone (left by a crashed run)."""
     host = socket.gethostname()
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": CONTAINER_LABEL}):
+    for container in client.containers.list(
+        all=True, filters={"label": CONTAINER_LABEL}, ignore_removed=True
+    ):
         owner_host, _, pid = container.labels.get(OWNER_LABEL, ":").partition(":")
         if owner_host == host and pid.isdigit() and _process_alive(int(pid)):
             continue
@@ -112,7 +114,9 @@ def reap_orphans(client: docker.DockerClient) -> int:
 
 
 def remove_containers(client: docker.DockerClient, owner: str) -> None:
-    for container in client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={owner}"}):
+    for container in client.containers.list(
+        all=True, filters={"label": f"{OWNER_LABEL}={owner}"}, ignore_removed=True
+    ):
         _remove(container)
 
 
