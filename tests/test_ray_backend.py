@@ -80,7 +80,7 @@ MIXED = {
 def test_ray_gives_the_same_verdicts_as_the_local_backend_on_a_mixed_batch(two_nodes):
     jobs = [
         Job(program, tests, job_id=f"{name}-{copy}")
-        for copy in range(3)
+        for copy in range(2)
         for name, (program, tests) in MIXED.items()
     ]
 
@@ -103,7 +103,7 @@ def test_verdicts_stream_before_the_job_stream_ends_and_in_flight_jobs_stay_boun
 
     def jobs():
         nonlocal pulled
-        for i in range(400):
+        for i in range(200):
             pulled += 1
             yield Job("pass", job_id=str(i))
 
@@ -114,7 +114,7 @@ def test_verdicts_stream_before_the_job_stream_ends_and_in_flight_jobs_stay_boun
             seen += 1
             assert verdict.passed
             assert pulled - seen < bound
-    assert seen == pulled == 400
+    assert seen == pulled == 200
 
 
 def test_killing_an_actor_mid_batch_loses_no_job_and_reports_none_twice(two_nodes):

