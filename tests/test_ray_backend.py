@@ -117,18 +117,22 @@ def test_verdicts_stream_before_the_job_stream_ends_and_in_flight_jobs_stay_boun
     assert seen == pulled == 200
 
 
-def test_killing_an_actor_mid_batch_loses_no_job_and_reports_none_twice(two_nodes):
-    jobs = sleeping_jobs(80, 0.1)
+def run_disrupted(disrupt) -> None:
+    """Run 4 batches over two actors, `disrupt(sandbox)` once the first verdict is in; nothing may be lost."""
+    jobs = sleeping_jobs(4 * BATCH_SIZE, 0.1)
     verdicts = []
     with Sandbox(backend="ray", workers=2, limits=LIMITS) as sandbox:
-        victim = sandbox.backend.actors[0]["handle"]
         for verdict in sandbox.run_many(jobs):
             if not verdicts:
-                ray.kill(victim, no_restart=True)
+                disrupt(sandbox)
             verdicts.append(verdict)
     assert_each_job_reported_once(verdicts, jobs)
     assert all(v.status == Status.PASSED for v in verdicts)
-    assert any(v.attempts == 2 for v in verdicts), "the killed actor's batches were retried"
+    assert any(v.attempts == 2 for v in verdicts), "the lost actor's batches were retried"
+
+
+def test_killing_an_actor_mid_batch_loses_no_job_and_reports_none_twice(two_nodes):
+    run_disrupted(lambda sandbox: ray.kill(sandbox.backend.actors[0]["handle"], no_restart=True))
 
 
 def test_a_client_that_disconnects_leaves_no_containers_behind(two_nodes):
@@ -169,17 +173,8 @@ def test_a_client_that_disconnects_leaves_no_containers_behind(two_nodes):
 
 
 def test_removing_a_node_mid_batch_loses_no_job(two_nodes):
-    worker_node = next(node for node in two_nodes.worker_nodes)
-    jobs = sleeping_jobs(80, 0.1)
-    verdicts = []
-    with Sandbox(backend="ray", workers=2, limits=LIMITS) as sandbox:
-        for verdict in sandbox.run_many(jobs):
-            if not verdicts:
-                two_nodes.remove_node(worker_node, allow_graceful=False)
-            verdicts.append(verdict)
-    assert_each_job_reported_once(verdicts, jobs)
-    assert all(v.status == Status.PASSED for v in verdicts)
-    assert any(v.attempts == 2 for v in verdicts), "the removed node's batches were retried"
+    worker_node = next(iter(two_nodes.worker_nodes))
+    run_disrupted(lambda sandbox: two_nodes.remove_node(worker_node, allow_graceful=False))
 
 
 def test_auto_never_picks_ray_even_with_a_cluster_connected(two_nodes):

@@ -86,8 +86,7 @@ def write_samples(
                 seed = None if request.seed is None else (request.seed + zlib.crc32(first.encode())) % 2**31
                 sub = replace(request, prompts=tuple(p.text for _, p in chunk), stop=stop, seed=seed)
                 for (task, _), completions in zip(chunk, generator.generate(sub), strict=True):
-                    missing = request.n - done[task.problem.task_id]
-                    for completion in completions[:missing]:
+                    for completion in completions[done[task.problem.task_id] :]:  # a top-up keeps new ones
                         record = _record(task, style, completion, stop, solution_parts)
                         handle.write(_json_line(record))
                         written += 1
