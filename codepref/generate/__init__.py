@@ -96,7 +96,8 @@ class Generator(ABC):
 
 
 def make_generator(backend: str, model: str, **options: Any) -> Generator:
-    """`backend` is "hf", "vllm", or "auto" (vLLM where `vllm_usable`, else HF)."""
+    """`backend` is "hf", "vllm", "ray" (one engine per node of a Ray cluster, `engine="hf"|"vllm"|"auto"`),
+    or "auto" (vLLM where `vllm_usable`, else HF)."""
     if backend == "auto":
         backend = "vllm" if vllm_usable() else "hf"
     if backend == "hf":
@@ -107,7 +108,11 @@ def make_generator(backend: str, model: str, **options: Any) -> Generator:
         from codepref.generate.vllm import VLLMGenerator
 
         return VLLMGenerator(model, **options)
-    raise ValueError(f"unknown generator backend {backend!r}: expected 'hf', 'vllm' or 'auto'")
+    if backend == "ray":  # data-parallel over a Ray cluster; never chosen by "auto"
+        from codepref.generate.distributed import RayGenerator
+
+        return RayGenerator(model, **options)
+    raise ValueError(f"unknown generator backend {backend!r}: expected 'hf', 'vllm', 'ray' or 'auto'")
 
 
 def vllm_usable() -> bool:

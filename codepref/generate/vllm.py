@@ -93,8 +93,9 @@ class VLLMGenerator(Generator):
     def generate(self, request: GenerationRequest) -> list[list[Completion]]:
         from vllm import SamplingParams
 
+        greedy = request.temperature == 0  # vLLM takes n=1 only: decode once, copy below, as HFGenerator does
         params = SamplingParams(
-            n=request.n,
+            n=1 if greedy else request.n,
             temperature=request.temperature,
             top_p=request.top_p if request.temperature > 0 else 1.0,
             max_tokens=request.max_tokens,
@@ -103,7 +104,14 @@ class VLLMGenerator(Generator):
             logprobs=0 if request.logprobs else None,  # 0: only the sampled token's log-probability
         )
         outputs = self.llm.generate(list(request.prompts), params, use_tqdm=False)
-        return [[self._completion(sample, request.logprobs) for sample in out.outputs] for out in outputs]
+        per_prompt = [
+            [self._completion(sample, request.logprobs) for sample in out.outputs] for out in outputs
+        ]
+        if greedy:
+            per_prompt = [
+                [Completion.from_dict(s[0].to_dict()) for _ in range(request.n)] for s in per_prompt
+            ]
+        return per_prompt
 
     def _completion(self, sample: Any, want_logprobs: bool) -> Completion:
         """A vLLM `CompletionOutput` as a `Completion`, counted the way `HFGenerator` counts: without the

@@ -137,20 +137,8 @@ class RayPool:
         ready_timeout_s: float = ACTOR_READY_TIMEOUT_S,
     ) -> None:
         ray = _import_ray()
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         self._ray = ray
-        self._affinity = NodeAffinitySchedulingStrategy
-        self._owns_connection = not ray.is_initialized()
-        if self._owns_connection:
-            target = address or "auto"
-            try:
-                ray.init(address=target, logging_level=logging.WARNING, log_to_driver=False)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise BackendUnavailable(
-                    f"no Ray cluster at {target}: {str(exc).splitlines()[0]} "
-                    "(start one with `ray start --head`, or pass its address)"
-                ) from exc
+        self._owns_connection = connect(address)
         self.address = address
         self.limits = limits
         self.image = image or _local_image_tag(node_backend)
@@ -293,10 +281,7 @@ class RayPool:
         with self._lock:
             placed = Counter(a.node_id for a in self._actors if a.alive)
             placed.update(s.node_id for s in self._starting.values())
-            for node in self._ray.nodes():
-                node_id, cpus = node["NodeID"], node.get("Resources", {}).get("CPU", 0)
-                if not node.get("Alive") or cpus < 1:
-                    continue
+            for node_id, cpus in live_nodes().items():
                 for _ in range(self.actors_per_node - placed[node_id]):
                     if self._starts[node_id] >= STARTS_PER_NODE:
                         break
@@ -305,7 +290,7 @@ class RayPool:
                         num_cpus=min(self.workers, cpus),
                         max_concurrency=self.batches_per_actor + 2,  # + describe and close
                         max_restarts=0,
-                        scheduling_strategy=self._affinity(node_id=node_id, soft=False),
+                        scheduling_strategy=on_node(node_id),
                     ).remote(self.node_backend, self.limits, self.image, self.workers)
                     self._starting[handle.describe.remote()] = _Starting(handle, node_id, time.monotonic())
 
@@ -336,6 +321,41 @@ class RayPool:
                         " (are the node's CPUs taken?)"
                     )
         return problems
+
+
+def connect(address: str | None) -> bool:
+    """Join the Ray cluster at `address` (None: RAY_ADDRESS, else the one `ray start` left on this machine;
+    never a new one) unless this process already has; True when this call made the connection."""
+    ray = _import_ray()
+    if ray.is_initialized():
+        return False
+    target = address or "auto"
+    try:
+        ray.init(address=target, logging_level=logging.WARNING, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise BackendUnavailable(
+            f"no Ray cluster at {target}: {_first_line(exc)} (start one with `ray start --head`, or pass its address)"
+        ) from exc
+    return True
+
+
+def live_nodes() -> dict[str, float]:
+    """CPU count of each live node that has CPUs, by node id."""
+    import ray
+
+    nodes = ray.nodes()
+    return {
+        n["NodeID"]: n["Resources"]["CPU"]
+        for n in nodes
+        if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= 1
+    }
+
+
+def on_node(node_id: str) -> Any:
+    """A scheduling strategy that pins an actor to this node (never elsewhere: its work is that node's)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(node_id=node_id, soft=False)
 
 
 def _batches(jobs: Iterable[Job], size: int) -> Iterator[_Batch]:
