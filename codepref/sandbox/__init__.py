@@ -62,7 +62,7 @@ class Sandbox:
         workers: int = 2,
         limits: Limits | None = None,
         image: str | None = None,
-        address: str | None = None,  # backend="ray" only: the cluster (None: RAY_ADDRESS or a local `ray start`)
+        address: str | None = None,  # backend="ray": the cluster (None: RAY_ADDRESS, or a local `ray start`)
     ):
         self.limits = limits or Limits()
         if backend == "ray":  # never chosen by "auto": it needs a cluster someone started on purpose

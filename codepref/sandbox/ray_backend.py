@@ -139,7 +139,6 @@ class RayPool:
         ray = _import_ray()
         self._ray = ray
         self._owns_connection = connect(address)
-        self.address = address
         self.limits = limits
         self.image = image or _local_image_tag(node_backend)
         self.workers = workers
@@ -178,21 +177,25 @@ class RayPool:
         retry: deque[_Batch] = deque()
         pending: dict[Any, tuple[_Batch, _Actor]] = {}
         exhausted = False
-        while True:
-            exhausted = self._dispatch(batches, retry, pending, exhausted)
-            if not pending:
-                if exhausted and not retry:
-                    return
-                if not self._starting and not self._live_actors():
-                    yield from self._fail_remaining(retry, batches)
-                    return
-            waiting = list(pending) + list(self._starting)
-            done, _ = ray.wait(waiting, num_returns=1, timeout=WAIT_TICK_S)
-            for ref in done:
-                if ref in pending:
-                    yield from self._collect(ref, pending, retry)
-            for problem in self._await_starting(block=False):
-                log.warning("ray sandbox: %s", problem)
+        try:
+            while True:
+                exhausted = self._dispatch(batches, retry, pending, exhausted)
+                if not pending:
+                    if exhausted and not retry:
+                        return
+                    if not self._starting and not self._live_actors():
+                        yield from self._fail_remaining(retry, batches)
+                        return
+                waiting = list(pending) + list(self._starting)
+                done, _ = ray.wait(waiting, num_returns=1, timeout=WAIT_TICK_S)
+                for ref in done:
+                    if ref in pending:
+                        yield from self._collect(ref, pending, retry)
+                for problem in self._await_starting(block=False):
+                    log.warning("ray sandbox: %s", problem)
+        finally:  # a caller that stops reading early frees the slots its unread batches hold
+            for _, actor in pending.values():
+                actor.in_flight -= 1
 
     def close(self) -> None:
         if self._closed:
