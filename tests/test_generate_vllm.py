@@ -61,6 +61,14 @@ def test_n_samples_per_prompt_in_prompt_order_with_log_probs(vllm_generator):
             assert all(lp <= 0 and math.isfinite(lp) for lp in s.token_logprobs)
 
 
+def test_seeded_sampling_of_more_prompt_tokens_than_one_engine_step_takes(vllm_generator):
+    # 16 prompts of ~400 tokens: more than the CPU engine's 4096-token step, which made vLLM 0.32's CPU
+    # build crash on seeded requests until chunked prefill was turned off.
+    long_prompts = tuple(f"def f{i}():\n" + "    value = value + 1\n" * 60 for i in range(16))
+    result = vllm_generator.generate(GenerationRequest(prompts=long_prompts, n=2, max_tokens=8, seed=3))
+    assert [len(samples) for samples in result] == [2] * 16
+
+
 def test_greedy_text_and_log_probs_match_hf_on_the_same_model(vllm_generator, hf_generator):
     request = GenerationRequest(prompts=PROMPTS, n=2, max_tokens=16, temperature=0.0, logprobs=True)
     ours, theirs = vllm_generator.generate(request), hf_generator.generate(request)

@@ -20,6 +20,7 @@ from codepref.generate import Completion, GenerationRequest, Generator, Generato
 from codepref.generate.extract import tokens_covering
 
 CPU_ENGINE_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
+CPU_BATCHED_TOKENS = 4096  # the CPU build's own default step size, kept unless a prompt could exceed it
 
 
 def vllm_build() -> str | None:
@@ -56,6 +57,11 @@ class VLLMGenerator(Generator):
         if build == "cpu":
             for name, value in CPU_ENGINE_DEFAULTS.items():
                 os.environ.setdefault(name, value)
+            # The CPU build crashes ("CPU Generator does not use offset") when it rolls back a seeded
+            # request's random generator after prefilling part of its prompt: prefill whole prompts only.
+            engine_args.setdefault("enable_chunked_prefill", False)
+            longest = max_model_len or _context_length(model, trust_remote_code)
+            engine_args.setdefault("max_num_batched_tokens", max(longest or 0, CPU_BATCHED_TOKENS))
         try:
             from vllm import LLM
         except ImportError as err:
@@ -139,3 +145,10 @@ class VLLMGenerator(Generator):
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def _context_length(model: str, trust_remote_code: bool) -> int | None:
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model, trust_remote_code=trust_remote_code)
+    return getattr(config, "max_position_embeddings", None)

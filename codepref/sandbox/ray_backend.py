@@ -314,6 +314,10 @@ class RayPool:
                     problems.append(f"node {start.node_id[:12]}: {_cause(exc)}")
                     continue
                 self._actors.append(_Actor(start.handle, start.node_id, info))
+                if info["backend"] != "docker" and self.node_backend == "auto":
+                    log.warning(
+                        "ray sandbox: node %s has no Docker engine or image: bubblewrap", info["host"]
+                    )
             for ref in late:
                 start = self._starting[ref]
                 if block or time.monotonic() - start.since > self.ready_timeout_s:
