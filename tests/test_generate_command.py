@@ -55,3 +55,9 @@ def test_chat_style_keeps_the_prompt_imports_before_the_extracted_code(tiny_mode
 def test_an_unknown_style_is_one_clear_line(tiny_model_dir, tmp_path):
     result = runner.invoke(app, ["generate", str(tiny_model_dir), "humaneval", "--style", "poem"])
     assert result.exit_code != 0 and "--style" in result.output
+
+
+def test_a_missing_model_is_one_clear_line(tmp_path):
+    result = runner.invoke(app, ["generate", str(tmp_path / "nope"), "humaneval", "--backend", "hf"])
+    assert result.exit_code == 2
+    assert "error: cannot load" in result.output and "Traceback" not in result.output

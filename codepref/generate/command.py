@@ -154,15 +154,22 @@ def generate_command(
         raise typer.Exit(2) from None
     tasks = [make_task(problem) for problem in problems[: limit or None]]
     chosen = ("chat" if is_chat_model(model) else "completion") if style == "auto" else style
-    tokenizer = None
-    if chosen == "chat":
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(model)
     if backend == "auto":
         backend = "vllm" if vllm_usable() else "hf"
     options = {"batch_size": batch} if backend == "hf" else {}
-    with make_generator(backend, model, **options) as generator:
+    try:
+        tokenizer = None
+        if chosen == "chat":
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(model)
+        generator = make_generator(backend, model, **options)
+    except (OSError, ValueError, ImportError) as err:
+        typer.echo(
+            f"error: cannot load {model} with the {backend} generator: {str(err).splitlines()[0]}", err=True
+        )
+        raise typer.Exit(2) from None
+    with generator:
         written = write_samples(generator, tasks, out, request, chosen, tokenizer, system_prompt, batch)
     typer.echo(
         f"{written} samples ({generator.info.backend}, {chosen} style) appended to {out}; "
