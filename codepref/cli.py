@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import typer
 
+from codepref.bench.cli import bench_command
 from codepref.evaluate.cli import eval_command
 from codepref.generate.command import generate_command
-from codepref.loop import run_command
-from codepref.matrix import matrix_command
-from codepref.pairs import pairs_command
+from codepref.loop.cli import run_command
+from codepref.matrix.cli import matrix_command
+from codepref.pairs.cli import pairs_command
 from codepref.sandbox.cli import app as sandbox_app
 from codepref.train.cli import train_command
 
@@ -22,6 +23,7 @@ app.command("matrix")(matrix_command)
 app.command("pairs")(pairs_command)
 app.command("train")(train_command)
 app.command("run")(run_command)
+app.command("bench")(bench_command)
 
 if __name__ == "__main__":
     app()

@@ -23,7 +23,7 @@ def generate(model_dir, out, *options: str):
 
 def test_the_samples_file_is_what_eval_reads(tiny_model_dir, tmp_path):
     out = tmp_path / "samples.jsonl"
-    lines = generate(tiny_model_dir, out, "-n", "2")
+    lines = generate(tiny_model_dir, out, "-n", "2", "--style", "completion")
     problems = {p.task_id: p for p in load_problems("humaneval")}
     assert Counter(line["task_id"] for line in lines) == {f"HumanEval/{i}": 2 for i in range(3)}
     for line in lines:
@@ -35,18 +35,18 @@ def test_the_samples_file_is_what_eval_reads(tiny_model_dir, tmp_path):
 
 def test_a_rerun_resumes_at_the_first_task_short_of_n_samples(tiny_model_dir, tmp_path):
     out = tmp_path / "samples.jsonl"
-    first = generate(tiny_model_dir, out, "-n", "2")
+    first = generate(tiny_model_dir, out, "-n", "2", "--style", "completion")
     kept = [line for line in first if line["task_id"] != "HumanEval/2"]
     out.write_text("".join(json.dumps(line) + "\n" for line in kept) + '{"task_id": "HumanEval/2", "sol')
-    again = generate(tiny_model_dir, out, "-n", "2")
+    again = generate(tiny_model_dir, out, "-n", "2", "--style", "completion")
     assert again[: len(kept)] == kept  # nothing already written is sampled again
     assert Counter(line["task_id"] for line in again) == {f"HumanEval/{i}": 2 for i in range(3)}
-    more = generate(tiny_model_dir, out, "-n", "3")  # a larger n tops every task up
+    more = generate(tiny_model_dir, out, "-n", "3", "--style", "completion")  # a larger n tops every task up
     assert Counter(line["task_id"] for line in more) == {f"HumanEval/{i}": 3 for i in range(3)}
 
 
 def test_chat_style_keeps_the_prompt_imports_before_the_extracted_code(tiny_model_dir, tmp_path):
-    lines = generate(tiny_model_dir, tmp_path / "chat.jsonl", "--style", "chat")
+    lines = generate(tiny_model_dir, tmp_path / "chat.jsonl")  # auto: the tiny model has a chat template
     assert {line["style"] for line in lines} == {"chat"}
     has_imports = next(line for line in lines if line["task_id"] == "HumanEval/0")
     assert has_imports["solution"].startswith("from typing import List\n")

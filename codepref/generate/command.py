@@ -58,7 +58,7 @@ def write_samples(
     many samples were written. Tasks sharing stop sequences share one `generate` call per chunk."""
     from tqdm import tqdm
 
-    from codepref.loop import solution_parts, solution_prompt
+    from codepref.loop.tasks import solution_prompt
 
     out.parent.mkdir(parents=True, exist_ok=True)
     done = samples_done(out)
@@ -87,7 +87,7 @@ def write_samples(
                 sub = replace(request, prompts=tuple(p.text for _, p in chunk), stop=stop, seed=seed)
                 for (task, _), completions in zip(chunk, generator.generate(sub), strict=True):
                     for completion in completions[done[task.problem.task_id] :]:  # a top-up keeps new ones
-                        record = _record(task, style, completion, stop, solution_parts)
+                        record = _record(task, style, completion)
                         handle.write(_json_line(record))
                         written += 1
                 handle.flush()
@@ -96,8 +96,10 @@ def write_samples(
     return written
 
 
-def _record(task: Any, style: str, completion: Completion, stop: tuple[str, ...], parts: Any) -> SampleRecord:
-    prefix, body = parts(task, style, completion.text, stop)
+def _record(task: Any, style: str, completion: Completion) -> SampleRecord:
+    from codepref.loop.tasks import solution_parts
+
+    prefix, body = solution_parts(task, style, completion.text)
     return SampleRecord(
         task_id=task.problem.task_id,
         solution=prefix + body,
@@ -123,7 +125,8 @@ def generate_command(
         str, typer.Option(help="generator: hf, vllm, or auto (vLLM where it can run)")
     ] = "auto",
     style: Annotated[
-        str, typer.Option(help="completion, chat, or auto (chat for instruct/chat models with a template)")
+        str,
+        typer.Option(help="completion, chat, or auto (chat when the model's tokenizer has a chat template)"),
     ] = "auto",
     temperature: Annotated[float, typer.Option(help="0 samples greedily")] = 0.8,
     top_p: Annotated[float, typer.Option(help="nucleus sampling mass")] = 0.95,
@@ -139,8 +142,8 @@ def generate_command(
     split: Annotated[str | None, typer.Option(help="MBPP split: train, validation, test or prompt")] = None,
 ) -> None:
     """Sample N solutions per problem of BENCHMARK from MODEL into a samples file `codepref eval` reads."""
-    from codepref.generate import make_generator, vllm_usable
-    from codepref.loop import is_chat_model, make_task
+    from codepref.generate import make_generator, prompt_style_of, vllm_usable
+    from codepref.loop.tasks import make_task
 
     if style not in STYLES:
         raise typer.BadParameter(f"choose one of {', '.join(STYLES)}", param_hint="--style")
@@ -153,7 +156,7 @@ def generate_command(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
     tasks = [make_task(problem) for problem in problems[: limit or None]]
-    chosen = ("chat" if is_chat_model(model) else "completion") if style == "auto" else style
+    chosen = prompt_style_of(model) if style == "auto" else style
     if backend == "auto":
         backend = "vllm" if vllm_usable() else "hf"
     options = {"batch_size": batch} if backend == "hf" else {}
