@@ -8,7 +8,6 @@ appended together once sampled, so a rerun resumes at the first task that has fe
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from collections import Counter
@@ -20,7 +19,7 @@ import typer
 
 from codepref.data import BENCHMARKS, DataFileError, load_problems
 from codepref.generate import Completion, GenerationRequest, Generator
-from codepref.records import drop_torn_tail, read_finished_records
+from codepref.records import RecordError, append_record, drop_torn_tail, read_jsonl
 
 STYLES = ("auto", "completion", "chat")
 
@@ -40,7 +39,7 @@ class SampleRecord:
 def samples_done(path: Path) -> Counter[str]:
     """Samples per task already written; a torn last line (a killed run) is cut off first."""
     drop_torn_tail(path)
-    return Counter(record.get("task_id") for record in read_finished_records(path))
+    return Counter(record.get("task_id") for record in read_jsonl(path))
 
 
 def write_samples(
@@ -88,7 +87,7 @@ def write_samples(
                 for (task, _), completions in zip(chunk, generator.generate(sub), strict=True):
                     for completion in completions[done[task.problem.task_id] :]:  # a top-up keeps new ones
                         record = _record(task, style, completion)
-                        handle.write(_json_line(record))
+                        append_record(handle, asdict(record))
                         written += 1
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -108,10 +107,6 @@ def _record(task: Any, style: str, completion: Completion) -> SampleRecord:
         num_tokens=completion.num_tokens,
         style=style,
     )
-
-
-def _json_line(record: SampleRecord) -> str:
-    return json.dumps(asdict(record)) + "\n"
 
 
 def generate_command(
@@ -173,7 +168,11 @@ def generate_command(
         )
         raise typer.Exit(2) from None
     with generator:
-        written = write_samples(generator, tasks, out, request, chosen, tokenizer, system_prompt, batch)
+        try:
+            written = write_samples(generator, tasks, out, request, chosen, tokenizer, system_prompt, batch)
+        except RecordError as err:  # the output file holds a line that is not a sample record
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
     typer.echo(
         f"{written} samples ({generator.info.backend}, {chosen} style) appended to {out}; "
         f"score them with: codepref eval {benchmark} {out}",
