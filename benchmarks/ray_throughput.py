@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from typing import Any
 
@@ -96,6 +97,13 @@ def measure(
         "local_per_s": round(local_rate, 1),
         "ray_per_s": round(ray_rate, 1),
         "ray_overhead": round(remote["wall_s"] / local["wall_s"] - 1, 3),
+        # each round runs the two sides back to back, so its ratio sees the same background load
+        "ray_overhead_median_of_rounds": round(
+            statistics.median(
+                r["wall_s"] / lo["wall_s"] - 1 for lo, r in zip(local_runs, ray_runs, strict=True)
+            ),
+            3,
+        ),
         "local_per_s_each_round": [round(n / run["wall_s"], 1) for run in local_runs],
         "ray_per_s_each_round": [round(n / run["wall_s"], 1) for run in ray_runs],
         "verdicts_agree": local["statuses"] == remote["statuses"],
