@@ -34,7 +34,7 @@ class ProblemSet:
 
 @dataclass
 class GenerationSettings:
-    backend: str = "auto"  # hf, vllm, auto (vLLM when importable and a GPU is visible)
+    backend: str = "auto"  # hf, vllm, auto (vLLM where it can run: its CPU build, or CUDA build + GPU)
     style: str = "auto"  # completion, chat, auto (the starting model's: chat when it has a chat template)
     system_prompt: str | None = None
     solutions: int = 8  # samples per training problem
