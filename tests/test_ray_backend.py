@@ -217,3 +217,16 @@ def test_eval_with_ray_scores_samples_as_the_local_sandbox_does(two_nodes, tmp_p
     on_ray = evaluate("--ray", two_nodes.address, "--workers", "1")
     assert on_ray == evaluate("--backend", "docker")
     assert sorted(status for status, _ in on_ray.values()) == ["failed"] * 6 + ["passed"] * 6
+
+
+def test_the_loop_runs_its_jobs_on_the_cluster_its_config_names(two_nodes, tmp_path):
+    from codepref.loop.config import LoopConfig, SandboxSettings
+    from codepref.loop.runner import Loop
+
+    settings = SandboxSettings(backend="ray", workers=1, address=two_nodes.address)
+    loop = Loop(LoopConfig(name="ray", model="tiny", runs_dir=str(tmp_path), sandbox=settings))
+    with loop._stack:
+        sandbox = loop.sandbox()
+        assert sandbox.backend.name == "ray"
+        verdicts = list(sandbox.run_many(Job(f"print({i})", job_id=f"loop-{i}") for i in range(4)))
+    assert sorted(v.job_id for v in verdicts if v.passed) == [f"loop-{i}" for i in range(4)]

@@ -51,9 +51,10 @@ class GenerationSettings:
 
 @dataclass
 class SandboxSettings:
-    backend: str = "auto"
-    workers: int = 2
+    backend: str = "auto"  # auto, docker, process, or ray (never chosen by auto)
+    workers: int = 2  # sandboxes (per Ray node with backend ray)
     memory_mb: int = 1024  # every job of the run: matrices, timing, evaluation
+    address: str | None = None  # backend ray: the cluster's head (None: RAY_ADDRESS, or a local `ray start`)
 
 
 @dataclass
