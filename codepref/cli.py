@@ -8,6 +8,7 @@ import typer
 
 from codepref.bench.cli import bench_command
 from codepref.evaluate.cli import eval_command
+from codepref.generate.command import generate_command
 from codepref.judges.cli import judge_command
 from codepref.loop.cli import run_command
 from codepref.matrix.cli import matrix_command
@@ -17,6 +18,7 @@ from codepref.train.cli import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(sandbox_app, name="sandbox")
+app.command("generate")(generate_command)
 app.command("eval")(eval_command)
 app.command("matrix")(matrix_command)
 app.command("pairs")(pairs_command)

@@ -84,14 +84,3 @@ def test_request_validation():
         GenerationRequest(prompts=("x",), top_p=0)
     with pytest.raises(ValueError, match="unknown generator backend"):
         make_generator("tpu", "m")
-
-
-def test_vllm_generator_reports_missing_vllm():
-    pytest.importorskip("torch")
-    try:
-        import vllm  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="codepref\\[gpu\\]"):
-            make_generator("vllm", "some-model")
-    else:
-        pytest.skip("vLLM is installed; its generator is exercised by benchmarks/gpu_smoke.sh")

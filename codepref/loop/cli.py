@@ -15,6 +15,7 @@ from rich.console import Console
 from codepref.loop.config import default_config
 from codepref.loop.text import make_loop
 from codepref.loop.validate import ConfigError, load_loop_config
+from codepref.sandbox.ray_backend import RayAddressOption
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -33,6 +34,7 @@ def run_command(
     runs_dir: Annotated[
         Path | None, typer.Option("--runs-dir", help="Override where runs are written.")
     ] = None,
+    ray: RayAddressOption = None,
 ) -> None:
     """Run the self-alignment loop: rounds of generate -> matrix -> rank -> pairs -> train -> evaluate."""
     try:
@@ -48,6 +50,8 @@ def run_command(
         cfg.rounds = rounds
     if runs_dir is not None:
         cfg.runs_dir = str(runs_dir)
+    if ray is not None:
+        cfg.sandbox.backend, cfg.sandbox.address = "ray", ray
     try:
         result = make_loop(cfg, str(data_dir) if data_dir else None).run()
     except ValueError as err:  # a model that cannot be loaded, a data file that is missing or malformed

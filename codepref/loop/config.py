@@ -35,7 +35,7 @@ class ProblemSet:
 
 @dataclass
 class GenerationSettings:
-    backend: str = "auto"  # hf, vllm, auto (vLLM when importable and a GPU is visible)
+    backend: str = "auto"  # hf, vllm, auto (vLLM where it can run: its CPU build, or CUDA build + GPU)
     style: str = "auto"  # completion, chat, auto (the starting model's: chat when it has a chat template)
     system_prompt: str | None = None
     solutions: int = 8  # samples per training problem
@@ -52,9 +52,10 @@ class GenerationSettings:
 
 @dataclass
 class SandboxSettings:
-    backend: str = "auto"
-    workers: int = 2
+    backend: str = "auto"  # auto, docker, process, or ray (never chosen by auto)
+    workers: int = 2  # sandboxes (per Ray node with backend ray)
     memory_mb: int = 1024  # every job of the run: matrices, timing, evaluation
+    address: str | None = None  # backend ray: the cluster's head (None: RAY_ADDRESS, or a local `ray start`)
 
 
 @dataclass

@@ -334,7 +334,7 @@ class Loop:
             s = self.cfg.sandbox
             limits = limits_profile("pipeline", memory_mb=s.memory_mb)
             self._sandbox = self._stack.enter_context(
-                Sandbox(backend=s.backend, workers=s.workers, limits=limits)
+                Sandbox(backend=s.backend, workers=s.workers, limits=limits, address=s.address)
             )
         return self._sandbox
 

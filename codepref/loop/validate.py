@@ -217,7 +217,12 @@ def check_values(cfg: LoopConfig) -> list[tuple[str, str]]:
         ("generation.test_max_tokens", g.test_max_tokens >= 1, "must be >= 1"),
         ("generation.batch_size", g.batch_size >= 1, "must be >= 1"),
         ("generation.chunk_size", g.chunk_size >= 1, "must be >= 1"),
-        ("sandbox.backend", s.backend in BACKENDS, f"must be one of {', '.join(BACKENDS)}"),
+        ("sandbox.backend", s.backend in (*BACKENDS, "ray"), f"must be one of {', '.join(BACKENDS)}, ray"),
+        (
+            "sandbox.address",
+            s.address is None or s.backend == "ray",
+            "is only read with sandbox.backend: ray",
+        ),
         ("sandbox.workers", s.workers >= 1, "must be >= 1"),
         ("sandbox.memory_mb", s.memory_mb >= 64, "must be >= 64"),
         ("matrix.tests_per_sample", m.tests_per_sample >= 0, "must be >= 0 (0 keeps all)"),

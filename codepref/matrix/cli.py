@@ -10,6 +10,7 @@ import typer
 from codepref.matrix.build import build_matrices
 from codepref.matrix.extraction import CODET_TEST_TIMEOUT_S, CODET_TESTS_PER_SAMPLE
 from codepref.matrix.inputs import codet_problems, read_problem_file
+from codepref.sandbox.ray_backend import RayAddressOption, backend_for
 
 
 def matrix_command(
@@ -45,6 +46,7 @@ def matrix_command(
     ] = CODET_TEST_TIMEOUT_S,
     workers: Annotated[int, typer.Option(help="Parallel sandbox workers.")] = 2,
     backend: Annotated[str, typer.Option(help="Sandbox backend: auto, docker or process.")] = "auto",
+    ray: RayAddressOption = None,
     max_problems: Annotated[int, typer.Option(help="Only the first N problems (0: all).")] = 0,
     dedupe: Annotated[
         bool, typer.Option(help="Run identical completions of a problem once (their rows are copies).")
@@ -69,7 +71,8 @@ def matrix_command(
         raise typer.Exit(2) from None
     if max_problems:
         problems = problems[:max_problems]
-    with Sandbox(backend=backend, workers=workers, limits=limits_profile("execution")) as sandbox:
+    sandbox_backend = backend_for(ray, backend)
+    with Sandbox(backend=sandbox_backend, workers=workers, limits=limits_profile("execution")) as sandbox:
         matrices, stats = build_matrices(
             problems, out, sandbox, test_timeout_s=test_timeout, dedupe_solutions=dedupe
         )

@@ -57,9 +57,19 @@ class Sandbox:
     """A pool of `workers` long-lived sandboxes. Never runs code unsandboxed: no backend, no sandbox."""
 
     def __init__(
-        self, backend: str = "auto", workers: int = 2, limits: Limits | None = None, image: str | None = None
+        self,
+        backend: str = "auto",
+        workers: int = 2,
+        limits: Limits | None = None,
+        image: str | None = None,
+        address: str | None = None,  # backend="ray": the cluster (None: RAY_ADDRESS, or a local `ray start`)
     ):
         self.limits = limits or Limits()
+        if backend == "ray":  # never chosen by "auto": it needs a cluster someone started on purpose
+            from codepref.sandbox.ray_backend import RayPool
+
+            self.backend = self._pool = RayPool(address, self.limits, image, workers)
+            return
         self.backend = make_backend(backend, self.limits, image)
         self._pool = WorkerPool(self.backend.start, workers)
 
