@@ -17,7 +17,7 @@ import ray
 from ray.cluster_utils import Cluster
 
 from codepref.sandbox import Job, Limits, Sandbox, Status
-from codepref.sandbox.backends import CONTAINER_LABEL, OWNER_LABEL, docker_client
+from codepref.sandbox.backends import CONTAINER_LABEL, LEGACY_OWNER_LABEL, docker_client
 from codepref.sandbox.ray_backend import BATCH_SIZE, BATCHES_PER_ACTOR
 
 pytestmark = pytest.mark.docker
@@ -165,7 +165,7 @@ def test_a_client_that_disconnects_leaves_no_containers_behind(two_nodes):
 
         def containers():
             listed = client.containers.list(all=True, filters={"label": CONTAINER_LABEL}, ignore_removed=True)
-            return [c for c in listed if c.labels.get(OWNER_LABEL) in owners]
+            return [c for c in listed if c.labels.get(LEGACY_OWNER_LABEL) in owners]
 
         deadline = time.monotonic() + 60
         while not containers() and time.monotonic() < deadline:

@@ -214,7 +214,8 @@ def test_walking_frames_to_the_runner_cannot_forge_a_split_test(sandbox):
 def test_searching_gc_for_the_nonce_and_reporter_cannot_forge_a_split_test(sandbox):
     verdict = run(sandbox, GC_SEARCH, ["assert f(1) == 5", "assert f(2) == 7"])
     assert verdict.status == Status.FAILED
-    assert [t.status for t in verdict.tests] == [Status.FAILED, Status.FAILED]
+    # the forger exits before its tests run: neither is reported as reached, let alone passed
+    assert [t.status for t in verdict.tests] == [Status.NOT_RUN, Status.NOT_RUN]
 
 
 def test_a_trace_function_skipping_a_check_fails(sandbox):
