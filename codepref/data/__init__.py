@@ -35,4 +35,8 @@ def load_problems(
         return load_mbpp_sanitized(data_dir, path=path)
     if benchmark == "mbpp+":
         return load_mbpp_plus(data_dir, path=path)
+    if benchmark.startswith("synth-"):  # generated in memory: no data file, no data_dir
+        from codepref.synth import load_synth
+
+        return load_synth(benchmark)
     raise DataFileError(f"unknown benchmark '{benchmark}' (choose from {', '.join(BENCHMARKS)})")

@@ -18,7 +18,16 @@ from codepref.records import read_records
 
 DATA_DIR_ENV = "CODEPREF_DATA_DIR"
 
-BENCHMARKS = ("humaneval", "humaneval+", "mbpp", "mbpp-sanitized", "mbpp+")
+BENCHMARKS = (
+    "humaneval",
+    "humaneval+",
+    "mbpp",
+    "mbpp-sanitized",
+    "mbpp+",
+    "synth-train",
+    "synth-validation",
+    "synth-heldout",
+)
 
 
 class DataFileError(ValueError):
