@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typer
 
+from codepref.coder.cli import app as coder_app
 from codepref.evaluate.cli import eval_command
 from codepref.loop import run_command
 from codepref.matrix import matrix_command
@@ -15,6 +16,7 @@ from codepref.train.cli import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(coder_app, name="coder")
 app.command("eval")(eval_command)
 app.command("matrix")(matrix_command)
 app.command("pairs")(pairs_command)

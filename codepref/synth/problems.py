@@ -57,6 +57,7 @@ class SynthProblem:
     prompt: str
     solution: str
     tests: tuple[str, ...]
+    inputs: tuple[Any, ...]  # the argument of each hidden test, in order
 
 
 # --- inputs --------------------------------------------------------------------------------------------
@@ -137,7 +138,7 @@ def make_problem(comp: Composition, rng: random.Random) -> SynthProblem | None:
     args, returns = signature(comp)
     prompt = f'def {name}({args}) -> {returns}:\n    """{description(comp)}\n{shown}    """\n'
     tests = tuple(f"assert {name}({x!r}) == {y!r}" for x, y in cases)
-    return SynthProblem(comp, name, prompt, body(comp), tests)
+    return SynthProblem(comp, name, prompt, body(comp), tests, tuple(x for x, _ in cases))
 
 
 def split_keys(seed: int = DEFAULT_SEED) -> dict[str, list[tuple[str, ...]]]:
