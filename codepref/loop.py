@@ -120,7 +120,7 @@ class EvalSettings:
 @dataclass
 class LoopConfig:
     name: str
-    model: str  # a local directory, a hub id, or "tiny" (the locally built test model)
+    model: str  # a local directory, a hub id, "tiny" (the test model) or "synth-coder[:RECIPE]" (codepref.coder)
     rounds: int = 1
     model_fallback: str = "none"  # "tiny": use the tiny local model when `model` cannot be loaded
     runs_dir: str = "runs"
@@ -248,6 +248,13 @@ def resolve_model(cfg: LoopConfig) -> tuple[str, LoopConfig]:
     """A local directory for `cfg.model` (building or downloading it), falling back to the tiny model."""
     if cfg.model == "tiny":
         return str(tiny_model_dir()), cfg
+    if cfg.model.startswith("synth-coder"):  # synth-coder[:RECIPE], built here on first use
+        from codepref.coder import RECIPES, cached_coder
+
+        recipe = cfg.model.partition(":")[2] or "cpu"
+        if recipe not in RECIPES:
+            raise ValueError(f"model {cfg.model!r}: unknown coder recipe (choose from {', '.join(RECIPES)})")
+        return str(cached_coder(RECIPES[recipe])), cfg
     if Path(cfg.model).is_dir():
         return cfg.model, cfg
     try:

@@ -46,17 +46,32 @@ def sft_rows(recipe: CoderRecipe) -> list[dict[str, str]]:
     return rows
 
 
+def tokenized_rows(rows: list[dict[str, str]], tokenizer: Any, eos_id: int) -> list[dict[str, list[int]]]:
+    """Prompt and completion tokenized apart, as the loop's generator sees them: the test prompt ends in
+    "assert " and its own trailing-space token, which tokenizing prompt + completion together would merge
+    into the next word, training on a context the model never gets at sampling time."""
+    out = []
+    for row in rows:
+        prompt = tokenizer(row["prompt"], add_special_tokens=False)["input_ids"]
+        completion = tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + [eos_id]
+        out.append(
+            {"input_ids": prompt + completion, "completion_mask": [0] * len(prompt) + [1] * len(completion)}
+        )
+    return out
+
+
 def build_coder(out_dir: str | Path, recipe: CoderRecipe = CPU_RECIPE, progress: bool = True) -> Path:
     """Train the recipe's tokenizer and model and `save_pretrained` both into `out_dir`."""
     import torch
     from datasets import Dataset
-    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM, set_seed
+    from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM, set_seed
     from trl import SFTConfig, SFTTrainer
 
     from codepref.generate.tiny import EOS_TOKEN, train_tokenizer
 
     started = time.perf_counter()
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     rows = sft_rows(recipe)
     tokenizer = train_tokenizer(recipe.vocab_size, [r["prompt"] + r["completion"] for r in rows])
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
@@ -73,7 +88,14 @@ def build_coder(out_dir: str | Path, recipe: CoderRecipe = CPU_RECIPE, progress:
         eos_token_id=eos_id,
         pad_token_id=eos_id,
     )
+    # Save and reload the tokenizer: AutoTokenizer gives the generator Qwen2's tokenizer class, so train
+    # with exactly that object.
+    config.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    tokenizer = AutoTokenizer.from_pretrained(out)
     set_seed(recipe.seed)
+    if recipe.device == "cpu":
+        torch.set_num_threads(recipe.cpu_threads)
     model = Qwen2ForCausalLM(config)
     model.generation_config = GenerationConfig(eos_token_id=eos_id, pad_token_id=eos_id)
     cuda = recipe.device == "cuda"
@@ -100,7 +122,10 @@ def build_coder(out_dir: str | Path, recipe: CoderRecipe = CPU_RECIPE, progress:
         dataloader_num_workers=0,
     )
     trainer = SFTTrainer(
-        model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(tokenized_rows(rows, tokenizer, eos_id)),
+        processing_class=tokenizer,
     )
     result = trainer.train()
     tokens_per_row = sum(len(ids) for ids in trainer.train_dataset["input_ids"]) / len(trainer.train_dataset)

@@ -68,8 +68,11 @@ class Composition:
 
     @property
     def template(self) -> str:
-        """The skeleton: family, chain length and output (the problem shape with the primitives left open)."""
-        return f"{self.family}/{len(self.steps) - 1}/{self.output.name}"
+        """The skeleton with the primitives left open: family, which slots act (a filter, a map, both, or
+        the number of chained transforms) and the output."""
+        acting = [s.slot for s in self.steps[:-1] if s.name not in IDENTITY_STEPS]
+        shape = str(len(acting)) if self.family == "string" else "+".join(acting) or "copy"
+        return f"{self.family}/{shape}/{self.output.name}"
 
 
 def primitive_of(family: str, step: Step) -> Primitive:
