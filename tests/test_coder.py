@@ -52,3 +52,35 @@ def test_any_change_to_the_recipe_changes_its_cache_key():
     assert TEST_RECIPE.key() == replace(TEST_RECIPE).key()
     assert TEST_RECIPE.key() != replace(TEST_RECIPE, seed=1).key()
     assert TEST_RECIPE.key() != replace(TEST_RECIPE, learning_rate=1e-3).key()
+
+
+def test_one_loop_round_runs_on_the_small_coder_with_synth_prompts_and_held_out_evaluation(tmp_path):
+    from codepref.loop import (
+        EvalSettings,
+        GenerationSettings,
+        Loop,
+        LoopConfig,
+        PairSettings,
+        ProblemSet,
+        iter_stage_files,
+    )
+    from codepref.train.config import TrainConfig
+
+    model_dir = cached_coder(TEST_RECIPE, tmp_path / "models")
+    cfg = LoopConfig(
+        name="synth-round",
+        model=str(model_dir),
+        rounds=1,
+        runs_dir=str(tmp_path / "runs"),
+        train_problems=ProblemSet("synth-train", offset=TEST_RECIPE.sft_problems, limit=2),
+        generation=GenerationSettings(
+            backend="hf", style="completion", solutions=4, tests=2, max_tokens=8, test_max_tokens=16
+        ),
+        pairs=PairSettings(method="codedpo"),
+        train=TrainConfig(learning_rate=1e-3, max_steps=2, batch_size=2),
+        eval=EvalSettings(sets=[ProblemSet("synth-heldout", limit=2)], max_tokens=8),
+    )
+    result = Loop(cfg).run()
+    stages = [json.loads(p.read_text())["stage"] for p in iter_stage_files(result.run_dir)]
+    assert stages == ["evaluate", "generate", "matrix", "rank", "pairs", "train", "evaluate"]
+    assert [r.scores["synth-heldout"]["problems"] for r in result.rounds] == [2, 2]

@@ -108,7 +108,10 @@ def test_every_canonical_solution_passes_its_hidden_tests_in_the_sandbox(tmp_pat
 
     for benchmark in SYNTH_BENCHMARKS:
         samples = tmp_path / f"{benchmark}.jsonl"
-        rows = [{"task_id": p.task_id, "completion": p.canonical_solution} for p in load_synth(benchmark)]
+        problems = load_synth(benchmark)
+        if benchmark == "synth-train":  # 2,400 problems: every 8th keeps the test fast; the others are whole
+            problems = problems[::8]
+        rows = [{"task_id": p.task_id, "completion": p.canonical_solution} for p in problems]
         samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
         result = CliRunner().invoke(
             app, ["eval", benchmark, str(samples), "-k", "1", "--json", "--workers", "2"]
@@ -116,4 +119,4 @@ def test_every_canonical_solution_passes_its_hidden_tests_in_the_sandbox(tmp_pat
         assert result.exit_code == 0, result.output
         report = json.loads(result.stdout)
         assert report["scores"]["pass@1"] == 1.0
-        assert report["problems_evaluated"] == len(rows)
+        assert report["problems_evaluated"] == len(rows) and report["samples"] == len(rows)

@@ -111,6 +111,7 @@ def build_coder(out_dir: str | Path, recipe: CoderRecipe = CPU_RECIPE, progress:
         weight_decay=recipe.weight_decay,
         max_length=recipe.max_length,
         completion_only_loss=True,
+        train_sampling_strategy="group_by_length",  # batches of similar lengths: less padding to compute
         logging_steps=max(1, recipe.max_steps // 20),
         save_strategy="no",
         report_to="none",

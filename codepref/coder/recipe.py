@@ -23,9 +23,9 @@ class CoderRecipe:
     sft_problems: int = 2000  # the first N problems of synth-train; the loop samples prompts after them
     tests_per_example: int = 5  # asserts in each test-writing example (CodeT keeps the first 5 of a sample)
     max_steps: int = 240
-    batch_size: int = 32
+    batch_size: int = 16
     learning_rate: float = 3e-3
-    warmup_steps: int = 20
+    warmup_steps: int = 15
     weight_decay: float = 0.01
     max_length: int = 512
     seed: int = 0
