@@ -322,9 +322,7 @@ def main() -> None:
     parser.add_argument("--eval-split", choices=("heldout", "validation"), default=None)
     parser.add_argument("--sources", help="comma-separated subset of: " + ", ".join(SOURCES))
     parser.add_argument("--seeds", help="comma-separated seeds (default: the config's)")
-    parser.add_argument(
-        "-o", "--out", type=Path, default=None, help="default: benchmarks/results/efficacy-NAME"
-    )
+    parser.add_argument("-o", "--out", type=Path, default=None, help="default: benchmarks/out/efficacy-NAME")
     args = parser.parse_args()
     try:
         raw = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
@@ -341,7 +339,7 @@ def main() -> None:
     unknown = set(bench.sources) - set(SOURCES)
     if unknown:
         sys.exit(f"error: unknown source(s) {', '.join(sorted(unknown))}; choose from {', '.join(SOURCES)}")
-    root = args.out or Path("benchmarks/results") / f"efficacy-{base.name}-{bench.eval_benchmark}"
+    root = args.out or Path("benchmarks/out") / f"efficacy-{base.name}-{bench.eval_benchmark}"
     root.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     for seed in bench.seeds:

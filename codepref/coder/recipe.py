@@ -22,7 +22,7 @@ class CoderRecipe:
     num_key_value_heads: int = 6
     sft_problems: int = 2000  # the first N problems of synth-train; the loop samples prompts after them
     tests_per_example: int = 5  # asserts in each test-writing example (CodeT keeps the first 5 of a sample)
-    max_steps: int = 240
+    max_steps: int = 600
     batch_size: int = 16
     learning_rate: float = 3e-3
     warmup_steps: int = 15
