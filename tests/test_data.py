@@ -12,7 +12,6 @@ from codepref.data import DATA_DIR_ENV, DataFileError, load_problems
 from codepref.data.mbpp import deserialize_mbpp_plus_inputs
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-pytestmark = pytest.mark.skipif(not DATA_DIR.is_dir(), reason=f"benchmark data not found at {DATA_DIR}")
 
 
 @pytest.fixture(autouse=True)
@@ -73,9 +72,9 @@ def test_mbpp_splits_by_task_id() -> None:
     assert sizes == {"train": 374, "validation": 90, "test": 500, "prompt": 10}
     test_ids = {p.task_id for p in load_problems("mbpp", DATA_DIR, split="test")}
     assert "Mbpp/11" in test_ids and "Mbpp/510" in test_ids and "Mbpp/511" not in test_ids
-    with pytest.raises(DataFileError, match="unknown MBPP split 'dev'"):
+    with pytest.raises(DataFileError, match="unknown mbpp split 'dev'"):
         load_problems("mbpp", DATA_DIR, split="dev")
-    with pytest.raises(DataFileError, match="mbpp only"):
+    with pytest.raises(DataFileError, match="humaneval has no splits"):
         load_problems("humaneval", DATA_DIR, split="test")
 
 
@@ -180,3 +179,102 @@ def test_duplicate_task_ids_are_rejected(tmp_path: Path) -> None:
     path.write_text(row + row)
     with pytest.raises(DataFileError, match="HumanEval/9 appears twice"):
         load_problems("humaneval", path=path)
+
+
+# --- the hub's copies, read from small local fixtures in exactly the hub's shape ---------------------------
+
+HUMANEVAL_PLUS_HUB_ROW = {  # evalplus/humanevalplus: no input columns, the inputs live inside `test`
+    "task_id": "HumanEval/0",
+    "prompt": 'def add(a, b):\n    """Add two numbers."""\n',
+    "canonical_solution": "    return a + b\n",
+    "entry_point": "add",
+    "test": "\n\ndef check(candidate):\n    inputs = [[1, 2], [3, 4]]\n    results = [3, 7]\n"
+    "    for inp, exp in zip(inputs, results):\n        assert candidate(*inp) == exp\n",
+}
+MBPP_PLUS_HUB_ROW = {  # evalplus/mbppplus: task_id is a number, the prompt a task sentence
+    "task_id": 2,
+    "code": "def similar_elements(a, b):\n    return tuple(set(a) & set(b))\n",
+    "prompt": "Write a function to find the shared elements from the given two lists.",
+    "source_file": "Benchmark Questions Verification V2.ipynb",
+    "test_imports": [],
+    "test_list": ["assert set(similar_elements((3, 4, 5, 6), (5, 7, 4, 10))) == set((4, 5))"],
+    "test": "inputs = [[(3, 4, 5, 6), (5, 7, 4, 10)]]\nresults = [(4, 5)]\n"
+    "for inp, exp in zip(inputs, results):\n    assert set(similar_elements(*inp)) == set(exp)\n",
+}
+
+
+def hub_fixture(tmp_path: Path, row: dict) -> str:
+    """A local dataset folder that `datasets.load_dataset` reads like the hub repository (split test)."""
+    folder = tmp_path / "hub"
+    folder.mkdir()
+    (folder / "test.jsonl").write_text(json.dumps(row) + "\n")
+    return str(folder)
+
+
+def test_humaneval_plus_from_the_hub_reads_the_hubs_columns(tmp_path: Path, monkeypatch) -> None:
+    import codepref.data.humaneval as humaneval
+
+    monkeypatch.setattr(humaneval, "HUMANEVAL_PLUS_HUB", hub_fixture(tmp_path, HUMANEVAL_PLUS_HUB_ROW))
+    (problem,) = load_problems("humaneval+")
+    assert (problem.task_id, problem.benchmark, problem.entry_point) == ("HumanEval/0", "humaneval+", "add")
+    assert "def check(candidate)" in problem.test_code and not problem.is_plus  # checked by its test code
+    assert problem.reference_program.startswith(problem.prompt)
+
+
+def test_mbpp_plus_from_the_hub_reads_the_hubs_columns(tmp_path: Path, monkeypatch) -> None:
+    import codepref.data.mbpp as mbpp
+
+    monkeypatch.setattr(mbpp, "MBPP_PLUS_HUB", hub_fixture(tmp_path, MBPP_PLUS_HUB_ROW))
+    (problem,) = load_problems("mbpp+")
+    assert (problem.task_id, problem.benchmark, problem.entry_point) == (
+        "Mbpp/2",
+        "mbpp+",
+        "similar_elements",
+    )
+    assert problem.prompt.startswith('"""\nWrite a function to find the shared elements')
+    assert problem.test_list == (MBPP_PLUS_HUB_ROW["test"],) and not problem.is_plus
+
+
+@pytest.mark.docker
+def test_hub_shaped_plus_problems_pass_their_own_reference_in_the_sandbox(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import codepref.data.humaneval as humaneval
+    import codepref.data.mbpp as mbpp
+    from codepref.evaluate.runner import check_references
+
+    (tmp_path / "he").mkdir()
+    (tmp_path / "mb").mkdir()
+    monkeypatch.setattr(humaneval, "HUMANEVAL_PLUS_HUB", hub_fixture(tmp_path / "he", HUMANEVAL_PLUS_HUB_ROW))
+    monkeypatch.setattr(mbpp, "MBPP_PLUS_HUB", hub_fixture(tmp_path / "mb", MBPP_PLUS_HUB_ROW))
+    for benchmark in ("humaneval+", "mbpp+"):
+        ((problem, verdict),) = check_references(benchmark, workers=1, backend="docker", progress=False)
+        assert verdict.passed, (benchmark, verdict.error, verdict.tests)
+
+
+def test_the_two_sanitized_mbpps_have_different_names(tmp_path: Path) -> None:
+    codet = load_problems("mbpp-sanitized", DATA_DIR)
+    assert codet[0].task_id == "MbppEval/2" and codet[0].test_code  # CodeT's: check functions
+    google = tmp_path / "sanitized-mbpp.json"
+    row = {"source_file": "x", "task_id": 2, "prompt": "Find shared elements.", "code": MBPP_PLUS_HUB_ROW["code"],
+           "test_imports": [], "test_list": MBPP_PLUS_HUB_ROW["test_list"]}  # fmt: skip
+    google.write_text(json.dumps([row]))
+    (problem,) = load_problems("mbpp-sanitized-google", tmp_path)
+    assert (problem.task_id, problem.benchmark) == ("MbppSanitized/2", "mbpp-sanitized-google")
+    assert problem.test_list == tuple(row["test_list"]) and not problem.completion_extends_prompt
+
+
+def test_a_new_benchmark_needs_one_registration(tmp_path: Path, monkeypatch) -> None:
+    from codepref.data import BENCHMARK_LOADERS, benchmark_names, register_benchmark, split_problem
+
+    monkeypatch.setattr("codepref.data.BENCHMARK_LOADERS", dict(BENCHMARK_LOADERS))
+    calls = []
+
+    def load_toy(data_dir, *, split=None, path=None):
+        calls.append(split)
+        return load_problems("humaneval")[:2]
+
+    register_benchmark("toy", load_toy, splits=("train", "heldout"))
+    assert "toy" in benchmark_names() and split_problem("toy", "heldout") is None
+    assert "unknown toy split" in split_problem("toy", "test")
+    assert len(load_problems("toy", split="train")) == 2 and calls == ["train"]

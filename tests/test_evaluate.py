@@ -219,6 +219,30 @@ def test_humaneval_canonical_solutions_pass_and_broken_ones_fail(tmp_path: Path)
 
 
 @pytest.mark.docker
+def test_a_callers_sandbox_pool_and_its_limits_are_used(tmp_path: Path) -> None:
+    """The loop evaluates in its own pool: its memory limit, not evaluation's 4 GiB, applies."""
+    from codepref.sandbox import Sandbox
+    from codepref.sandbox.types import limits_profile
+
+    problem = load_problems("humaneval")[0]
+    hungry = problem.canonical_solution + "\n\nBLOCK = bytearray(600 << 20)  # once, at load time\n"
+    path = write_samples(tmp_path / "samples.jsonl", [{"task_id": problem.task_id, "completion": hungry}])
+    small = limits_profile("pipeline", memory_mb=256)
+    with Sandbox(backend="docker", workers=1, limits=small) as pool:
+        evaluate_samples("humaneval", path, ks=(1,), progress=False, sandbox=pool)
+    evaluate_samples(
+        "humaneval", path, ks=(1,), workers=1, progress=False, results_path=tmp_path / "roomy.jsonl"
+    )
+
+    def out_of_memory(results: Path) -> bool:
+        (record,) = records_of(results)
+        return record["status"] == "memory_exceeded" or "MemoryError" in json.dumps(record)
+
+    assert out_of_memory(tmp_path / "samples_results.jsonl")  # the caller's 256 MiB pool
+    assert not out_of_memory(tmp_path / "roomy.jsonl")  # evaluation's own pool: 4 GiB
+
+
+@pytest.mark.docker
 def test_resume_after_a_kill(tmp_path: Path) -> None:
     problems = load_problems("humaneval")[:24]
     # Each sample sleeps, so the first run is still going when it is killed.

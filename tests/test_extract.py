@@ -1,19 +1,10 @@
-import json
-from pathlib import Path
-
-import pytest
-
 from codepref.generate.extract import (
-    completion_program,
     extract_code,
     extract_function,
-    extract_tests,
     fenced_blocks,
     longest_parsable_prefix,
     truncate_at_stop,
 )
-
-DATA = Path("../shared/data")
 
 
 def test_truncate_at_earliest_stop():
@@ -21,11 +12,7 @@ def test_truncate_at_earliest_stop():
     assert truncate_at_stop(text, ["\n#", "\ndef "]) == ("    return x\n", True)
     assert truncate_at_stop(text, ["\nclass "]) == (text, False)
     assert truncate_at_stop(text, []) == (text, False)
-
-
-def test_completion_program_joins_prompt_and_cut_completion():
-    prompt = "def f(x):\n"
-    assert completion_program(prompt, "    return x\nprint(f(1))", ["\nprint("]) == "def f(x):\n    return x"
+    assert truncate_at_stop("a\nifx", ["\nif"]) == ("a", True)  # a plain substring match, as CodeT does
 
 
 def test_fenced_blocks_take_python_and_untagged_and_unterminated():
@@ -65,30 +52,3 @@ def test_extract_function_by_name():
     assert extract_function(code, "b") == "def b():\n    return 2\n"
     assert extract_function(code, "c") is None
     assert extract_function("def (", "a") is None
-
-
-def test_extract_tests_codet_style():
-    completion = (
-        "\n    f([1, 2], 1) == False, 'msg'\nassert f([], 0) == True\nassert f(\"a  b\", 1) == 3\n"
-        "assert g(1) == 2\nassert f(1) ==\nassert f([], 0) == True\nassert f(2) == 4\n"
-    )
-    tests = extract_tests(completion, "f", limit=4)
-    assert tests == [
-        "assert f([1, 2], 1) == False, 'msg'",
-        "assert f([], 0) == True",
-        'assert f("a  b", 1) == 3',  # whitespace inside the string literal is kept
-        "assert f(2) == 4",  # g(...) is skipped, the broken one too, the duplicate once
-    ]
-    assert extract_tests(completion, "f", limit=1) == ["assert f([1, 2], 1) == False, 'msg'"]
-
-
-@pytest.mark.skipif(
-    not (DATA / "codet_humaneval_codegen16B_test_case.jsonl").exists(), reason="no shared data"
-)
-def test_extract_tests_on_codet_released_samples():
-    """Most of CodeT's released test samples for HumanEval/0 yield at least one usable assert."""
-    with (DATA / "codet_humaneval_codegen16B_test_case.jsonl").open() as fh:
-        record = next(r for r in map(json.loads, fh) if "def has_close_elements" in r["prompt"])
-    per_sample = [extract_tests(s, "has_close_elements") for s in record["samples"]]
-    assert all(t.startswith("assert ") and "has_close_elements(" in t for tests in per_sample for t in tests)
-    assert sum(bool(t) for t in per_sample) >= 20

@@ -92,7 +92,9 @@ def test_more_trusted_tests_beat_a_lone_wrong_cluster():
     assert set(ranking.order[:3]) == {0, 1, 2}
     assert ranking.confidence[ranking.order[0]] > 0.95  # the agreeing three hold nearly all the score
     assert ranking.confidence[3] < 0.05
-    np.testing.assert_allclose(ranking.confidence[0] + ranking.confidence[3], 1.0)  # two groups share it all
+    # below the top, trust scales with score, so it follows the ranking
+    scores = ranking.solution_scores
+    np.testing.assert_allclose(ranking.confidence[3], ranking.confidence[0] * scores[3] / scores[0])
 
 
 def test_nothing_passes_nothing_trusted():
@@ -106,3 +108,13 @@ def test_bad_options():
         rank("codedpo", TINY, formulation="hits")
     with pytest.raises(ValueError, match="damping"):
         rank("codedpo", TINY, damping=1.5)
+
+
+def test_confidence_never_contradicts_the_ranking():
+    """A lower-ranked solution is never trusted more than a higher-ranked one (the gate stops early)."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        passed = rng.random((int(rng.integers(2, 12)), int(rng.integers(1, 8)))) < 0.4
+        ranking = rank("codedpo", passed)
+        confidence = ranking.confidence[ranking.order]
+        assert (np.diff(confidence) <= 1e-12).all()

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from codepref.records import RecordError, drop_torn_tail, read_finished_records, read_records
+from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
 
 
 def test_read_records_skips_blank_lines_and_numbers_lines(tmp_path):
@@ -53,8 +53,11 @@ def test_drop_torn_tail_keeps_whole_lines_only(tmp_path):
     drop_torn_tail(tmp_path / "missing.jsonl")
 
 
-def test_read_finished_records_skips_a_torn_line(tmp_path):
+def test_read_jsonl_skips_a_torn_last_line_but_no_other(tmp_path):
     path = tmp_path / "log.jsonl"
     path.write_text('{"step": 1}\n{"step": 2}\n{"ste')
-    assert read_finished_records(path) == [{"step": 1}, {"step": 2}]
-    assert read_finished_records(tmp_path / "missing.jsonl") == []
+    assert read_jsonl(path) == [{"step": 1}, {"step": 2}]
+    assert read_jsonl(tmp_path / "missing.jsonl") == []
+    path.write_text('{"step": 1}\n{"ste\n{"step": 3}\n')
+    with pytest.raises(RecordError, match=r"log.jsonl:2: not valid JSON"):
+        read_jsonl(path)

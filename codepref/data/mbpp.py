@@ -1,7 +1,13 @@
-"""MBPP (974 problems with the standard splits), sanitized MBPP (CodeT's 427-problem release) and MBPP+."""
+"""MBPP (974 problems with the standard splits), the two sanitized MBPPs and MBPP+.
+
+The two sanitized MBPPs are different benchmarks with different names: `mbpp-sanitized` is CodeT's
+427-problem release (HumanEval-style prompts and `check` functions; a local file only), and
+`mbpp-sanitized-google` is Google's sanitized MBPP as published on the hub (task sentences and asserts).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 import warnings
@@ -9,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from codepref.data.humaneval import argument_lists, check_unique
+from codepref.data.humaneval import argument_lists, check_unique, humaneval_problem
 from codepref.data.problems import (
     DataFileError,
     Problem,
@@ -25,6 +31,7 @@ MBPP_SANITIZED_FILE = "codet_mbpp_sanitized_for_code_generation.jsonl"
 MBPP_PLUS_FILE = "MbppPlus-v0.1.0.json"
 MBPP_HUB = "google-research-datasets/mbpp"
 MBPP_PLUS_HUB = "evalplus/mbppplus"
+MBPP_SANITIZED_GOOGLE_FILE = "sanitized-mbpp.json"
 
 # The standard MBPP splits are task-id ranges (Austin et al., 2021).
 MBPP_SPLITS = {
@@ -92,25 +99,15 @@ def load_mbpp_sanitized(data_dir: str | Path | None = None, path: str | Path | N
     """CodeT's sanitized MBPP: HumanEval-style prompts (signature + docstring) and `check` functions."""
     local = resolve_data_file(MBPP_SANITIZED_FILE, path=path, data_dir=data_dir)
     if local is None:
-        return sanitized_from_hub()
+        raise DataFileError(
+            f"CodeT's sanitized MBPP ({MBPP_SANITIZED_FILE}) has no hub copy: pass --data-dir or set "
+            "$CODEPREF_DATA_DIR to a folder holding it (Google's sanitized MBPP is mbpp-sanitized-google)"
+        )
     problems = []
     for line, record in read_jsonl(local):
-        where = f"{local}:{line}"
-        fields = {
-            name: field_of(record, name, str, where)
-            for name in ("task_id", "prompt", "canonical_solution", "test", "entry_point")
-        }
-        problems.append(
-            Problem(
-                task_id=fields["task_id"],
-                benchmark="mbpp-sanitized",
-                prompt=fields["prompt"],
-                entry_point=fields["entry_point"],
-                canonical_solution=reindent_body(fields["prompt"], fields["canonical_solution"]),
-                test_code=fields["test"],
-                source=str(local),
-            )
-        )
+        problem = humaneval_problem(record, f"{local}:{line}", "mbpp-sanitized", str(local))
+        reference = reindent_body(problem.prompt, problem.canonical_solution)
+        problems.append(dataclasses.replace(problem, canonical_solution=reference))
     return check_unique(problems, str(local))
 
 
@@ -141,44 +138,55 @@ def compiles(source: str) -> bool:
     return True
 
 
-def sanitized_from_hub() -> list[Problem]:
-    """Google's sanitized MBPP from the hub. It has no HumanEval-style prompts, so completions are whole programs."""
+def load_mbpp_sanitized_google(
+    data_dir: str | Path | None = None, path: str | Path | None = None
+) -> list[Problem]:
+    """Google's sanitized MBPP (google-research's sanitized-mbpp.json, or the hub's "sanitized" config). It has
+    no HumanEval-style prompts, so completions are whole programs."""
+    local = resolve_data_file(MBPP_SANITIZED_GOOGLE_FILE, path=path, data_dir=data_dir)
+    if local is not None:
+        records = read_json_list(local) if starts_with_list(local) else read_jsonl(local)
+        return sanitized_google_problems(records, str(local))
+    hub = (
+        (f"{name}[{index}]", record)
+        for name in MBPP_SPLITS
+        for index, record in load_hub_records(MBPP_HUB, name, config="sanitized")
+    )
+    return sanitized_google_problems(hub, f"{MBPP_HUB}/sanitized")
+
+
+def sanitized_google_problems(records: Iterator[tuple[Any, dict[str, Any]]], source: str) -> list[Problem]:
     problems = []
-    for name in MBPP_SPLITS:
-        for index, record in load_hub_records(MBPP_HUB, name, config="sanitized"):
-            where = f"{MBPP_HUB}/sanitized/{name}[{index}]"
-            tests = string_list(record, "test_list", where)
-            imports = "\n".join(string_list(record, "test_imports", where))
-            description = field_of(record, "prompt", str, where)
-            code = field_of(record, "code", str, where)
-            problems.append(
-                Problem(
-                    task_id=f"MbppEval/{field_of(record, 'task_id', int, where)}",
-                    benchmark="mbpp-sanitized",
-                    prompt=mbpp_prompt(description, tests),
-                    entry_point=called_function(tests, code, where),
-                    canonical_solution=code,
-                    test_list=tuple(tests),
-                    test_setup_code=imports,
-                    completion_extends_prompt=False,
-                    description=description,
-                    source=MBPP_HUB,
-                )
+    for position, record in records:
+        where = f"{source}:{position}"
+        tests = string_list(record, "test_list", where)
+        description = field_of(record, "prompt", str, where)
+        code = field_of(record, "code", str, where)
+        problems.append(
+            Problem(
+                task_id=f"MbppSanitized/{field_of(record, 'task_id', int, where)}",
+                benchmark="mbpp-sanitized-google",
+                prompt=mbpp_prompt(description, tests),
+                entry_point=called_function(tests, code, where),
+                canonical_solution=code,
+                test_list=tuple(tests),
+                test_setup_code="\n".join(string_list(record, "test_imports", where)),
+                completion_extends_prompt=False,
+                description=description,
+                source=source,
             )
-    return check_unique(problems, MBPP_HUB)
+        )
+    return check_unique(problems, source)
 
 
 def load_mbpp_plus(data_dir: str | Path | None = None, path: str | Path | None = None) -> list[Problem]:
     """MBPP+ (evalplus): MBPP prompts as docstrings, differential tests on base and plus inputs."""
     local = resolve_data_file(MBPP_PLUS_FILE, path=path, data_dir=data_dir)
     if local is None:
-        source, records = MBPP_PLUS_HUB, load_hub_records(MBPP_PLUS_HUB, "test")
-    else:
-        # The release is JSON lines; the copy we ship against is one JSON list. Accept both.
-        source, records = (
-            str(local),
-            (read_json_list(local) if starts_with_list(local) else read_jsonl(local)),
-        )
+        return mbpp_plus_from_hub(load_hub_records(MBPP_PLUS_HUB, "test"), MBPP_PLUS_HUB)
+    # The release is JSON lines; the copy we ship against is one JSON list. Accept both.
+    source = str(local)
+    records = read_json_list(local) if starts_with_list(local) else read_jsonl(local)
     problems = []
     for line, record in records:
         where = f"{source}:{line}"
@@ -199,6 +207,35 @@ def load_mbpp_plus(data_dir: str | Path | None = None, path: str | Path | None =
                 base_inputs=deserialize_mbpp_plus_inputs(number, argument_lists(record, "base_input", where)),
                 plus_inputs=deserialize_mbpp_plus_inputs(number, argument_lists(record, "plus_input", where)),
                 atol=float(field_of(record, "atol", (int, float), where)),
+                source=source,
+            )
+        )
+    return check_unique(problems, source)
+
+
+def mbpp_plus_from_hub(records: Records, source: str) -> list[Problem]:
+    """The hub's evalplus/mbppplus rows: task_id (a number), code, prompt (the task sentence), source_file,
+    test_imports, test_list and `test`, code that holds the base and plus inputs with their expected results
+    and checks the function on each (no input columns). The prompt is rebuilt in the release's docstring
+    format, so the program is prompt + completion as for the release file."""
+    from codepref.generate.prompts import mbpp_prompt as docstring_prompt
+
+    problems = []
+    for index, record in records:
+        where = f"{source}[{index}]"
+        number = field_of(record, "task_id", int, where)
+        tests = string_list(record, "test_list", where)
+        code = field_of(record, "code", str, where)
+        imports = "\n".join(string_list(record, "test_imports", where))
+        check = field_of(record, "test", str, where)
+        problems.append(
+            Problem(
+                task_id=mbpp_task_id(number),
+                benchmark="mbpp+",
+                prompt=docstring_prompt(field_of(record, "prompt", str, where), tests[0] if tests else ""),
+                entry_point=called_function(tests, code, where),
+                canonical_solution=code,
+                test_list=(f"{imports}\n{check}" if imports else check,),
                 source=source,
             )
         )

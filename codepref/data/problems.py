@@ -1,7 +1,8 @@
 """The benchmark problem record shared by every loader, and where benchmark files come from.
 
-A data file is looked up in this order: an explicit path, the `--data-dir` option, the `CODEPREF_DATA_DIR`
-environment variable, and finally the Hugging Face hub through `datasets` (for users who are online).
+A data file is looked up in this order: an explicit path, the data directory (`resolve_data_dir`: the
+`--data-dir` option, else the `CODEPREF_DATA_DIR` environment variable, else a caller's default), and
+finally the Hugging Face hub through `datasets` (for users who are online).
 """
 
 from __future__ import annotations
@@ -17,17 +18,6 @@ from typing import Any
 from codepref.records import read_records
 
 DATA_DIR_ENV = "CODEPREF_DATA_DIR"
-
-BENCHMARKS = (
-    "humaneval",
-    "humaneval+",
-    "mbpp",
-    "mbpp-sanitized",
-    "mbpp+",
-    "synth-train",
-    "synth-validation",
-    "synth-heldout",
-)
 
 
 class DataFileError(ValueError):
@@ -79,7 +69,9 @@ class Problem:
 
     @property
     def is_plus(self) -> bool:
-        return self.benchmark.endswith("+")
+        """Checked differentially (outputs compared with the canonical solution's on the plus inputs). The
+        hub copies of the plus variants carry their inputs inside ready test code instead."""
+        return self.benchmark.endswith("+") and bool(self.base_inputs or self.plus_inputs)
 
     def program(self, completion: str) -> str:
         """The program a completion stands for (the prompt prepended where the completion continues it)."""
@@ -90,26 +82,43 @@ class Problem:
         return self.program(self.canonical_solution)
 
 
+def resolve_data_dir(
+    data_dir: str | Path | None = None, default: str | Path | None = None
+) -> tuple[Path, str] | None:
+    """(directory, where it came from): `data_dir`, else $CODEPREF_DATA_DIR, else `default` when it exists.
+
+    None when none applies (meaning: fetch from the hub). The one place a data directory is chosen.
+    """
+    if data_dir:
+        return Path(data_dir), "--data-dir"
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]), f"${DATA_DIR_ENV}"
+    if default is not None and Path(default).is_dir():
+        return Path(default), "the default data directory"
+    return None
+
+
 def resolve_data_file(
     filename: str, *, path: str | Path | None = None, data_dir: str | Path | None = None
 ) -> Path | None:
-    """Find a benchmark file locally: explicit path > data_dir > $CODEPREF_DATA_DIR.
+    """Find a benchmark file locally: explicit path > the data directory (`resolve_data_dir`).
 
-    Returns None when none of those is given, meaning: fetch from the hub. A location that was given but
-    lacks the file is an error rather than a silent fallback, so users never evaluate on the wrong copy.
+    Returns None when neither is given, meaning: fetch from the hub. A location that was given but lacks
+    the file is an error rather than a silent fallback, so users never evaluate on the wrong copy.
     """
     if path is not None:
         candidate = Path(path)
         if not candidate.is_file():
             raise DataFileError(f"{candidate}: no such data file")
         return candidate
-    for base, origin in ((data_dir, "--data-dir"), (os.environ.get(DATA_DIR_ENV), f"${DATA_DIR_ENV}")):
-        if base:
-            candidate = Path(base) / filename
-            if not candidate.is_file():
-                raise DataFileError(f"{candidate}: not found (looked there because of {origin})")
-            return candidate
-    return None
+    resolved = resolve_data_dir(data_dir)
+    if resolved is None:
+        return None
+    base, origin = resolved
+    candidate = base / filename
+    if not candidate.is_file():
+        raise DataFileError(f"{candidate}: not found (looked there because of {origin})")
+    return candidate
 
 
 def open_text(path: Path):

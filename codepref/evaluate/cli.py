@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 
-from codepref.data import BENCHMARKS, DataFileError
+from codepref.data import DataFileError, benchmark_names
 from codepref.evaluate.expected import ExpectedOutputsError
 from codepref.evaluate.passk import format_scores, parse_ks
 from codepref.evaluate.runner import EvalReport, SampleFileError, check_references, evaluate_samples
-from codepref.sandbox import BackendUnavailable
+from codepref.sandbox import BackendUnavailable, Status
 
 
 def eval_command(
-    benchmark: Annotated[str, typer.Argument(help=f"one of: {', '.join(BENCHMARKS)}")],
+    benchmark: Annotated[str, typer.Argument(help=f"one of: {', '.join(benchmark_names())}")],
     samples: Annotated[
         Path | None,
         typer.Argument(
@@ -112,6 +112,6 @@ def report_references(
 
 def first_error(verdict) -> str:
     for test in verdict.tests:
-        if test.error and not test.error.startswith("not run"):
+        if test.error and test.status != Status.NOT_RUN:
             return test.error
     return verdict.error

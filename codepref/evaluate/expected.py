@@ -8,6 +8,7 @@ and inputs, so a test that trims inputs, or an edited dataset, never reads stale
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -22,11 +23,12 @@ from tqdm import tqdm
 from codepref.data.problems import ExpectedOutputs, Problem
 from codepref.evaluate.differential import EXPECTED_MARKER
 from codepref.evaluate.jobs import expected_outputs_job
-from codepref.sandbox import Limits, Sandbox, Verdict
+from codepref.sandbox import Sandbox, Verdict
+from codepref.sandbox.types import limits_profile
 
 CACHE_DIR_ENV = "CODEPREF_CACHE_DIR"
 CACHE_FORMAT = 3  # bump when the way outputs are computed changes, so old caches are recomputed
-EXPECTED_LIMITS = Limits(timeout_s=300, cpu_s=300, memory_mb=4096, output_bytes=64 << 20)
+EXPECTED_LIMITS = limits_profile("expected_outputs")
 
 
 class ExpectedOutputsError(RuntimeError):
@@ -141,9 +143,16 @@ def parse_expected(problem: Problem, verdict: Verdict) -> dict[str, Any]:
 
 
 def with_expected_outputs(
-    problems: Iterable[Problem], *, backend: str = "auto", workers: int = 2, progress: bool = True
+    problems: Iterable[Problem],
+    *,
+    backend: str = "auto",
+    workers: int = 2,
+    progress: bool = True,
+    sandbox: Sandbox | None = None,
 ) -> list[Problem]:
-    """The problems with `expected` filled in for the plus variants (others are returned unchanged)."""
+    """The problems with `expected` filled in for the plus variants (others are returned unchanged).
+
+    `sandbox`: a running pool to use (the loop's); without one a pool of `backend` x `workers` is opened."""
     problems = list(problems)
     plus = [problem for problem in problems if problem.is_plus]
     if not plus:
@@ -152,7 +161,12 @@ def with_expected_outputs(
     tasks = read_cache(path)
     missing = [p for p in plus if tasks.get(p.task_id, {}).get("digest") != task_digest(p)]
     if missing:
-        compute_missing(missing, tasks, path, backend=backend, workers=workers, progress=progress)
+        with contextlib.ExitStack() as stack:
+            if sandbox is None:
+                sandbox = stack.enter_context(
+                    Sandbox(backend=backend, workers=workers, limits=EXPECTED_LIMITS)
+                )
+            compute_missing(missing, tasks, path, sandbox, progress=progress)
     return [
         dataclasses.replace(p, expected=entry_to_expected(tasks[p.task_id])) if p.is_plus else p
         for p in problems
@@ -160,22 +174,21 @@ def with_expected_outputs(
 
 
 def compute_missing(
-    missing: list[Problem], tasks: dict[str, Any], path: Path, *, backend: str, workers: int, progress: bool
+    missing: list[Problem], tasks: dict[str, Any], path: Path, sandbox: Sandbox, *, progress: bool
 ) -> None:
     jobs = {problem.task_id: expected_outputs_job(problem) for problem in missing}
     by_job = {job.job_id: problem for problem, job in zip(missing, jobs.values(), strict=True)}
     failures = []
     bar = tqdm(total=len(missing), desc="expected outputs", unit="task", disable=not progress)
-    with Sandbox(backend=backend, workers=workers, limits=EXPECTED_LIMITS) as sandbox:
-        for verdict in sandbox.run_many(jobs.values()):
-            problem = by_job[verdict.job_id]
-            bar.update()
-            try:
-                entry = parse_expected(problem, verdict)
-            except ExpectedOutputsError as err:
-                failures.append(str(err))
-                continue
-            tasks[problem.task_id] = {"digest": task_digest(problem), **entry}
+    for verdict in sandbox.run_many(jobs.values()):
+        problem = by_job[verdict.job_id]
+        bar.update()
+        try:
+            entry = parse_expected(problem, verdict)
+        except ExpectedOutputsError as err:
+            failures.append(str(err))
+            continue
+        tasks[problem.task_id] = {"digest": task_digest(problem), **entry}
     bar.close()
     write_cache(path, tasks)  # keep what succeeded, so a rerun only redoes the failures
     if failures:

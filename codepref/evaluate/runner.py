@@ -8,6 +8,7 @@ program; a rerun skips what is already there, so an interrupted evaluation resum
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import Counter
@@ -23,12 +24,12 @@ from codepref.data.problems import Problem
 from codepref.evaluate.expected import with_expected_outputs
 from codepref.evaluate.jobs import build_job
 from codepref.evaluate.passk import counts_by_task, mean_pass_at_k
-from codepref.records import drop_torn_tail, parse_record
-from codepref.sandbox import Limits, Sandbox, Status, Verdict
+from codepref.records import drop_torn_tail, parse_record, read_records
+from codepref.sandbox import Sandbox, Status, Verdict
+from codepref.sandbox.types import limits_profile
 
-# The tests carry their own time limits; these caps only bound what a job may use in total. Memory is
-# generous because the reference harnesses set none (human-eval) or 4 GiB (evalplus).
-EVAL_LIMITS = Limits(timeout_s=30, cpu_s=150, memory_mb=4096)
+# The tests carry their own time limits; these caps only bound what a job may use in total.
+EVAL_LIMITS = limits_profile("evaluation")
 DIGEST_CHARS = 16
 
 
@@ -127,19 +128,8 @@ def read_results(path: Path, samples: dict[int, Sample], benchmark: str) -> dict
     """Results already recorded, checked against the samples; a torn last line (killed mid-write) is dropped."""
     if not path.exists():
         return {}
-    lines = path.read_text(encoding="utf-8").split("\n")
     done: dict[int, dict[str, Any]] = {}
-    for number, text in enumerate(lines, start=1):
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError:
-            if number == len(lines):  # no newline after it: the write was interrupted
-                break
-            raise SampleFileError(
-                f"{path}:{number}: not valid JSON; delete the results file to start over"
-            ) from None
+    for number, record in read_records(path, SampleFileError):
         sample = samples.get(record.get("line"))
         if (
             record.get("benchmark") != benchmark
@@ -179,8 +169,7 @@ def run_samples(
     problems: dict[str, Problem],
     results_path: Path,
     *,
-    workers: int,
-    backend: str,
+    sandbox: Sandbox,
     progress: bool,
 ) -> tuple[list[dict[str, Any]], int]:
     """Run samples in the sandbox, appending each result as it arrives; returns (records, sandbox errors)."""
@@ -195,7 +184,6 @@ def run_samples(
     with (
         open(results_path, "a", encoding="utf-8") as out,
         tqdm(total=len(todo), desc="evaluating", unit="sample", disable=not progress) as bar,
-        Sandbox(backend=backend, workers=workers, limits=EVAL_LIMITS) as sandbox,
     ):
         for verdict in sandbox.run_many(jobs()):
             bar.update()
@@ -221,10 +209,14 @@ def evaluate_samples(
     results_path: str | Path | None = None,
     split: str | None = None,
     progress: bool = True,
+    sandbox: Sandbox | None = None,
+    problems_list: list[Problem] | None = None,
 ) -> EvalReport:
+    """Score a samples file. `sandbox`: a running pool to use (the loop's); without one, a pool of
+    `backend` x `workers` is opened. `problems_list`: the benchmark's problems when the caller has them."""
     samples_path = Path(samples_path)
     results_path = Path(results_path) if results_path else default_results_path(samples_path)
-    all_problems = load_problems(benchmark, data_dir, split=split)
+    all_problems = problems_list or load_problems(benchmark, data_dir, split=split)
     problems = {problem.task_id: problem for problem in all_problems}
     samples = read_samples(samples_path, problems, benchmark)
     by_line = {sample.line: sample for sample in samples}
@@ -233,13 +225,22 @@ def evaluate_samples(
     sandbox_errors = 0
     if todo:
         needed = {sample.task_id for sample in todo}
+        # Without a caller's pool, the canonical solutions get a pool of their own limits (they print bulk
+        # outputs), and the samples one with evaluation's.
         ready = with_expected_outputs(
-            [problems[t] for t in needed], backend=backend, workers=workers, progress=progress
+            [problems[t] for t in needed],
+            backend=backend,
+            workers=workers,
+            progress=progress,
+            sandbox=sandbox,
         )
         problems.update({problem.task_id: problem for problem in ready})
-        records, sandbox_errors = run_samples(
-            todo, problems, results_path, workers=workers, backend=backend, progress=progress
-        )
+        with contextlib.ExitStack() as stack:
+            if sandbox is None:
+                sandbox = stack.enter_context(Sandbox(backend=backend, workers=workers, limits=EVAL_LIMITS))
+            records, sandbox_errors = run_samples(
+                todo, problems, results_path, sandbox=sandbox, progress=progress
+            )
         done.update({record["line"]: record for record in records})
     return summarize(
         benchmark, samples_path, results_path, list(done.values()), len(all_problems), ks, sandbox_errors
@@ -256,7 +257,7 @@ def summarize(
     sandbox_errors: int,
 ) -> EvalReport:
     passed = counts_by_task((r["task_id"], r["passed"]) for r in records)
-    plus = benchmark.endswith("+")
+    plus = bool(records) and all("base_passed" in r for r in records)
     base = counts_by_task((r["task_id"], r["base_passed"]) for r in records) if plus else None
     return EvalReport(
         benchmark=benchmark,

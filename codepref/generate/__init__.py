@@ -21,7 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from codepref.records import drop_torn_tail
+from codepref.records import drop_torn_tail, read_jsonl
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,11 @@ class Generator(ABC):
     @abstractmethod
     def generate(self, request: GenerationRequest) -> list[list[Completion]]: ...
 
+    @property
+    def prompt_style(self) -> str:
+        """How this model is prompted: "chat" (its tokenizer has a chat template) or "completion"."""
+        return prompt_style_of(self.info.model)
+
     def close(self) -> None:  # noqa: B027 - optional hook: backends without resources need not free any
         """Free the model (GPU memory in particular); the generator cannot be used afterwards."""
 
@@ -92,6 +97,21 @@ class Generator(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+PROMPT_STYLES = ("completion", "chat")
+
+
+def prompt_style_of(model_dir: str | Path) -> str:
+    """ "chat" when the model's tokenizer carries a chat template, else "completion". A property of the
+    model's files, never of its path: a fine-tuned copy saved elsewhere keeps the style of its parent."""
+    directory = Path(model_dir)
+    if (directory / "chat_template.jinja").exists() or (directory / "chat_template.json").exists():
+        return "chat"
+    config = directory / "tokenizer_config.json"
+    if config.exists() and json.loads(config.read_text(encoding="utf-8")).get("chat_template"):
+        return "chat"
+    return "completion"
 
 
 def make_generator(backend: str, model: str, **options: Any) -> Generator:
@@ -135,16 +155,12 @@ class PromptRecord:
 
 def read_done_keys(path: Path) -> set[str]:
     """Keys already written to a generation JSONL file; a torn last line (a killed run) is ignored."""
-    done: set[str] = set()
-    if not path.exists():
-        return done
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                done.add(json.loads(line)["key"])
-            except (json.JSONDecodeError, KeyError):
-                continue
-    return done
+    return {row["key"] for row in read_jsonl(path)}
+
+
+def read_generations(path: Path) -> dict[str, dict[str, Any]]:
+    """The records of a generation JSONL file by key."""
+    return {row["key"]: row for row in read_jsonl(path)}
 
 
 def generate_jsonl(

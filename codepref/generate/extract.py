@@ -1,5 +1,5 @@
-"""Turn raw model text into runnable code: stop-sequence truncation, fenced-block and function extraction,
-and CodeT-style test extraction from `assert ` completions."""
+"""Turn raw model text into runnable code: stop-sequence truncation, fenced-block and function extraction.
+(Test snippets are extracted from sampled test completions by `codepref.matrix.extraction`.)"""
 
 from __future__ import annotations
 
@@ -95,47 +95,4 @@ def extract_function(code: str, name: str) -> str | None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
             return "".join(lines[start : node.end_lineno])
-    return None
-
-
-def completion_program(prefix: str, completion: str, stops: tuple[str, ...] | list[str] = ()) -> str:
-    """Program for a completion-style sample: the prompt followed by the completion cut at its stops."""
-    body, _ = truncate_at_stop(completion, stops)
-    return prefix + body
-
-
-def extract_tests(completion: str, entry_point: str, limit: int = 5, prefix: str = "assert ") -> list[str]:
-    """CodeT-style test cases from one test completion: the completion continues a dangling `assert `,
-    often with further `assert` lines; keep up to `limit` single-line asserts that parse and call
-    `entry_point`, normalised to one line each, without duplicates."""
-    text = prefix + completion
-    tests: list[str] = []
-    for chunk in re.split(r"(?m)^(?=assert\b)", text):
-        statement = _first_assert(chunk)
-        if statement is None or f"{entry_point}(" not in statement or statement in tests:
-            continue
-        tests.append(statement)
-        if len(tests) == limit:
-            break
-    return tests
-
-
-def _first_assert(chunk: str) -> str | None:
-    """The shortest run of leading lines that forms one `assert` statement, joined into one line.
-
-    CodeT samples often break `assert \n    f(x) == y` over lines; joining at line breaks only (never
-    inside a line) leaves string literals intact.
-    """
-    lines = [line.strip() for line in chunk.splitlines() if line.strip()]
-    for end in range(1, len(lines) + 1):
-        statement = " ".join(lines[:end])
-        if not re.match(r"assert\b", statement):
-            return None
-        try:
-            tree = ast.parse(statement)
-        except (SyntaxError, ValueError):
-            continue
-        if len(tree.body) == 1 and isinstance(tree.body[0], ast.Assert):
-            return statement
-        return None
     return None

@@ -24,12 +24,12 @@ What the paper leaves open, and what this module does:
   * Ties. Solutions with identical pass rows get identical scores; `order` breaks ties with a seeded random
     permutation, and `groups` holds these execution-equivalence classes (the top one is the group the
     efficiency step times).
-  * Confidence. The share of all solution score held by the solutions that behave exactly like this one
-    (its group's score mass over the total), 0 for a solution that passes nothing. This is absolute, not
-    relative to the problem's best: when one behaviour gathers most of the trust it is high, when trust is
-    spread over many small clusters it is low. (score / best score would always give the top solution 1
-    and could not tell a solid consensus from a weak one; on CodeT's CodeGen HumanEval matrices, a top-group
-    share above 0.5 picks problems whose top choice is right 62% of the time against 36% overall.)
+  * Confidence. For the top solution, the share of all solution score held by its group (the solutions
+    that behave exactly like it), which is absolute, not relative to the problem's best: when one behaviour
+    gathers most of the trust it is high, when trust is spread over many small clusters it is low. Every
+    other solution gets that share scaled by its score over the top score, so confidence is monotone in the
+    ranking (a lower-ranked solution is never trusted more, which the trust gate relies on); 0 for a
+    solution that passes nothing.
 
 `formulation="pagerank"` runs classic PageRank instead (teleport (1 - d) / n, each node's score shared over
 its weighted degree, dangling mass spread uniformly, start 1 / n): that is what `networkx.pagerank` computes
@@ -80,10 +80,7 @@ def rank_codedpo(
         code, test = _pagerank_scores(edges, multiplicity, weights, damping, iterations)
 
     scores = code[group_of]
-    group_mass = (code * multiplicity)[group_of]
-    total_mass = scores.sum()
-    passes_any = matrix.any(axis=1)
-    confidence = np.where(passes_any, group_mass / total_mass, 0.0) if total_mass > 0 else 0 * scores
+    confidence = _confidence(scores, code * multiplicity, group_of, matrix.any(axis=1))
     return Ranking(
         solution_scores=scores,
         order=order_by_score(scores, seed),
@@ -91,6 +88,24 @@ def rank_codedpo(
         confidence=np.clip(confidence, 0.0, 1.0),
         groups=group_of,
     )
+
+
+def _confidence(
+    scores: np.ndarray, group_mass: np.ndarray, group_of: np.ndarray, passes_any: np.ndarray
+) -> np.ndarray:
+    """Trust in each solution: the top group's share of all solution score, scaled by score / top score.
+
+    The top solution's confidence is the share of the total score its group holds (a large consensus
+    scores high); every other solution's is that share times its score relative to the top, so confidence
+    never contradicts the ranking (a lower-ranked solution never has higher confidence than a higher one).
+    A solution that passes no sampled test has none.
+    """
+    total = scores.sum()
+    if total <= 0 or scores.size == 0:
+        return np.zeros_like(scores)
+    top = int(np.argmax(scores))
+    share = group_mass[group_of[top]] / total
+    return np.where(passes_any, share * scores / scores[top], 0.0)
 
 
 def _paper_scores(

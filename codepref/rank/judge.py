@@ -146,21 +146,14 @@ class SandboxMatrixBuilder:
         self.program = program
 
     def __call__(self, prompt: str, candidates: Sequence[str], tests: Sequence[str]) -> np.ndarray:
-        from codepref.matrix import job_timeout_for
-        from codepref.sandbox import Job, Status
+        from codepref.matrix import tests_job
+        from codepref.sandbox import Status
 
         passed = np.zeros((len(candidates), len(tests)), dtype=bool)
         if not candidates or not tests:
             return passed
         jobs = [
-            Job(
-                program=self.program(prompt, candidate),
-                tests=tuple(tests),
-                job_id=str(i),
-                as_main=self.as_main,
-                test_timeout_s=self.test_timeout_s,
-                timeout_s=job_timeout_for(len(tests), self.test_timeout_s),
-            )
+            tests_job(self.program(prompt, candidate), tests, self.test_timeout_s, str(i), self.as_main)
             for i, candidate in enumerate(candidates)
         ]
         for verdict in self.sandbox.run_many(jobs):

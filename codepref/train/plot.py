@@ -11,7 +11,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from codepref.records import read_finished_records
+from codepref.records import read_jsonl
 
 # Panels of the plot: (log key, title). KTO logs no accuracies; panels without data are left out.
 PANELS = (
@@ -39,7 +39,7 @@ class JsonlLogCallback(TrainerCallback):
 
 
 def read_log(path: str | Path) -> list[dict[str, Any]]:
-    return read_finished_records(Path(path))
+    return read_jsonl(Path(path))
 
 
 def step_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -218,8 +218,8 @@ def train(
         if cfg.save_steps > 0 and Path(args.output_dir).is_dir()
         else None
     )
-    if resume is None and log_path.exists():
-        log_path.unlink()  # a fresh run: do not mix in the steps of an abandoned one
+    if resume is None and args.process_index == 0:
+        log_path.unlink(missing_ok=True)  # a fresh run: do not mix in the steps of an abandoned one
     trainer_cls = KTOTrainer if cfg.unpaired else DPOTrainer
     trainer = trainer_cls(
         model=model,
@@ -238,8 +238,8 @@ def train(
         metrics=dict(summary.metrics),
         log_path=log_path,
     )
+    _save(trainer, tokenizer, out, cfg, args, model_path)  # every rank: sharded weights are gathered
     if trainer.is_world_process_zero():
-        _save(trainer, tokenizer, out, cfg, args)
         if (
             cfg.save_steps <= 0
             and Path(args.output_dir).is_dir()
@@ -250,16 +250,25 @@ def train(
     return result
 
 
-def _save(trainer: Any, tokenizer: Any, out: Path, cfg: TrainConfig, args: Any) -> None:
+def _save(
+    trainer: Any, tokenizer: Any, out: Path, cfg: TrainConfig, args: Any, model_path: str | Path
+) -> None:
+    """Save the way accelerate expects: every rank calls `save_model` (ZeRO-3 and FSDP gather the sharded
+    weights collectively; only the main process writes), then the main process writes the rest. A LoRA
+    adapter is merged on the main process from the saved files, so no rank touches sharded weights."""
     from accelerate.utils import is_peft_model
 
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    if is_peft_model(model):
-        model.save_pretrained(out / "adapter")
-        if cfg.merge_lora:
-            model.merge_and_unload().save_pretrained(out)
-    else:
-        trainer.save_model(str(out))
+    accelerator = trainer.accelerator
+    lora = is_peft_model(accelerator.unwrap_model(trainer.model))
+    trainer.save_model(str(out / "adapter" if lora else out))
+    accelerator.wait_for_everyone()
+    if not accelerator.is_main_process:
+        return
+    if lora and cfg.merge_lora:
+        from peft import PeftModel
+
+        base = load_model(model_path, cfg.model_dtype)
+        PeftModel.from_pretrained(base, out / "adapter").merge_and_unload().save_pretrained(out)
     tokenizer.save_pretrained(out)
     # The settings as given, and what "auto" resolved to on this machine.
     resolved = {

@@ -1,0 +1,18 @@
+"""The self-alignment loop, split by job: `config` (settings), `validate` (reading a config file),
+`models` (model resolution, generators, prompt style), `tasks` (problems as prompts and programs),
+`records` (what stages hand each other), `stages` (skip/resume bookkeeping), `runner` (the loop itself,
+top to bottom), `report` (the per-round table), `cli` (`codepref run`)."""
+
+from codepref.loop.config import LoopConfig, ProblemSet, default_config
+from codepref.loop.runner import Loop, RunResult
+from codepref.loop.validate import ConfigError, load_loop_config
+
+__all__ = [
+    "ConfigError",
+    "Loop",
+    "LoopConfig",
+    "ProblemSet",
+    "RunResult",
+    "default_config",
+    "load_loop_config",
+]

@@ -1,0 +1,135 @@
+"""Stage bookkeeping: every stage writes under `RUNS/NAME/round-R/STAGE/` and records `stage.json` when it
+finishes. A stage whose `stage.json` holds the same inputs hash (its settings and the fingerprints of every
+input file) is skipped; an unfinished one resumes from its partial files, so a killed run picks up where
+it stopped; one whose inputs changed starts over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+console = Console(stderr=True, soft_wrap=True)
+Record = TypeVar("Record")
+
+
+def fingerprint(path: str | Path) -> str:
+    """Content hash of a file or directory; big files (model weights) are hashed by size, mtime and their
+    first and last MiB, which is enough to notice a different model without reading gigabytes."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if "checkpoints" in file.parts or file.name == "stage.json":
+            continue
+        digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
+        size = file.stat().st_size
+        with file.open("rb") as fh:
+            if size <= 64 << 20:
+                digest.update(fh.read())
+            else:
+                digest.update(f"{size}:{file.stat().st_mtime_ns}".encode())
+                digest.update(fh.read(1 << 20))
+                fh.seek(-(1 << 20), 2)
+                digest.update(fh.read())
+    return digest.hexdigest()[:16]
+
+
+def text_fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class StageOutcome:
+    name: str
+    round: int
+    status: str  # "ran" or "skipped"
+    summary: dict[str, Any]
+    seconds: float
+
+
+class StageRunner:
+    """Runs or skips stages, remembering what happened for the end-of-run report."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.outcomes: list[StageOutcome] = []
+
+    def stage_dir(self, round_index: int, name: str) -> Path:
+        return self.run_dir / f"round-{round_index}" / name
+
+    def run(
+        self,
+        round_index: int,
+        name: str,
+        inputs: dict[str, Any],
+        body: Callable[[Path], Record],
+        record_type: type[Record],
+    ) -> Record:
+        """The stage's record: from `stage.json` when its inputs are unchanged, else from running `body`."""
+        directory = self.stage_dir(round_index, name)
+        inputs_hash = text_fingerprint(json.dumps(inputs, sort_keys=True, default=str))
+        marker, started_file = directory / "stage.json", directory / "inputs.json"
+        if marker.exists():
+            saved = json.loads(marker.read_text(encoding="utf-8"))
+            if saved.get("inputs_hash") == inputs_hash:
+                console.print(f"round {round_index} {name}: up to date, skipped", highlight=False)
+                self.outcomes.append(StageOutcome(name, round_index, "skipped", saved["summary"], 0.0))
+                return record_type(**saved["summary"])
+        if started_file.exists() and json.loads(started_file.read_text()).get("inputs_hash") != inputs_hash:
+            shutil.rmtree(directory)  # partial outputs of other inputs: start over
+        elif marker.exists():
+            marker.unlink()
+        directory.mkdir(parents=True, exist_ok=True)
+        started_file.write_text(
+            json.dumps({"inputs_hash": inputs_hash, "inputs": inputs}, indent=1, default=str)
+        )
+        console.print(f"round {round_index} {name}: running", highlight=False)
+        started = time.perf_counter()
+        record = body(directory)
+        seconds = time.perf_counter() - started
+        summary = asdict(record) if dataclasses.is_dataclass(record) else dict(record)
+        saved = {
+            "stage": name,
+            "round": round_index,
+            "inputs_hash": inputs_hash,
+            "summary": summary,
+            "seconds": round(seconds, 2),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        marker.write_text(json.dumps(saved, indent=1, default=str) + "\n")  # written last: the stage is done
+        console.print(
+            f"round {round_index} {name}: done in {seconds:.1f} s {summary_line(summary)}", highlight=False
+        )
+        self.outcomes.append(StageOutcome(name, round_index, "ran", summary, seconds))
+        return record
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    shown = {
+        k: v
+        for k, v in _flat(summary).items()
+        if isinstance(v, int | float | str) and k != "model" and not k.endswith("_file")
+    }
+    return (
+        "("
+        + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
+        + ")"
+    )
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        out.update(_flat(value, name + " ") if isinstance(value, dict) else {name: value})
+    return out

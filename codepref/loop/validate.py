@@ -1,0 +1,241 @@
+"""Reading a loop config: the whole file is checked before any stage runs, and every bad value gets one
+line naming the file, the key and what is allowed (`ConfigError`'s message holds one line per problem)."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codepref.loop.config import (
+    EvalSettings,
+    GenerationSettings,
+    LoopConfig,
+    MatrixSettings,
+    ProblemSet,
+    SandboxSettings,
+)
+from codepref.pairs.config import PairConfig
+from codepref.train.config import LoraSettings, TrainConfig
+
+SECTIONS: dict[str, type] = {
+    "train_problems": ProblemSet,
+    "generation": GenerationSettings,
+    "sandbox": SandboxSettings,
+    "matrix": MatrixSettings,
+    "pairs": PairConfig,
+    "train": TrainConfig,
+    "eval": EvalSettings,
+}
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; one line per bad value."""
+
+
+def load_loop_config(path: str | Path) -> LoopConfig:
+    """Read and check a loop config file; raises ConfigError listing every problem."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; give a config file (see configs/)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot be read ({err})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" line {mark.line + 1}:" if mark is not None else ""
+        raise ConfigError(f"{path}:{line} invalid YAML: {getattr(err, 'problem', err)}") from None
+    return config_from_dict(data, str(path))
+
+
+def config_from_dict(data: Any, where: str) -> LoopConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
+    problems = [f"{where}: {key}: {message}" for key, message in check(data)]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return build(data)
+
+
+def check(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, what is wrong) for every bad value of a loop config given as plain data."""
+    bad = [(name, "is missing") for name in ("name", "model") if name not in data]
+    bad += check_fields(LoopConfig, data, "")
+    if bad:
+        return bad  # the values below are only meaningful once every type is right
+    sections, bad = build_sections(data)
+    if bad:
+        return bad
+    return check_values(LoopConfig(**{**data, **sections}))
+
+
+def build_sections(data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The section objects of type-checked data, and what their own checks reject."""
+    sections, bad = {}, []
+    for key, cls in SECTIONS.items():
+        if key not in data:
+            continue
+        values = dict(data[key])
+        if cls is EvalSettings and "sets" in values:
+            values["sets"] = [ProblemSet(**item) for item in values["sets"]]
+        if cls is PairConfig:
+            bad += [(f"pairs.{name}", message) for name, message in pair_problems(values)]
+            if bad:
+                continue
+        try:
+            sections[key] = cls(**values)
+        except ValueError as err:
+            name = "train.loss" if str(err).startswith("unknown loss") else key
+            bad.append((name, str(err)))
+    return sections, bad
+
+
+def pair_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """PairConfig's own checks, every one of them (constructing it stops at the first)."""
+    unchecked = object.__new__(PairConfig)
+    for f in dataclasses.fields(PairConfig):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        object.__setattr__(unchecked, f.name, values.get(f.name, default))
+    return unchecked.problems()
+
+
+def check_fields(cls: type, data: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    bad = [
+        (f"{prefix}{key}", f"unknown setting; known: {', '.join(names)}") for key in data if key not in hints
+    ]
+    for key, value in data.items():
+        if key not in hints:
+            continue
+        name = f"{prefix}{key}"
+        if cls is TrainConfig and key == "lora":
+            if not (value is None or isinstance(value, bool)):
+                bad += check_mapping(LoraSettings, value, name, "true, false or a mapping of LoRA settings")
+            continue
+        nested = SECTIONS.get(key) if cls is LoopConfig else None
+        if nested is not None:
+            bad += check_mapping(nested, value, name, "a mapping")
+        elif cls is EvalSettings and key == "sets":
+            if not isinstance(value, list) or not value:
+                bad.append((name, "must be a non-empty list of problem sets ({benchmark: ..., split: ...})"))
+            else:
+                for i, item in enumerate(value):
+                    bad += check_mapping(ProblemSet, item, f"{name}[{i}]", "a mapping")
+        elif not matches(value, hints[key]):
+            bad.append((name, f"must be {describe(hints[key])}, got {value!r}"))
+    return bad
+
+
+def check_mapping(cls: type, value: Any, name: str, expected: str) -> list[tuple[str, str]]:
+    if not isinstance(value, dict):
+        return [(name, f"must be {expected}, got {value!r}")]
+    missing = [
+        (f"{name}.{f.name}", "is missing")
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and f.name not in value
+    ]
+    return missing + check_fields(cls, value, f"{name}.")
+
+
+def matches(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(matches(value, option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is Any:
+        return True
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(matches(v, item) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(describe(option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    if origin is list:
+        return f"a list of {describe(typing.get_args(hint)[0])}"
+    if origin is dict:
+        return "a mapping"
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def build(data: dict[str, Any]) -> LoopConfig:
+    """The config object of data that passed `check`."""
+    sections, bad = build_sections(data)
+    if bad:
+        raise ConfigError("\n".join(f"{key}: {message}" for key, message in bad))
+    return LoopConfig(**{**data, **sections})
+
+
+def check_values(cfg: LoopConfig) -> list[tuple[str, str]]:
+    """Ranges and choices, once every value has the right type."""
+    from codepref.data import split_problem
+    from codepref.sandbox import BACKENDS
+
+    g, s, m, e = cfg.generation, cfg.sandbox, cfg.matrix, cfg.eval
+    rules: list[tuple[str, bool, str]] = [
+        ("rounds", cfg.rounds >= 0, "must be >= 0"),
+        ("model_fallback", cfg.model_fallback in ("none", "tiny"), "must be none or tiny"),
+        ("generation.backend", g.backend in ("auto", "hf", "vllm"), "must be auto, hf or vllm"),
+        ("generation.style", g.style in ("auto", "completion", "chat"), "must be auto, completion or chat"),
+        ("generation.solutions", g.solutions >= 2, "must be >= 2 (pairs need two solutions)"),
+        ("generation.tests", g.tests >= 1, "must be >= 1"),
+        ("generation.temperature", g.temperature >= 0, "must be >= 0"),
+        ("generation.top_p", 0 < g.top_p <= 1, "must lie in (0, 1]"),
+        ("generation.max_tokens", g.max_tokens >= 1, "must be >= 1"),
+        ("generation.test_max_tokens", g.test_max_tokens >= 1, "must be >= 1"),
+        ("generation.batch_size", g.batch_size >= 1, "must be >= 1"),
+        ("generation.chunk_size", g.chunk_size >= 1, "must be >= 1"),
+        ("sandbox.backend", s.backend in BACKENDS, f"must be one of {', '.join(BACKENDS)}"),
+        ("sandbox.workers", s.workers >= 1, "must be >= 1"),
+        ("sandbox.memory_mb", s.memory_mb >= 64, "must be >= 64"),
+        ("matrix.tests_per_sample", m.tests_per_sample >= 0, "must be >= 0 (0 keeps all)"),
+        ("matrix.test_timeout_s", m.test_timeout_s > 0, "must be > 0"),
+        ("eval.samples", e.samples >= 1, "must be >= 1"),
+        (
+            "eval.ks",
+            bool(e.ks) and all(1 <= k <= e.samples for k in e.ks),
+            f"each k must lie in 1..{e.samples}",
+        ),
+        ("eval.temperature", e.temperature >= 0, "must be >= 0"),
+        ("eval.top_p", 0 < e.top_p <= 1, "must lie in (0, 1]"),
+        ("eval.max_tokens", e.max_tokens >= 1, "must be >= 1"),
+    ]
+    bad = [(key, message) for key, ok, message in rules if not ok]
+    for name, spec in [("train_problems", cfg.train_problems)] + [
+        (f"eval.sets[{i}]", spec) for i, spec in enumerate(e.sets)
+    ]:
+        problem = split_problem(spec.benchmark, spec.split)
+        if problem:
+            bad.append((f"{name}.{'benchmark' if 'benchmark' in problem else 'split'}", problem))
+        if spec.limit is not None and spec.limit < 1:
+            bad.append((f"{name}.limit", "must be >= 1 or null (all)"))
+        if spec.offset < 0:
+            bad.append((f"{name}.offset", "must be >= 0"))
+    return bad

@@ -1,0 +1,38 @@
+"""Code x test execution matrices: which sampled solution passes which sampled test.
+
+`extraction` turns sampled test completions into test snippets (CodeT's rules), `build` runs them in the
+sandbox (one job per distinct solution, resumable), `format` is the JSONL file format, `inputs` reads the
+command line's problem files, `cli` is `codepref matrix`.
+"""
+
+from codepref.matrix.build import BuildStats, MatrixProblem, build_matrices, job_timeout_for, tests_job
+from codepref.matrix.extraction import (
+    CODET_TEST_TIMEOUT_S,
+    CODET_TESTS_PER_SAMPLE,
+    TestPool,
+    collect_tests,
+    extract_tests,
+    snippet_id,
+)
+from codepref.matrix.format import FORMAT, ExecutionMatrix, load_matrices, save_matrices
+from codepref.matrix.inputs import codet_problems, read_problem_file
+
+__all__ = [
+    "CODET_TESTS_PER_SAMPLE",
+    "CODET_TEST_TIMEOUT_S",
+    "FORMAT",
+    "BuildStats",
+    "ExecutionMatrix",
+    "MatrixProblem",
+    "TestPool",
+    "build_matrices",
+    "codet_problems",
+    "collect_tests",
+    "extract_tests",
+    "job_timeout_for",
+    "load_matrices",
+    "read_problem_file",
+    "save_matrices",
+    "snippet_id",
+    "tests_job",
+]

@@ -1,0 +1,86 @@
+"""`codepref matrix`: build the N x M solution-by-test pass matrix of each problem in the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from codepref.matrix.build import build_matrices
+from codepref.matrix.extraction import CODET_TEST_TIMEOUT_S, CODET_TESTS_PER_SAMPLE
+from codepref.matrix.inputs import codet_problems, read_problem_file
+
+
+def matrix_command(
+    problems_file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="JSONL, one problem per line: task_id, prompt, solutions, and tests or raw_tests+entry_point."
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Matrix JSONL file (appended to; resumable).")
+    ] = Path("matrix.jsonl"),
+    codet: Annotated[
+        bool,
+        typer.Option(
+            "--codet", help="Use CodeT's released CodeGen-16B HumanEval samples instead of PROBLEMS_FILE."
+        ),
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", envvar="CODEPREF_DATA_DIR", help="Directory holding CodeT's sample files."
+        ),
+    ] = None,
+    tests_per_sample: Annotated[
+        int,
+        typer.Option(
+            help="Keep the first K valid test snippets of each raw test sample (CodeT: 5; 0 keeps all)."
+        ),
+    ] = CODET_TESTS_PER_SAMPLE,
+    test_timeout: Annotated[
+        float, typer.Option(help="Per-test timeout in seconds (CodeT: 0.1).")
+    ] = CODET_TEST_TIMEOUT_S,
+    workers: Annotated[int, typer.Option(help="Parallel sandbox workers.")] = 2,
+    backend: Annotated[str, typer.Option(help="Sandbox backend: auto, docker or process.")] = "auto",
+    max_problems: Annotated[int, typer.Option(help="Only the first N problems (0: all).")] = 0,
+    dedupe: Annotated[
+        bool, typer.Option(help="Run identical completions of a problem once (their rows are copies).")
+    ] = True,
+) -> None:
+    """Build the N x M solution-by-test pass matrix of each problem in the sandbox (one job per solution)."""
+    from rich.console import Console
+
+    from codepref.sandbox import Sandbox
+    from codepref.sandbox.types import limits_profile
+
+    console = Console(stderr=True, soft_wrap=True)
+    limit = tests_per_sample or None
+    if codet == (problems_file is not None):
+        raise typer.BadParameter("give either PROBLEMS_FILE or --codet")
+    try:
+        problems = (
+            codet_problems(data_dir, limit=limit) if codet else read_problem_file(problems_file, limit=limit)
+        )
+    except (ValueError, FileNotFoundError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    if max_problems:
+        problems = problems[:max_problems]
+    with Sandbox(backend=backend, workers=workers, limits=limits_profile("execution")) as sandbox:
+        matrices, stats = build_matrices(
+            problems, out, sandbox, test_timeout_s=test_timeout, dedupe_solutions=dedupe
+        )
+    cells = sum(m.passed.size for m in matrices)
+    console.print(
+        f"{len(matrices)}/{stats.problems_total} problems in {out} ({stats.problems_resumed} resumed, "
+        f"{stats.problems_incomplete} incomplete); {stats.jobs} jobs, {stats.test_runs} test runs, "
+        f"{cells} cells, {stats.wall_s:.1f} s; job statuses {stats.statuses}"
+    )
+    if stats.problems_incomplete:
+        console.print(
+            "[yellow]some problems hit sandbox errors; run the same command again to retry them[/yellow]"
+        )
+        raise typer.Exit(1)
