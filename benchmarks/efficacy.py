@@ -30,10 +30,11 @@ from typing import Any
 import yaml
 
 from codepref.generate import read_generations
-from codepref.loop import Loop, LoopConfig, ProblemSet, load_loop_config
+from codepref.loop import Loop, LoopConfig, ProblemSet
 from codepref.loop import tasks as T
 from codepref.loop.records import Generated, Matrices, Pairs, Rankings
 from codepref.loop.stages import fingerprint
+from codepref.loop.validate import config_from_dict
 from codepref.records import read_jsonl, write_jsonl
 
 SOURCES = ("codet", "codedpo", "dstc", "dstc-kto", "random", "oracle")
@@ -324,7 +325,7 @@ def main() -> None:
     try:
         raw = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
         bench = BenchSettings(**raw.pop("efficacy", {}))
-        base = load_loop_config_from(raw)
+        base = config_from_dict(raw, str(args.config))
     except (ValueError, TypeError, OSError) as err:
         sys.exit(f"error: {args.config}: {err}")
     if args.eval_split:
@@ -349,16 +350,6 @@ def main() -> None:
     print_table(summary)
     plot(summary, root / "efficacy.png")
     print(f"written: {root / 'efficacy.json'}, {root / 'efficacy.png'}")
-
-
-def load_loop_config_from(raw: dict) -> LoopConfig:
-    """The loop config part of the benchmark config, validated by the loop's own loader."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "loop.yaml"
-        path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-        return load_loop_config(path)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,9 @@ def default_config() -> LoopConfig:
         ),
         sandbox=SandboxSettings(backend="process"),
         pairs=PairConfig(method="codedpo", pairs_per_problem=2),
-        train=TrainConfig(learning_rate=2e-4, beta=0.1, epochs=1, batch_size=8, max_length=512),
+        train=TrainConfig(
+            learning_rate=2e-4, beta=0.1, epochs=1, batch_size=8, max_length=512, warmup_steps=0
+        ),
         eval=EvalSettings(sets=[ProblemSet("synth-heldout", limit=100)], max_tokens=96),
     )
 
