@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from codepref.bench.cli import bench_command
+from codepref.coder.cli import app as coder_app
 from codepref.evaluate.cli import eval_command
 from codepref.generate.command import generate_command
 from codepref.judges.cli import judge_command
@@ -18,6 +19,7 @@ from codepref.train.cli import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(coder_app, name="coder")
 app.command("generate")(generate_command)
 app.command("eval")(eval_command)
 app.command("matrix")(matrix_command)

@@ -20,6 +20,7 @@ from codepref.data.mbpp import (
     load_mbpp_sanitized_google,
 )
 from codepref.data.problems import DATA_DIR_ENV, DataFileError, Problem, resolve_data_dir
+from codepref.synth.registry import register_synth_benchmarks
 
 Loader = Callable[..., list[Problem]]  # (data_dir, *, split, path) -> problems
 
@@ -94,6 +95,7 @@ register_benchmark(
     "mbpp-sanitized-google", load_mbpp_sanitized_google, description="Google's sanitized MBPP (hub)"
 )
 register_benchmark("mbpp+", load_mbpp_plus, description="MBPP+ (evalplus)")
+register_synth_benchmarks(register_benchmark)  # synth-train, synth-validation, synth-heldout (codepref.synth)
 
 # The built-in names; `benchmark_names()` also lists benchmarks registered later.
 BENCHMARKS = benchmark_names()

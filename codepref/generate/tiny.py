@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -80,8 +81,9 @@ def code_corpus() -> list[str]:
     return [inspect.getsource(importlib.import_module(name)) for name in CORPUS_MODULES]
 
 
-def train_tokenizer(vocab_size: int):
-    """A byte-level BPE tokenizer (every byte is representable, so no text is ever unknown)."""
+def train_tokenizer(vocab_size: int, corpus: list[str] | None = None):
+    """A byte-level BPE tokenizer (every byte is representable, so no text is ever unknown), trained on
+    `corpus` (default: the standard-library modules of `code_corpus`)."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -102,7 +104,7 @@ def train_tokenizer(vocab_size: int):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(code_corpus(), trainer=trainer)
+    tokenizer.train_from_iterator(code_corpus() if corpus is None else corpus, trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         eos_token=EOS_TOKEN,
@@ -146,19 +148,25 @@ def build_tiny_model(out_dir: str | Path, spec: TinyModelSpec | None = None) -> 
 
 
 def cached_tiny_model(cache_root: str | Path, spec: TinyModelSpec | None = None) -> Path:
-    """Return a built model under `cache_root/<spec key>`, building it once (atomically, via a rename)."""
+    """Return a built model under `cache_root/<spec key>`, building it once."""
+    spec = spec or TinyModelSpec()
+    final = Path(cache_root) / f"tiny-qwen2-{spec.key()}"
+    return build_once(final, "tiny_model_spec.json", lambda staging: build_tiny_model(staging, spec))
+
+
+def build_once(final: Path, marker: str, build: Callable[[Path], object]) -> Path:
+    """`final`, built by `build(staging_dir)` unless `final/marker` exists; atomic (a rename), so a killed
+    build leaves nothing behind and concurrent builders keep the first finished copy."""
     import os
     import shutil
     import tempfile
 
-    spec = spec or TinyModelSpec()
-    final = Path(cache_root) / f"tiny-qwen2-{spec.key()}"
-    if (final / "tiny_model_spec.json").exists():
+    if (final / marker).exists():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=final.parent))
     try:
-        build_tiny_model(staging, spec)
+        build(staging)
         try:
             os.rename(staging, final)
         except OSError:  # another process finished first: keep theirs

@@ -16,7 +16,6 @@ from codepref.judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.train.config import TrainConfig
 
-DEFAULT_MODEL = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
 DEFAULT_DATA_DIR = Path("../shared/data")  # used when neither data_dir nor $CODEPREF_DATA_DIR is set
 
 
@@ -79,7 +78,9 @@ class EvalSettings:
 @dataclass
 class LoopConfig:
     name: str
-    model: str  # a local directory, a hub id, or "tiny" (the locally built test model)
+    model: (
+        str  # a local directory, a hub id, "tiny" (the test model) or "synth-coder[:RECIPE]" (codepref.coder)
+    )
     rounds: int = 1
     model_fallback: str = "none"  # "tiny": use the tiny local model when `model` cannot be loaded
     runs_dir: str = "runs"
@@ -100,16 +101,31 @@ class LoopConfig:
 
 
 def default_config() -> LoopConfig:
-    """The README's one-command run: a handful of MBPP problems, one round, finishes in minutes."""
+    """The README's one-command run, offline: the synth coder (built here on first use, `codepref coder
+    build`) on synth-train prompts it was not trained on, one round, greedy pass@1 on synth-heldout. The
+    settings of configs/synth-efficacy.yaml, on fewer problems."""
+    from codepref.coder import CPU_RECIPE
+
     return LoopConfig(
         name="default",
-        model=DEFAULT_MODEL,
-        model_fallback="tiny",
+        model="synth-coder",
         rounds=1,
-        train_problems=ProblemSet("mbpp", "train", limit=8),
-        generation=GenerationSettings(solutions=8, tests=4, max_tokens=384, test_max_tokens=128),
-        train=TrainConfig(learning_rate=5e-6, epochs=1, batch_size=2, max_length=1024),
-        eval=EvalSettings(sets=[ProblemSet("mbpp", "test", limit=8), ProblemSet("humaneval", limit=8)]),
+        train_problems=ProblemSet("synth-train", offset=CPU_RECIPE.sft_problems, limit=64),
+        generation=GenerationSettings(
+            backend="hf",
+            style="completion",
+            solutions=8,
+            tests=4,
+            max_tokens=96,
+            test_max_tokens=128,
+            batch_size=160,
+        ),
+        sandbox=SandboxSettings(backend="process"),
+        pairs=PairConfig(method="codedpo", pairs_per_problem=2),
+        train=TrainConfig(
+            learning_rate=2e-4, beta=0.1, epochs=1, batch_size=8, max_length=512, warmup_steps=0
+        ),
+        eval=EvalSettings(sets=[ProblemSet("synth-heldout", limit=100)], max_tokens=96),
     )
 
 

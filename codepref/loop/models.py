@@ -18,6 +18,13 @@ def resolve_model(cfg: LoopConfig) -> tuple[str, LoopConfig]:
     """A local directory for `cfg.model` (building or downloading it), falling back to the tiny model."""
     if cfg.model == "tiny":
         return str(tiny_model_dir()), cfg
+    if cfg.model.startswith("synth-coder"):  # synth-coder[:RECIPE], built here on first use
+        from codepref.coder import RECIPES, cached_coder
+
+        recipe = cfg.model.partition(":")[2] or "cpu"
+        if recipe not in RECIPES:
+            raise ValueError(f"model {cfg.model!r}: unknown coder recipe (choose from {', '.join(RECIPES)})")
+        return str(cached_coder(RECIPES[recipe])), cfg
     if Path(cfg.model).is_dir():
         return cfg.model, cfg
     try:

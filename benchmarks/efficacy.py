@@ -1,0 +1,356 @@
+"""Does the loop align a model? R rounds of the real loop (generate -> matrix -> rank -> pairs -> train) on
+synth-train from the same base coder, once per pair source, measured on synth-heldout's hidden tests.
+
+Pair sources: the execution rankers `codet`, `codedpo`, `dstc` (trained with DPO) and `dstc-kto` (KTO); the
+control `random` (two distinct samples of a problem, chosen and rejected at random) and the upper bound
+`oracle` (a sample that passes the problem's hidden tests over one that fails them). Per source and round:
+held-out pass@1 greedy and sampled (T=0.8, n=10, with pass@10), pair precision against the hidden tests
+(chosen passes, rejected fails), pairs made, generated-test accuracy (share of the round's sampled asserts
+that the canonical solution passes), wall time. Repeated over seeds; mean and spread; table, JSON and plot.
+
+    python benchmarks/efficacy.py configs/synth-efficacy.yaml             # the full benchmark
+    python benchmarks/efficacy.py configs/synth-efficacy-quick.yaml       # the quick variant
+    python benchmarks/efficacy.py CONFIG --eval-split validation          # for choosing lr / thresholds
+
+Every stage is cached by the loop (rerun to resume); results are written as each source finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codepref.generate import read_generations
+from codepref.loop import Loop, LoopConfig, ProblemSet
+from codepref.loop import tasks as T
+from codepref.loop.records import Generated, Matrices, Pairs, Rankings
+from codepref.loop.stages import fingerprint
+from codepref.loop.validate import config_from_dict
+from codepref.records import read_jsonl, write_jsonl
+
+SOURCES = ("codet", "codedpo", "dstc", "dstc-kto", "random", "oracle")
+
+
+@dataclass
+class BenchSettings:
+    """The `efficacy:` section of the config (everything else is an ordinary loop config)."""
+
+    sources: tuple[str, ...] = SOURCES
+    seeds: tuple[int, ...] = (0, 1, 2)
+    eval_benchmark: str = "synth-heldout"
+    eval_limit: int | None = None
+    samples: int = 10
+    temperature: float = 0.8
+    max_tokens: int = 96
+
+
+# --- ground truth the loop never sees -----------------------------------------------------------------
+
+
+def hidden_verdicts(loop: Loop, r: int, tasks: list[Any]) -> dict[str, bool]:
+    """solution id -> whether the round's sample passes its problem's hidden tests (cached per round)."""
+    from codepref.evaluate.jobs import build_job
+
+    cache = loop.runner.stage_dir(r, "generate") / "hidden_verdicts.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    records = read_generations(loop.runner.stage_dir(r, "generate") / "solutions.jsonl")
+    jobs, owners = [], {}
+    for task in tasks:
+        for i, completion in enumerate(records[task.key]["completions"]):
+            job = build_job(task.problem, solution=T.program(task, "completion", completion["text"]))
+            jobs.append(job)
+            owners[job.job_id] = f"{task.key}#{i}"
+    verdicts = {owners[v.job_id]: v.passed for v in loop.sandbox().run_many(jobs)}
+    cache.write_text(json.dumps(verdicts))
+    return verdicts
+
+
+def test_accuracy(loop: Loop, r: int, tasks: list[Any]) -> tuple[float, int]:
+    """(share of the round's distinct sampled asserts that the canonical solution passes, how many)."""
+    from codepref.matrix import load_matrices
+    from codepref.sandbox import Job
+
+    by_key = {t.key: t for t in tasks}
+    jobs = []
+    for matrix in load_matrices(loop.runner.stage_dir(r, "matrix") / "matrix.jsonl"):
+        if matrix.tests:
+            program = by_key[matrix.task_id].problem.reference_program
+            jobs.append(Job(program=program, tests=tuple(matrix.tests), as_main=False, test_timeout_s=1.0))
+    results = [t.status == "passed" for v in loop.sandbox().run_many(jobs) for t in v.tests]
+    return (sum(results) / len(results) if results else float("nan")), len(results)
+
+
+# --- the loop with two more pair sources ---------------------------------------------------------------
+
+
+class EfficacyLoop(Loop):
+    """The real loop; only `random` and `oracle` replace the pairs stage (the execution rankers use it)."""
+
+    def __init__(self, cfg: LoopConfig, source: str) -> None:
+        super().__init__(cfg)
+        self.source = source
+
+    def pairs(self, r: int, generated: Generated, matrices: Matrices, rankings: Rankings) -> Pairs:
+        if self.source not in ("random", "oracle"):
+            return super().pairs(r, generated, matrices, rankings)
+        inputs = {
+            "source": self.source,
+            "solutions": fingerprint(generated.solutions_file),
+            "settings": asdict(self.cfg.pairs),
+        }
+
+        def body(out: Path) -> Pairs:
+            from codepref.pairs import training_rows
+
+            tasks = [T.make_task(p) for p in self.problems(self.cfg.train_problems)]
+            verdicts = hidden_verdicts(self, r, tasks)
+            records = read_generations(Path(generated.solutions_file))
+            rng = random.Random(self.cfg.pairs.seed + r)
+            pairs = []
+            for task in tasks:
+                texts = [
+                    T.solution_parts(task, "completion", c["text"])[1]
+                    for c in records[task.key]["completions"]
+                ]
+                pairs += self.pairs_of(task, texts, verdicts, rng)
+            rows = training_rows(pairs)
+            write_jsonl(out / "train_pairs.jsonl", rows)
+            return Pairs(
+                pairs_file=str(out / "train_pairs.jsonl"),
+                pairs=len(rows),
+                ranked_pairs=len(rows),
+                fallback_pairs=0,
+                problems_with_pairs=len({p.task_id for p in pairs}),
+            )
+
+        return self.runner.run(r, "pairs", inputs, body, Pairs)
+
+    def pairs_of(self, task: Any, texts: list[str], verdicts: dict[str, bool], rng: random.Random) -> list:
+        """Oracle: a distinct sample passing the hidden tests over one failing them. Random: two distinct
+        samples, which one is chosen left to chance."""
+        from codepref.pairs import PreferencePair
+
+        distinct = list({text: i for i, text in reversed(list(enumerate(texts)))}.values())
+        if self.source == "oracle":
+            good = [i for i in distinct if verdicts[f"{task.key}#{i}"]]
+            bad = [i for i in distinct if not verdicts[f"{task.key}#{i}"]]
+            sides = list(zip(rng.sample(good, len(good)), rng.sample(bad, len(bad)), strict=False))
+        else:
+            shuffled = rng.sample(distinct, len(distinct))
+            sides = list(zip(shuffled[::2], shuffled[1::2], strict=False))
+        return [
+            PreferencePair(
+                prompt=task.prompt,
+                chosen=texts[chosen],
+                rejected=texts[rejected],
+                method=self.source,
+                task_id=task.key,
+                chosen_score=1.0,
+                rejected_score=0.0,
+                margin=1.0,
+                kind="correctness",
+                chosen_id=f"{task.key}#{chosen}",
+                rejected_id=f"{task.key}#{rejected}",
+                chosen_index=chosen,
+                rejected_index=rejected,
+            )
+            for chosen, rejected in sides[: self.cfg.pairs.pairs_per_problem]
+        ]
+
+
+def source_config(base: LoopConfig, source: str, seed: int, runs_dir: Path) -> LoopConfig:
+    method = {"dstc-kto": "dstc", "random": "codedpo", "oracle": "codedpo"}.get(source, source)
+    return replace(
+        base,
+        name=f"{source}-seed{seed}",
+        runs_dir=str(runs_dir),
+        generation=replace(base.generation, seed=base.generation.seed + 1000 * seed),
+        pairs=replace(base.pairs, method=method, seed=seed),
+        train=replace(base.train, loss="kto" if source == "dstc-kto" else base.train.loss, seed=seed),
+        eval=replace(base.eval, sets=[]),  # held-out scores are measured below, greedy and sampled
+    )
+
+
+# --- measuring -----------------------------------------------------------------------------------------
+
+
+def heldout_scores(loop: Loop, model: str, bench: BenchSettings, out: Path) -> dict[str, float]:
+    """Greedy pass@1, and sampled pass@1 / pass@n, of `model` on the evaluation split (cached in `out`)."""
+    done = out / "scores.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    spec = ProblemSet(bench.eval_benchmark, limit=bench.eval_limit)
+    scores: dict[str, float] = {}
+    saved = loop.cfg.eval
+    for label, n, temperature in (("greedy", 1, 0.0), ("sampled", bench.samples, bench.temperature)):
+        ks = [1] if n == 1 else [1, n]
+        loop.cfg.eval = replace(saved, samples=n, temperature=temperature, ks=ks, max_tokens=bench.max_tokens)
+        (out / label).mkdir(parents=True, exist_ok=True)
+        result = loop.evaluate_set(model, spec, out / label)
+        scores.update({f"{label} {k}": v for k, v in result.items() if k.startswith("pass@")})
+    loop.cfg.eval = saved
+    done.write_text(json.dumps(scores))
+    return scores
+
+
+def pair_precision(loop: Loop, r: int, verdicts: dict[str, bool]) -> float:
+    rows = read_jsonl(loop.runner.stage_dir(r, "pairs") / "train_pairs.jsonl")
+    right = [
+        verdicts.get(row["chosen_id"], False) and not verdicts.get(row["rejected_id"], True) for row in rows
+    ]
+    return sum(right) / len(right) if right else float("nan")
+
+
+def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, root: Path) -> list[dict]:
+    cfg = source_config(base, source, seed, root / "runs")
+    loop = EfficacyLoop(cfg, source)
+    started = time.perf_counter()
+    result = loop.run()
+    loop_seconds = time.perf_counter() - started
+    meter = EfficacyLoop(cfg, source)  # the run closed its sandbox and generator: measure with fresh ones
+    tasks = [T.make_task(p) for p in meter.problems(cfg.train_problems)]
+    rows = []
+    with meter._stack:
+        for res in result.rounds:
+            t0 = time.perf_counter()
+            eval_dir = (
+                root / "eval" / f"seed{seed}" / ("base" if res.round == 0 else f"{source}-round{res.round}")
+            )
+            row: dict[str, Any] = {"source": source, "seed": seed, "round": res.round}
+            row.update(heldout_scores(meter, res.model, bench, eval_dir))
+            if res.round > 0:
+                verdicts = hidden_verdicts(meter, res.round, tasks)
+                accuracy, tests = test_accuracy(meter, res.round, tasks)
+                row.update(
+                    pairs=res.pairs or 0,
+                    pair_precision=pair_precision(meter, res.round, verdicts),
+                    sample_pass_rate=sum(verdicts.values()) / max(1, len(verdicts)),
+                    test_accuracy=accuracy,
+                    tests=tests,
+                    loop_seconds=sum(o.seconds for o in result.outcomes if o.round == res.round),
+                )
+            row["eval_seconds"] = time.perf_counter() - t0
+            rows.append(row)
+        meter.models.close()
+    print(f"{source} seed {seed}: loop {loop_seconds:.0f} s", file=sys.stderr)
+    return rows
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Mean and spread (min..max over seeds) of every figure, per source and round."""
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["source"], row["round"]), []).append(row)
+    summary = []
+    for (source, r), group in sorted(groups.items(), key=lambda kv: (SOURCES.index(kv[0][0]), kv[0][1])):
+        entry: dict[str, Any] = {"source": source, "round": r, "seeds": len(group)}
+        for key in group[0]:
+            values = [g[key] for g in group if isinstance(g.get(key), int | float) and g[key] == g[key]]
+            if key in ("source", "seed", "round") or not values:
+                continue
+            entry[key] = statistics.fmean(values)
+            entry[f"{key} spread"] = max(values) - min(values)
+        summary.append(entry)
+    return summary
+
+
+def print_table(summary: list[dict]) -> None:
+    columns = (
+        "greedy pass@1",
+        "sampled pass@1",
+        "sampled pass@10",
+        "pairs",
+        "pair_precision",
+        "test_accuracy",
+    )
+    print("| source | round | " + " | ".join(columns) + " | loop s |")
+    print("|---|---|" + "---|" * (len(columns) + 1))
+    for e in summary:
+        cells = [
+            f"{e[c]:.3f} ± {e[c + ' spread'] / 2:.3f}" if isinstance(e.get(c), float) else "" for c in columns
+        ]
+        print(
+            f"| {e['source']} | {e['round']} | " + " | ".join(cells) + f" | {e.get('loop_seconds', 0):.0f} |"
+        )
+
+
+def plot(summary: list[dict], path: Path, metric: str = "sampled pass@1") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    base = [e for e in summary if e["round"] == 0]
+    for source in dict.fromkeys(e["source"] for e in summary):
+        points = [e for e in summary if e["source"] == source and e["round"] > 0]
+        points = base[:1] + points
+        ax.errorbar(
+            [e["round"] for e in points],
+            [e.get(metric, float("nan")) for e in points],
+            yerr=[e.get(f"{metric} spread", 0) / 2 for e in points],
+            marker="o",
+            capsize=3,
+            label=source,
+        )
+    ax.set_xlabel("round (0: base coder)")
+    ax.set_ylabel(f"held-out {metric}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--eval-split", choices=("heldout", "validation"), default=None)
+    parser.add_argument("--sources", help="comma-separated subset of: " + ", ".join(SOURCES))
+    parser.add_argument("--seeds", help="comma-separated seeds (default: the config's)")
+    parser.add_argument("-o", "--out", type=Path, default=None, help="default: benchmarks/out/efficacy-NAME")
+    args = parser.parse_args()
+    try:
+        raw = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
+        bench = BenchSettings(**raw.pop("efficacy", {}))
+        base = config_from_dict(raw, str(args.config))
+    except (ValueError, TypeError, OSError) as err:
+        sys.exit(f"error: {args.config}: {err}")
+    if args.eval_split:
+        bench = replace(bench, eval_benchmark=f"synth-{args.eval_split}")
+    if args.sources:
+        bench = replace(bench, sources=tuple(args.sources.split(",")))
+    if args.seeds:
+        bench = replace(bench, seeds=tuple(int(s) for s in args.seeds.split(",")))
+    unknown = set(bench.sources) - set(SOURCES)
+    if unknown:
+        sys.exit(f"error: unknown source(s) {', '.join(sorted(unknown))}; choose from {', '.join(SOURCES)}")
+    root = args.out or Path("benchmarks/out") / f"efficacy-{base.name}-{bench.eval_benchmark}"
+    root.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    for seed in bench.seeds:
+        for source in bench.sources:
+            rows += run_source(base, bench, source, seed, root)
+            summary = summarize(rows)
+            (root / "efficacy.json").write_text(
+                json.dumps({"settings": asdict(bench), "rows": rows, "summary": summary}, indent=1) + "\n"
+            )
+    print_table(summary)
+    plot(summary, root / "efficacy.png")
+    print(f"written: {root / 'efficacy.json'}, {root / 'efficacy.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Synthetic function-synthesis problems as `Problem` records, in three splits with disjoint compositions.
+
+`train` holds the loop's prompts (and the base model's training data), `validation` is for choosing
+thresholds and learning rates, `heldout` only for measuring. Every primitive appears in `train` (alone, and
+in other compositions); the compositions of two non-trivial primitives are divided among the splits by a
+seeded shuffle of their keys, so `validation` and `heldout` ask for compositions never seen in training.
+
+Hidden tests (6 asserts, edge cases included) are chosen so that every near miss of the canonical solution
+(a step dropped, a constant off by one) fails one of them, no constant return value passes them, and neither
+does returning the argument unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from codepref.data.problems import Problem
+from codepref.synth.compose import (
+    ENTRY_NAMES,
+    FAMILIES,
+    IDENTITY_STEPS,
+    Composition,
+    body,
+    compile_function,
+    description,
+    draw,
+    keys_of,
+    near_misses,
+    signature,
+)
+
+SPLITS = ("train", "validation", "heldout")
+SPLIT_SIZES = {"train": 2400, "validation": 200, "heldout": 300}
+# Shares of the non-trivial composition keys (two real primitives) given to each split.
+KEY_SHARES = {"train": 0.6, "validation": 0.15, "heldout": 0.25}
+DEFAULT_SEED = 0
+TESTS_PER_PROBLEM = 6
+CANDIDATE_INPUTS = 40
+WORDS = (
+    "apple", "tree", "Sun", "river", "stone", "night", "a", "in", "Tea", "orange", "sea", "star", "ant",
+    "eat", "is", "on", "rain", "Rose", "note", "sister", "Oak", "bird", "cat", "dog", "ice", "team",
+    "north", "East", "tin", "rest",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SynthProblem:
+    """A generated problem before it becomes a `Problem`: the composition and its chosen test inputs."""
+
+    composition: Composition
+    entry_point: str
+    prompt: str
+    solution: str
+    tests: tuple[str, ...]
+    inputs: tuple[Any, ...]  # the argument of each hidden test, in order
+
+
+# --- inputs --------------------------------------------------------------------------------------------
+
+
+def random_input(family: str, rng: random.Random) -> Any:
+    if family == "list":
+        return [rng.randint(-9, 20) for _ in range(rng.randint(1, 7))]
+    if family == "range":
+        return rng.randint(2, 16)
+    if family == "digits":
+        return rng.choice((1, -1, 1)) * rng.randint(10, 99999)
+    sentence = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
+    return sentence
+
+
+def edge_inputs(family: str) -> list[Any]:
+    """Empty and one-element inputs: every problem's tests start from these."""
+    return {
+        "list": [[], [0], [7], [-3]],
+        "range": [0, 1],
+        "digits": [0, 7, -5],
+        "string": ["", "a"],
+        "words": ["", "Sun"],
+    }[family]
+
+
+def _outcome(function: Callable[..., Any], argument: Any) -> Any:
+    try:
+        return ("ok", function(argument))
+    except Exception as err:  # a near miss that raises is told apart just like one that returns wrongly
+        return ("raised", type(err).__name__)
+
+
+def choose_tests(comp: Composition, rng: random.Random) -> list[tuple[Any, Any]] | None:
+    """(input, expected) pairs that fail every near miss, a constant answer and the identity; None if no
+    set of candidate inputs can (the composition is degenerate: it equals one of its near misses)."""
+    canonical = compile_function(comp)
+    edges = edge_inputs(comp.family)
+    pool = edges + [random_input(comp.family, rng) for _ in range(CANDIDATE_INPUTS)]
+    pool = [x for i, x in enumerate(pool) if x not in pool[:i]]
+    expected = {repr(x): canonical(x) for x in pool}
+    misses = [compile_function(v) for v in near_misses(comp)]
+    misses.append(lambda x: x)  # returning the argument unchanged
+    killers = [{repr(x) for x in pool if _outcome(m, x) != ("ok", expected[repr(x)])} for m in misses]
+    if any(not k for k in killers):
+        return None
+    chosen = [rng.choice(edges)]
+    for kill in killers:
+        if not kill & {repr(x) for x in chosen}:
+            pick = rng.choice(sorted(kill))
+            chosen.append(next(x for x in pool if repr(x) == pick))
+    rest = [x for x in pool[len(edges) :] if x not in chosen]
+    rng.shuffle(rest)
+    while len(chosen) < TESTS_PER_PROBLEM and rest:  # prefer answers not yet seen: no cheap majority answer
+        seen = [repr(expected[repr(x)]) for x in chosen]
+        rest.sort(key=lambda x: seen.count(repr(expected[repr(x)])))
+        chosen.append(rest.pop(0))
+    if len({repr(expected[repr(x)]) for x in chosen}) < 2:  # a constant would pass: add a differing input
+        first = repr(expected[repr(chosen[0])])
+        chosen += [x for x in pool if repr(expected[repr(x)]) != first][:1]
+        if len({repr(expected[repr(x)]) for x in chosen}) < 2:
+            return None
+    return [(x, expected[repr(x)]) for x in chosen]
+
+
+# --- problems ------------------------------------------------------------------------------------------
+
+
+def make_problem(comp: Composition, rng: random.Random) -> SynthProblem | None:
+    cases = choose_tests(comp, rng)
+    if cases is None:
+        return None
+    name = ENTRY_NAMES[comp.family]
+    function = compile_function(comp)
+    examples = list(dict.fromkeys(repr(random_input(comp.family, rng)) for _ in range(rng.choice((1, 2)))))
+    shown = "".join(f"    >>> {name}({x})\n    {function(ast.literal_eval(x))!r}\n" for x in examples)
+    args, returns = signature(comp)
+    prompt = f'def {name}({args}) -> {returns}:\n    """{description(comp)}\n{shown}    """\n'
+    tests = tuple(f"assert {name}({x!r}) == {y!r}" for x, y in cases)
+    return SynthProblem(comp, name, prompt, body(comp), tests, tuple(x for x, _ in cases))
+
+
+def split_keys(seed: int = DEFAULT_SEED) -> dict[str, list[tuple[str, ...]]]:
+    """Composition keys per split. Keys with at most one non-trivial primitive all go to train."""
+    keys = sorted({key for family in FAMILIES for key in keys_of(family)})
+    trivial = [k for k in keys if sum(name not in IDENTITY_STEPS for name in k[1:]) <= 1]
+    mixed = [k for k in keys if k not in trivial]
+    random.Random(f"synth-keys:{seed}").shuffle(mixed)
+    n_train = round(KEY_SHARES["train"] * len(mixed))
+    n_val = round(KEY_SHARES["validation"] * len(mixed))
+    return {
+        "train": trivial + mixed[:n_train],
+        "validation": mixed[n_train : n_train + n_val],
+        "heldout": mixed[n_train + n_val :],
+    }
+
+
+def _families_for(key: tuple[str, ...]) -> tuple[str, ...]:
+    return ("list", "range", "digits") if key[0] == "int" else (key[0],)
+
+
+@lru_cache(maxsize=8)
+def generate_split(split: str, seed: int = DEFAULT_SEED, size: int | None = None) -> tuple[SynthProblem, ...]:
+    """The split's problems, the same for the same (split, seed, size); prompts are distinct."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown synth split '{split}' (choose from {', '.join(SPLITS)})")
+    keys = split_keys(seed)[split]
+    rng = random.Random(f"synth-problems:{seed}:{split}")
+    wanted = SPLIT_SIZES[split] if size is None else size
+    problems: list[SynthProblem] = []
+    seen: set[str] = set()
+    attempts = 0
+    while len(problems) < wanted:
+        attempts += 1
+        if attempts > 50 * wanted:
+            raise RuntimeError(f"synth {split}: only {len(problems)} of {wanted} distinct problems found")
+        group = rng.choice(sorted({k[0] for k in keys}))  # int, string, words: equally often
+        key = rng.choice([k for k in keys if k[0] == group])
+        comp = draw(rng.choice(_families_for(key)), key, rng)
+        problem = make_problem(comp, rng) if comp is not None else None
+        if problem is None or problem.prompt in seen:
+            continue
+        seen.add(problem.prompt)
+        problems.append(problem)
+    return tuple(problems)
+
+
+def to_problem(problem: SynthProblem, benchmark: str, index: int) -> Problem:
+    return Problem(
+        task_id=f"{benchmark}/{index}",
+        benchmark=benchmark,
+        prompt=problem.prompt,
+        entry_point=problem.entry_point,
+        canonical_solution=problem.solution,
+        test_list=problem.tests,
+        completion_extends_prompt=True,
+        description=description(problem.composition),
+        source=f"codepref.synth ({problem.composition.template})",
+    )

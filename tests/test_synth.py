@@ -1,0 +1,122 @@
+"""The synthetic problem generator: determinism, splits, hidden-test strength, and the canonical solutions
+passing their hidden tests in the real sandbox through `codepref eval`."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from codepref.data import DataFileError, load_problems
+from codepref.generate.prompts import codet_test_prompt, strip_docstring_examples
+from codepref.synth import SYNTH_BENCHMARKS, load_synth
+from codepref.synth.compose import FAMILIES, compile_function, draw, keys_of, near_misses
+from codepref.synth.primitives import (
+    INT_FILTERS,
+    INT_MAPS,
+    STRING_TRANSFORMS,
+    WORD_FILTERS,
+    WORD_MAPS,
+)
+from codepref.synth.problems import generate_split, split_keys
+
+
+def test_the_same_seed_gives_the_same_problems_and_another_seed_other_ones():
+    first = [(p.prompt, p.solution, p.tests) for p in generate_split.__wrapped__("validation", 0, 40)]
+    again = [(p.prompt, p.solution, p.tests) for p in generate_split.__wrapped__("validation", 0, 40)]
+    other = [(p.prompt, p.solution, p.tests) for p in generate_split.__wrapped__("validation", 1, 40)]
+    assert first == again
+    assert first != other
+
+
+def test_a_smaller_size_gives_a_prefix_of_the_split():
+    assert generate_split("train", 0, 30) == generate_split("train", 0, 60)[:30]
+
+
+def test_heldout_compositions_are_absent_from_train_yet_every_primitive_is_trained():
+    keys = split_keys()
+    train, validation, heldout = set(keys["train"]), set(keys["validation"]), set(keys["heldout"])
+    assert not train & heldout and not train & validation and not validation & heldout
+    trained_problems = {p.composition.key for p in generate_split("train", 0, 2400)}
+    assert trained_problems <= train
+    assert not {p.composition.key for p in generate_split("heldout")} & trained_problems
+    seen = {name for key in trained_problems for name in key[1:]}
+    every = set(INT_FILTERS) | set(INT_MAPS) | set(STRING_TRANSFORMS) | set(WORD_FILTERS) | set(WORD_MAPS)
+    assert every <= seen
+
+
+def test_splits_have_the_promised_sizes_and_thirty_templates_or_more():
+    assert len(load_synth("synth-heldout")) >= 200
+    assert len(load_synth("synth-validation")) == 200
+    templates = {p.composition.template for p in generate_split("train", 0, 2400)}
+    assert len(templates) >= 30
+
+
+def test_problems_have_a_docstring_with_examples_and_at_least_five_distinct_asserts():
+    for problem in load_synth("synth-heldout"):
+        assert problem.prompt.count(">>> ") in (1, 2)
+        assert len(set(problem.test_list)) >= 5
+        assert all(t.startswith(f"assert {problem.entry_point}(") for t in problem.test_list)
+
+
+def test_hidden_tests_fail_every_near_miss_a_constant_and_the_identity():
+    rng = random.Random(3)
+    for problem in generate_split("heldout")[:80]:
+        comp = problem.composition
+        cases = problem.inputs
+        expected = [compile_function(comp)(x) for x in cases]
+        assert len({repr(y) for y in expected}) >= 2  # no constant passes
+        assert any(x != y for x, y in zip(cases, expected, strict=True))  # the identity does not pass
+        for miss in near_misses(comp):
+            function = compile_function(miss)
+
+            def differs(x, y, function=function):
+                try:
+                    return function(x) != y
+                except Exception:
+                    return True
+
+            assert any(differs(x, y) for x, y in zip(cases, expected, strict=True)), (problem.prompt, miss)
+    assert draw("list", ("int", "even", "same"), rng) is not None
+
+
+def test_every_family_has_compositions_and_degenerate_filters_are_left_out():
+    assert all(keys_of(family) for family in FAMILIES)
+    assert draw("range", ("int", "negative", "times"), random.Random(0)) is None
+
+
+def test_test_prompts_lose_the_docstring_examples():
+    problem = load_synth("synth-heldout")[0]
+    stripped = strip_docstring_examples(problem.prompt, problem.entry_point)
+    assert ">>>" not in stripped and "Take " in stripped
+    assert codet_test_prompt(problem.prompt, problem.entry_point).text.endswith("assert ")
+
+
+def test_synth_benchmarks_load_through_the_data_registry():
+    for benchmark in SYNTH_BENCHMARKS:
+        problems = load_problems(benchmark)
+        assert problems[0].benchmark == benchmark and problems[0].task_id == f"{benchmark}/0"
+    with pytest.raises(DataFileError, match="synth-nope"):
+        load_problems("synth-nope")
+
+
+def test_every_canonical_solution_passes_its_hidden_tests_in_the_sandbox(tmp_path):
+    from typer.testing import CliRunner
+
+    from codepref.cli import app
+
+    for benchmark in SYNTH_BENCHMARKS:
+        samples = tmp_path / f"{benchmark}.jsonl"
+        problems = load_synth(benchmark)
+        if benchmark == "synth-train":  # 2,400 problems: every 8th keeps the test fast; the others are whole
+            problems = problems[::8]
+        rows = [{"task_id": p.task_id, "completion": p.canonical_solution} for p in problems]
+        samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        result = CliRunner().invoke(
+            app, ["eval", benchmark, str(samples), "-k", "1", "--json", "--workers", "2"]
+        )
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["scores"]["pass@1"] == 1.0
+        assert report["problems_evaluated"] == len(rows) and report["samples"] == len(rows)
