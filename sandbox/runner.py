@@ -639,7 +639,7 @@ def _judge(job: dict, nonce: str, collected: dict, limits: dict) -> dict:
     verdict_status = _overall_status(collected, program, done, tests, signal_number, exit_code, cpu_s, limits)
     error = program["error"] if program and not program["ok"] and verdict_status != "passed" else ""
     if verdict_status != "passed" and not error:
-        error = _explain(collected, program, done, signal_number, exit_code)
+        error = _explain(collected, program, done, signal_number, exit_code, cpu_s, limits)
     return {
         "job_id": job["job_id"],
         "status": verdict_status,
@@ -681,9 +681,11 @@ def _overall_status(collected, program, done, tests, signal_number, exit_code, c
     outcome = collected["outcome"]
     if outcome in ("timeout", "output_exceeded"):
         return outcome
-    if signal_number == signal.SIGXCPU and cpu_s >= limits["cpu_s"] - 0.5:
+    if collected["oom_killed"]:
+        return "memory_exceeded"
+    if _hit_cpu_limit(signal_number, cpu_s, limits):
         return "timeout"
-    if collected["oom_killed"] or _raised_memory_error(program, tests):
+    if _raised_memory_error(program, tests):
         return "memory_exceeded"
     if not tests:  # a program alone passes by exiting with status 0, however it got there
         return "passed" if exit_code == 0 else "failed"
@@ -694,19 +696,29 @@ def _overall_status(collected, program, done, tests, signal_number, exit_code, c
     return "failed"
 
 
+def _hit_cpu_limit(signal_number, cpu_s: float, limits: dict) -> bool:
+    """The kernel's CPU-time limit: SIGXCPU at the soft limit, SIGKILL at the hard one. Soft and hard are
+    equal here, so a busy loop usually dies by SIGKILL; its CPU time tells it from a job that killed itself."""
+    return signal_number in (signal.SIGXCPU, signal.SIGKILL) and cpu_s >= limits["cpu_s"] - 0.5
+
+
 def _raised_memory_error(program, tests: list) -> bool:
     return bool(program and program.get("exc") == "MemoryError") or any(
         t["status"] == "memory_exceeded" for t in tests
     )
 
 
-def _explain(collected: dict, program, done: bool, signal_number, exit_code) -> str:
+def _explain(
+    collected: dict, program, done: bool, signal_number, exit_code, cpu_s: float, limits: dict
+) -> str:
     if collected["outcome"] == "timeout":
         return "wall-clock limit reached"
     if collected["outcome"] == "output_exceeded":
         return f"output exceeded {collected['cap']} bytes"
     if collected["oom_killed"]:
         return "killed by the sandbox's memory limit (OOM)"
+    if _hit_cpu_limit(signal_number, cpu_s, limits):
+        return f"CPU-time limit of {limits['cpu_s']} s reached"
     if signal_number:
         name = signal.Signals(signal_number).name if signal_number in signal.valid_signals() else ""
         return f"killed by signal {signal_number} {name}".rstrip()

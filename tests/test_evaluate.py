@@ -28,7 +28,6 @@ from codepref.evaluate.runner import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT.parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA_DIR.is_dir(), reason=f"benchmark data not found at {DATA_DIR}")
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +109,6 @@ def test_cpu_limit_preempts_a_busy_loop() -> None:
 # ------------------------------------------------------------------------------------ jobs and samples
 
 
-@needs_data
 def test_job_shapes() -> None:
     problem = load_problems("humaneval")[0]
     job = jobs.build_job(problem, "    return True\n", job_id="x")
@@ -126,7 +124,6 @@ def test_job_shapes() -> None:
         jobs.build_job(problem)
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -149,7 +146,6 @@ def test_malformed_sample_lines_name_the_line(tmp_path: Path, line: str, message
         read_samples(path, problems, "humaneval")
 
 
-@needs_data
 def test_samples_accept_solutions_and_bare_mbpp_numbers(tmp_path: Path) -> None:
     problems = {p.task_id: p for p in load_problems("mbpp", DATA_DIR)}
     path = write_samples(
@@ -162,7 +158,6 @@ def test_samples_accept_solutions_and_bare_mbpp_numbers(tmp_path: Path) -> None:
     ]
 
 
-@needs_data
 def test_results_of_other_samples_are_refused(tmp_path: Path) -> None:
     problems = {p.task_id: p for p in load_problems("humaneval")}
     path = write_samples(tmp_path / "s.jsonl", [{"task_id": "HumanEval/0", "completion": "    return 1\n"}])

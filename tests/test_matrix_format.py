@@ -54,7 +54,8 @@ def test_save_and_load_round_trip_bits_and_times(tmp_path):
 
 
 def test_file_loads_with_datasets(tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     path = save_matrices(
         [_random_matrix("T/0", 4, 5, 0), _random_matrix("T/1", 2, 3, 1)], tmp_path / "m.jsonl"
     )

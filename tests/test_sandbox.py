@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
+from sandboxes import BACKENDS, open_sandbox, run
 
 from codepref.sandbox import Job, Limits, Sandbox, Status
 from codepref.sandbox.backends import OWNER_LABEL, docker_client
 
 LIMITS = Limits(timeout_s=3.0, cpu_s=3, memory_mb=256, pids=32, output_bytes=1 << 16)
 
-BACKENDS = [
-    pytest.param("docker", marks=pytest.mark.docker),
-    pytest.param(
-        "process",
-        marks=pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed"),
-    ),
-]
-
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def sandbox(request):
-    if request.param == "docker":
-        request.getfixturevalue("docker_image")
-    with Sandbox(backend=request.param, workers=1, limits=LIMITS) as box:
+    with open_sandbox(request, LIMITS) as box:
         yield box
-
-
-def run(sandbox: Sandbox, program: str, tests=(), **options):
-    return sandbox.run(Job(program, tuple(tests), **options))
 
 
 # ------------------------------------------------------------------------------------------ plain verdicts
@@ -84,6 +70,14 @@ def test_infinite_loop_times_out(sandbox):
     verdict = run(sandbox, "while True:\n    pass", timeout_s=1.0)
     assert verdict.status == Status.TIMEOUT
     assert time.monotonic() - started < 5
+
+
+def test_a_busy_loop_that_reaches_the_cpu_limit_before_the_wall_clock_one_times_out():
+    limits = Limits(timeout_s=30.0, cpu_s=1, memory_mb=256, pids=32)
+    with Sandbox(backend="process", workers=1, limits=limits) as sandbox:
+        verdict = run(sandbox, "while True:\n    pass")
+    assert verdict.status == Status.TIMEOUT, verdict
+    assert "CPU-time limit" in verdict.error
 
 
 def test_sleep_past_the_timeout(sandbox):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from sandboxes import BACKENDS, open_sandbox, run
 
 from codepref.sandbox import Job, Limits, Sandbox, Status
 from codepref.sandbox.backends import OWNER_LABEL, docker_client, owner_id, reap_orphans, unenforced_limits
@@ -12,25 +11,11 @@ from codepref.sandbox.image import content_hash, find_image, image_tag
 
 LIMITS = Limits(timeout_s=5.0, cpu_s=5, memory_mb=256, pids=32, output_bytes=1 << 16)
 
-BACKENDS = [
-    pytest.param("docker", marks=pytest.mark.docker),
-    pytest.param(
-        "process",
-        marks=pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed"),
-    ),
-]
-
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def sandbox(request):
-    if request.param == "docker":
-        request.getfixturevalue("docker_image")
-    with Sandbox(backend=request.param, workers=1, limits=LIMITS) as box:
+    with open_sandbox(request, LIMITS) as box:
         yield box
-
-
-def run(sandbox: Sandbox, program: str, tests=(), **options):
-    return sandbox.run(Job(program, tuple(tests), **options))
 
 
 # ------------------------------------------------------------------------------------------ IPC and /dev

@@ -7,34 +7,19 @@ records, trace-function jumps, and reading the process's memory for an expected 
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from sandboxes import BACKENDS, open_sandbox, run
 
-from codepref.sandbox import Job, Limits, Sandbox, Status
+from codepref.sandbox import Job, Limits, Status
 from codepref.sandbox.split import REPORTER, decode_value, judge_test, split_test
 
 LIMITS = Limits(timeout_s=10.0, cpu_s=10, memory_mb=512, pids=32, output_bytes=1 << 16)
 
-BACKENDS = [
-    pytest.param("docker", marks=pytest.mark.docker),
-    pytest.param(
-        "process",
-        marks=pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed"),
-    ),
-]
-
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def sandbox(request):
-    if request.param == "docker":
-        request.getfixturevalue("docker_image")
-    with Sandbox(backend=request.param, workers=1, limits=LIMITS) as box:
+    with open_sandbox(request, LIMITS) as box:
         yield box
-
-
-def run(sandbox: Sandbox, program: str, tests=(), **options):
-    return sandbox.run(Job(program, tuple(tests), **options))
 
 
 # ------------------------------------------------------------------------------------------ splitting
