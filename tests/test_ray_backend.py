@@ -126,8 +126,11 @@ def test_a_caller_that_stops_reading_early_leaves_the_pool_usable(two_nodes):
 
 
 def run_disrupted(disrupt) -> None:
-    """Run 4 batches over two actors, `disrupt(sandbox)` once the first verdict is in; nothing may be lost."""
-    jobs = sleeping_jobs(4 * BATCH_SIZE, 0.1)
+    """Run 8 batches over two actors, `disrupt(sandbox)` once the first verdict is in; nothing may be lost.
+
+    With 8 batches each actor still holds batches in flight when the first one returns (3 each at most, the
+    returning actor refilled), so whichever actor or node is disrupted has work to lose and retry."""
+    jobs = sleeping_jobs(8 * BATCH_SIZE, 0.1)
     verdicts = []
     with Sandbox(backend="ray", workers=2, limits=LIMITS) as sandbox:
         for verdict in sandbox.run_many(jobs):
