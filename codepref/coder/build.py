@@ -64,10 +64,10 @@ def build_coder(out_dir: str | Path, recipe: CoderRecipe = CPU_RECIPE, progress:
     """Train the recipe's tokenizer and model and `save_pretrained` both into `out_dir`."""
     import torch
     from datasets import Dataset
-    from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM, set_seed
+    from transformers import AutoTokenizer, GenerationConfig, Qwen2ForCausalLM, set_seed
     from trl import SFTConfig, SFTTrainer
 
-    from codepref.generate.tiny import EOS_TOKEN, train_tokenizer
+    from codepref.generate.tiny import EOS_TOKEN, qwen2_config, train_tokenizer
 
     started = time.perf_counter()
     out = Path(out_dir)
@@ -75,18 +75,14 @@ def build_coder(out_dir: str | Path, recipe: CoderRecipe = CPU_RECIPE, progress:
     rows = sft_rows(recipe)
     tokenizer = train_tokenizer(recipe.vocab_size, [r["prompt"] + r["completion"] for r in rows])
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
+    config = qwen2_config(
+        tokenizer,
         hidden_size=recipe.hidden_size,
         intermediate_size=recipe.intermediate_size,
         num_hidden_layers=recipe.num_hidden_layers,
         num_attention_heads=recipe.num_attention_heads,
         num_key_value_heads=recipe.num_key_value_heads,
         max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=None,
-        eos_token_id=eos_id,
-        pad_token_id=eos_id,
     )
     # Save and reload the tokenizer: AutoTokenizer gives the generator Qwen2's tokenizer class, so train
     # with exactly that object.

@@ -48,7 +48,8 @@ class CoderRecipe:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-# CPU: the issue's probe (about 2M parameters), sized to train in under 6 minutes on 2 cores.
+# CPU: the issue's probe (about 2M parameters); its 600 steps took about 13 CPU-minutes here, over the
+# 6-minute budget the issue sets (issue 9 stays open on it).
 CPU_RECIPE = CoderRecipe(name="cpu")
 # GPU: a wider, deeper model on more data, for one GPU in a few minutes (untested here: no GPU was lent).
 GPU_RECIPE = CoderRecipe(

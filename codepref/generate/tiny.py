@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 EOS_TOKEN = "<|endoftext|>"
 # Qwen2's pre-tokenization pattern (public, in transformers' tokenization_qwen2.py and the Qwen2 tokenizer.json).
@@ -115,28 +116,40 @@ def train_tokenizer(vocab_size: int, corpus: list[str] | None = None):
     )
 
 
+def qwen2_config(tokenizer: Any, **sizes: int) -> Any:
+    """A Qwen2 config for a model trained here on `tokenizer` (from `train_tokenizer`): its vocabulary, tied
+    embeddings, and its end-of-text token as eos and pad; `sizes` are Qwen2Config's size fields."""
+    from transformers import Qwen2Config
+
+    eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
+    return Qwen2Config(
+        vocab_size=len(tokenizer),
+        tie_word_embeddings=True,
+        bos_token_id=None,  # like Qwen2's tokenizer, ours has no bos token and prepends nothing
+        eos_token_id=eos_id,
+        pad_token_id=eos_id,
+        **sizes,
+    )
+
+
 def build_tiny_model(out_dir: str | Path, spec: TinyModelSpec | None = None) -> Path:
     """Build the tokenizer and a random-init Qwen2ForCausalLM and `save_pretrained` both into `out_dir`."""
     import torch
-    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+    from transformers import GenerationConfig, Qwen2ForCausalLM
 
     spec = spec or TinyModelSpec()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = train_tokenizer(spec.vocab_size)
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
+    config = qwen2_config(
+        tokenizer,
         hidden_size=spec.hidden_size,
         intermediate_size=spec.intermediate_size,
         num_hidden_layers=spec.num_hidden_layers,
         num_attention_heads=spec.num_attention_heads,
         num_key_value_heads=spec.num_key_value_heads,
         max_position_embeddings=spec.max_position_embeddings,
-        tie_word_embeddings=True,
-        bos_token_id=None,  # like Qwen2's tokenizer, ours has no bos token and prepends nothing
-        eos_token_id=eos_id,
-        pad_token_id=eos_id,
     )
     torch.manual_seed(spec.seed)
     model = Qwen2ForCausalLM(config)
