@@ -140,7 +140,7 @@ def train_round(pairs: list[JudgedPair], model_path: str, out: Path, steps: int,
     write_pairs(pairs, out.parent / f"{out.name}-pairs.jsonl")
     cfg = TrainConfig(
         loss="dpo",
-        learning_rate=1e-4,
+        learning_rate=5e-5,  # the loop's, chosen on synth-validation (configs/synth-efficacy.yaml)
         max_steps=steps,
         batch_size=4,
         warmup_steps=0,

@@ -37,13 +37,27 @@ def test_a_smaller_size_gives_a_prefix_of_the_split():
 def test_heldout_compositions_are_absent_from_train_yet_every_primitive_is_trained():
     keys = split_keys()
     train, validation, heldout = set(keys["train"]), set(keys["validation"]), set(keys["heldout"])
-    assert not train & heldout and not train & validation and not validation & heldout
+    assert not train & heldout and not train & validation
     trained_problems = {p.composition.key for p in generate_split("train", 0, 2400)}
     assert trained_problems <= train
     assert not {p.composition.key for p in generate_split("heldout")} & trained_problems
     seen = {name for key in trained_problems for name in key[1:]}
     every = set(INT_FILTERS) | set(INT_MAPS) | set(STRING_TRANSFORMS) | set(WORD_FILTERS) | set(WORD_MAPS)
     assert every <= seen
+
+
+def test_validation_draws_other_problems_than_heldout_from_the_same_unseen_compositions():
+    validation, heldout = generate_split("validation"), generate_split("heldout")
+    assert not {p.prompt for p in validation} & {p.prompt for p in heldout}
+    assert {p.composition.key for p in validation} | {p.composition.key for p in heldout} <= set(
+        split_keys()["heldout"]
+    )
+    assert generate_split("validation", 0, 50) == validation[:50]
+    share = {
+        name: sum(p.composition.family == "words" for p in ps) / len(ps)
+        for name, ps in (("validation", validation), ("heldout", heldout))
+    }
+    assert abs(share["validation"] - share["heldout"]) < 0.1  # the same family mix, up to sampling noise
 
 
 def test_splits_have_the_promised_sizes_and_thirty_templates_or_more():

@@ -121,9 +121,9 @@ def default_config() -> LoopConfig:
             batch_size=160,
         ),
         sandbox=SandboxSettings(backend="process"),
-        pairs=PairConfig(method="codedpo", pairs_per_problem=2),
+        pairs=PairConfig(method="codedpo", pairs_per_problem=4),
         train=TrainConfig(
-            learning_rate=2e-4, beta=0.1, epochs=1, batch_size=8, max_length=512, warmup_steps=0
+            learning_rate=5e-5, beta=0.1, epochs=2, batch_size=8, max_length=512, warmup_steps=0
         ),
         eval=EvalSettings(sets=[ProblemSet("synth-heldout", limit=100)], max_tokens=96),
     )

@@ -1,0 +1,21 @@
+from pathlib import Path
+
+import yaml
+
+from codepref.loop.config import default_config
+from codepref.loop.validate import config_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_built_in_default_trains_with_the_efficacy_benchmarks_settings():
+    data = yaml.safe_load((ROOT / "configs" / "synth-efficacy.yaml").read_text(encoding="utf-8"))
+    data.pop("efficacy")
+    benchmark = config_from_dict(data, "configs/synth-efficacy.yaml")
+    default = default_config()
+    assert default.model == benchmark.model
+    assert default.generation == benchmark.generation
+    assert default.pairs == benchmark.pairs
+    assert default.train == benchmark.train
+    assert default.train_problems.benchmark == benchmark.train_problems.benchmark
+    assert default.train_problems.offset == benchmark.train_problems.offset
