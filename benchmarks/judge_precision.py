@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from codepref.data.problems import Problem
-from codepref.generate.extract import extract_tests, truncate_at_stop
+from codepref.generate.extract import truncate_at_stop
 from codepref.generate.prompts import codet_test_prompt, solution_prompt
 from codepref.judges import JudgeSettings, build_judge, judged_pairs
 from codepref.judges.consistency import ConsistencyFilter
@@ -41,6 +41,7 @@ from codepref.judges.logit import LogitSelfJudge
 from codepref.judges.records import JudgedPair, write_pairs
 from codepref.judges.self_rationalizing import SelfRationalizingJudge
 from codepref.judges.self_reference import SelfReferenceJudge
+from codepref.matrix.extraction import extract_tests
 from codepref.rank.judge import ExecutionJudge, SandboxMatrixBuilder
 
 TEXT_JUDGES = ("logit", "self_reference", "self_rationalizing", "consistency", "implicit_reward")
