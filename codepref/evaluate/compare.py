@@ -18,7 +18,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from codepref.evaluate.differential import MBPP_NOT_NONE_TASKS
+from codepref.evaluate.differential import MBPP_NOT_NONE_TASKS, is_floats
 from codepref.sandbox.split import Check
 
 # MBPP+ tasks whose outputs are compared as sets (evalplus _special_oracle).
@@ -41,14 +41,6 @@ SPECIAL_ORACLE_TASKS = {
     | MBPP_NOT_NONE_TASKS
     | {"are_equivalent", "sum_div", "surface_Area", "digit_distance_nums"},
 }
-
-
-def is_floats(value):
-    if isinstance(value, float):
-        return True
-    if isinstance(value, (list, tuple)) and value:
-        return all(isinstance(item, float) for item in value)
-    return False
 
 
 def allclose(out, exp, atol, rtol=1e-7):
