@@ -200,7 +200,7 @@ def report_outputs(namespace, reporter, entry_point, inputs_blob, limits, flavou
 def compute_expected(namespace, reporter, entry_point, blob, flavour, max_reported_bytes):
     """Run the canonical solution on base and plus inputs and report every output (base first, then plus);
     print one marked JSON line with the CPU times and which checks' outputs were reported as digests
-    (those whose pickled outputs exceed `max_reported_bytes`)."""
+    (those whose pickled outputs exceed `max_reported_bytes`; never float outputs, which need a tolerance)."""
     function, report = namespace[entry_point], namespace[reporter]
     summary, slot = {}, 0
     for label, inputs in zip(("base", "plus"), unpack(blob), strict=True):
