@@ -1,4 +1,5 @@
-"""Evaluation: comparison rules, sample parsing, and (Docker) verdicts, plus variants, resume after a kill."""
+"""Evaluation: comparison rules, sample parsing, and (Docker) verdicts, plus variants, resume after a kill;
+equality tricks against the plus variants' differential checks on both backends."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+from sandboxes import BACKENDS, open_sandbox
 from typer.testing import CliRunner
 
 from codepref.data import DATA_DIR_ENV, load_problems
 from codepref.evaluate import differential, jobs
-from codepref.evaluate.differential import Comparator, InputTimeout, allclose, timed_call
-from codepref.evaluate.expected import CACHE_DIR_ENV
+from codepref.evaluate.compare import Comparator, allclose
+from codepref.evaluate.differential import InputTimeout, equality_digest, timed_call
+from codepref.evaluate.expected import CACHE_DIR_ENV, with_expected_outputs
 from codepref.evaluate.runner import (
     SampleFileError,
     check_references,
@@ -25,6 +28,7 @@ from codepref.evaluate.runner import (
     read_results,
     read_samples,
 )
+from codepref.sandbox.types import limits_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT.parent / "shared" / "data"
@@ -87,6 +91,34 @@ def test_allclose_edge_cases() -> None:
     assert allclose([[1.0, 2.0], (3.0,)], [[1.0, 2.0000001], (3.0,)], 1e-6)
     assert not allclose("1.0", 1.0, 1e-6)
     assert allclose(1 + 1e-9j, 1 + 0j, 1e-6)
+
+
+def test_values_equal_under_python_equality_have_equal_digests() -> None:
+    import collections
+
+    same = [
+        ([1, 3, 2.0, 8.0], [1, 3, 2, 8]),  # HumanEval/130's canonical floats against an int-based solution
+        ([True, 0.0, 2 + 0j], [1, -0.0, 2]),
+        ({"b": {3, 1}, "a": frozenset("xy")}, {"a": {"y", "x"}, "b": {1, 3}}),
+        (collections.Counter("aab"), {"b": 1, "a": 2}),
+        ([("red", "green")] * 5000, [("red", "green")] * 5000),  # past one marshalled chunk
+        (10**400, 10**400),
+    ]
+    for left, right in same:
+        assert left == right and equality_digest(left) == equality_digest(right)
+    different = [([1, 2], (1, 2)), ([1.5], [1]), ("1", 1), ([[1]] * 4097, [[1]] * 4096 + [[2]]), (b"a", "a")]
+    for left, right in different:
+        assert left != right and equality_digest(left) != equality_digest(right)
+
+
+def test_a_digest_refuses_what_is_not_plain_data() -> None:
+    class Liar(list):
+        def __eq__(self, other):
+            return True
+
+    for value in (Liar(), [Liar()], {1: object()}, [[Liar()]]):
+        with pytest.raises((TypeError, ValueError)):
+            equality_digest(value)
 
 
 def test_pack_round_trip_keeps_python_types() -> None:
@@ -310,13 +342,17 @@ PLUS_TASKS = [
 ]
 
 
+# Outputs reported as digests: equality only, so no floats (tolerance) and no task-specific oracles.
+DIGEST_TASKS = ["HumanEval/0", "HumanEval/14", "HumanEval/130", "Mbpp/3", "Mbpp/630"]
+
+
 @pytest.mark.docker
-@pytest.mark.parametrize("recompute", [False, True], ids=["shipped-outputs", "recomputed-outputs"])
+@pytest.mark.parametrize("reported", ["values", "digests"])
 @pytest.mark.parametrize("bench", ["humaneval+", "mbpp+"])
-def test_plus_variants_score_base_and_plus(tmp_path: Path, monkeypatch, bench: str, recompute: bool) -> None:
-    if recompute:  # outputs too big to ship are recomputed inside each job: force that path
-        monkeypatch.setattr(jobs, "MAX_SHIPPED_OUTPUTS_CHARS", 0)
-    data = trimmed_data_dir(tmp_path, PLUS_TASKS, plus_inputs=40)
+def test_plus_variants_score_base_and_plus(tmp_path: Path, monkeypatch, bench: str, reported: str) -> None:
+    if reported == "digests":  # outputs too big to report come back as digests: force that path
+        monkeypatch.setattr(jobs, "MAX_REPORTED_OUTPUTS_BYTES", 0)
+    data = trimmed_data_dir(tmp_path, PLUS_TASKS if reported == "values" else DIGEST_TASKS, plus_inputs=40)
     problems = load_problems(bench, data)
     rows = []
     for problem in problems:
@@ -338,6 +374,93 @@ def test_plus_variants_score_base_and_plus(tmp_path: Path, monkeypatch, bench: s
     assert report.scores == {"pass@1": pytest.approx(1 / 3)}
     cached = list((Path(os.environ[CACHE_DIR_ENV]) / "expected").glob("*.json"))
     assert len(cached) == 1
+
+
+# ------------------------------------------------------------------------------------ differential tricks
+
+# Each would forge a pass if outputs were compared inside the job's process; `{entry}` is the entry point.
+DIFFERENTIAL_TRICKS = {
+    "AlwaysEqual": "class AlwaysEqual:\n    def __eq__(self, other):\n        return True\n"
+    "    def __ne__(self, other):\n        return False\ndef {entry}(*args):\n    return AlwaysEqual()",
+    "int subclass": "class I(int):\n    def __eq__(self, o):\n        return True\n"
+    "def {entry}(*args):\n    return I(5)",
+    "str subclass": "class S(str):\n    def __eq__(self, o):\n        return True\n"
+    "def {entry}(*args):\n    return S('x')",
+    "list subclass": "class L(list):\n    def __eq__(self, o):\n        return True\n"
+    "def {entry}(*args):\n    return L()",
+    "__bool__ of the comparison": "class T:\n    def __bool__(self):\n        return True\n"
+    "class E:\n    def __eq__(self, o):\n        return T()\n    __ne__ = __eq__\n"
+    "def {entry}(*args):\n    return E()",
+    "monkeypatched builtins and operator": (  # one lying bool() per call, then the real one back
+        "import builtins, operator\n"
+        "def {entry}(*args):\n"
+        "    real = builtins.bool\n"
+        "    def lying_bool(*a):\n"
+        "        builtins.bool = real\n"
+        "        return True\n"
+        "    builtins.bool = lying_bool\n"
+        "    operator.eq = lambda a, b: True\n"
+        "    return None"
+    ),
+    "walking frames and gc to the expected output": (
+        "import gc, sys\n"
+        "def {entry}(*args):\n"
+        "    for thing in gc.get_objects():  # a comparator in reach: make it agree\n"
+        "        if hasattr(type(thing), 'matches'):\n"
+        "            thing.matches = lambda *a: True\n"
+        "    frame = sys._getframe(1)\n"
+        "    while frame is not None:  # the expected output in a caller's locals: return it\n"
+        "        for name in ('want', 'exp', 'expected'):\n"
+        "            if name in frame.f_locals:\n"
+        "                return frame.f_locals[name]\n"
+        "        frame = frame.f_back\n"
+        "    return None"
+    ),
+}
+TRICK_TASKS = {"humaneval+": "HumanEval/0", "mbpp+": "Mbpp/3"}  # both return bools
+# Right only within evalplus's tolerance (an exact comparison would fail them).
+TOLERANT_SAMPLES = {
+    "humaneval+": ("HumanEval/2", "def truncate_number(number):\n    return number % 1.0 + 1e-9\n"),
+    "mbpp+": ("Mbpp/82", "def volume_sphere(r):\n    return (4 / 3) * 3.14159265 * r ** 3\n"),
+}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def plus_sandbox(request, tmp_path_factory):
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        open_sandbox(request, limits_profile("evaluation")) as box,
+    ):
+        patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))  # never the user's cache
+        wanted = {TRICK_TASKS[bench] for bench in TRICK_TASKS} | {t for t, _ in TOLERANT_SAMPLES.values()}
+        problems = [p for bench in TRICK_TASKS for p in load_problems(bench, DATA_DIR) if p.task_id in wanted]
+        expected = with_expected_outputs(problems, sandbox=box, progress=False)
+        yield box, {problem.task_id: problem for problem in expected}
+
+
+@pytest.mark.parametrize("trick", list(DIFFERENTIAL_TRICKS))
+@pytest.mark.parametrize("bench", list(TRICK_TASKS))
+def test_an_equality_trick_cannot_forge_a_differential_check(plus_sandbox, bench: str, trick: str) -> None:
+    box, problems = plus_sandbox
+    problem = problems[TRICK_TASKS[bench]]
+    program = DIFFERENTIAL_TRICKS[trick].replace("{entry}", problem.entry_point)
+    verdict = box.run(jobs.build_job(problem, solution=program))
+    assert not verdict.passed and len(verdict.tests) == 2, verdict
+    assert not any(t.status == "passed" for t in verdict.tests), (trick, verdict.tests)
+
+
+@pytest.mark.parametrize("bench", list(TRICK_TASKS))
+def test_honest_samples_pass_differential_checks_and_a_wrong_one_fails(plus_sandbox, bench: str) -> None:
+    box, problems = plus_sandbox
+    problem = problems[TRICK_TASKS[bench]]
+    tolerant_task, tolerant_program = TOLERANT_SAMPLES[bench]
+    assert box.run(jobs.build_job(problem, solution=problem.reference_program)).passed
+    verdict = box.run(jobs.build_job(problems[tolerant_task], solution=tolerant_program))
+    assert verdict.passed, verdict.tests
+    verdict = box.run(
+        jobs.build_job(problem, solution=f"def {problem.entry_point}(*args):\n    return False\n")
+    )
+    assert not verdict.passed and "expected True, got False" in verdict.tests[0].error, verdict.tests
 
 
 @pytest.mark.docker

@@ -11,7 +11,15 @@ import pytest
 from sandboxes import BACKENDS, open_sandbox, run
 
 from codepref.sandbox import Job, Limits, Status
-from codepref.sandbox.split import REPORTER, decode_value, judge_test, split_test
+from codepref.sandbox.split import (
+    REPORTER,
+    Check,
+    SplitTest,
+    ValueReport,
+    decode_value,
+    judge_test,
+    split_test,
+)
 
 LIMITS = Limits(timeout_s=10.0, cpu_s=10, memory_mb=512, pids=32, output_bytes=1 << 16)
 
@@ -81,6 +89,35 @@ def test_judging_needs_every_required_check_and_a_right_value():
     wrong = ok | {"values": [{"slot": 0, "value": 2}, {"slot": 1, "value": 4.5}]}
     assert judge_test(split, wrong) == ("failed", "AssertionError: line 2: expected 4, got 4.5")
     assert judge_test(split, ok | {"status": "timeout", "error": "t"}) == ("timeout", "t")
+
+
+class Within:
+    """A comparison that keeps state: the allowed distance halves after each report it judges."""
+
+    def __call__(self):
+        allowed = [1.0]
+
+        def holds(slot, check, value, expected):
+            good = abs(value - expected) <= allowed[0]
+            allowed[0] /= 2
+            return good
+
+        return holds
+
+
+def test_a_builders_split_test_is_judged_with_its_own_comparison(sandbox):
+    checks = tuple(Check(True, True, 10.0, True, f"input {i}") for i in range(2))
+    split = SplitTest(f"{REPORTER}(0, f(0))\n{REPORTER}(1, f(1))", checks, Within())
+    close = run(sandbox, "def f(i):\n    return 10.5 - i * 0.3", [split])  # 0.5 <= 1, then 0.2 <= 0.5
+    assert close.passed, close.tests
+    far = run(sandbox, "def f(i):\n    return 10.9", [split, split])  # 0.9 <= 1, then 0.9 > 0.5
+    assert [t.error for t in far.tests] == ["AssertionError: input 1: expected 10.0, got 10.9"] * 2
+
+
+def test_a_value_report_hands_the_values_back_undecided(sandbox):
+    verdict = run(sandbox, "", [ValueReport(f"{REPORTER}(0, (1, 'a'))\n{REPORTER}(1, {{2}})")])
+    assert verdict.passed and [decode_value(r["value"]) for r in verdict.tests[0].values] == [(1, "a"), {2}]
+    assert run(sandbox, "", [f"{REPORTER}(0, 1)"]).status == Status.FAILED  # values no test asked for
 
 
 # ------------------------------------------------------------------------------------------ equality lies

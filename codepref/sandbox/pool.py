@@ -4,7 +4,8 @@ Backends only say how to start one sandbox process (a `docker run -i` or a `bwra
 here: one thread per worker keeps a few jobs in flight to its sandbox, so the runner never waits on a
 round trip, restarts the sandbox when the runner asks to be recycled or when it dies, and retries the job
 that was running when a sandbox died once, on a fresh one, before reporting `sandbox_error`. Split tests
-(codepref.sandbox.split) are rewritten before a job is sent and judged here when its verdict comes back.
+(codepref.sandbox.split) are rewritten before a job is sent, or come split by the job's builder, and are
+judged here when its verdict comes back.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from codepref.sandbox.split import SplitTest, judge_test, split_test
+from codepref.sandbox.split import SplitTest, ValueReport, judge_test, split_test
 from codepref.sandbox.types import Job, Status, Verdict
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,10 @@ class _Task:
     results: queue.Queue
     attempts: int = 0
     wire: bytes = field(default=b"", repr=False)
-    splits: tuple[SplitTest | None, ...] = ()
+    splits: tuple[SplitTest | ValueReport | None, ...] = ()
 
 
-def frame(job: Job, splits: tuple[SplitTest | None, ...]) -> bytes:
+def frame(job: Job, splits: tuple[SplitTest | ValueReport | None, ...]) -> bytes:
     """The job as the runner reads it: lengths, a header the runner keeps, a body only the job's process reads.
 
     Split tests travel in their job-side form: their literal expected values stay in this process.
@@ -136,7 +137,7 @@ class WorkerPool:
     def submit(self, job: Job, results: queue.Queue) -> None:
         if self._closed:
             raise RuntimeError("the sandbox pool is closed")
-        splits = tuple(split_test(test) for test in job.tests)
+        splits = tuple(split_test(test) if isinstance(test, str) else test for test in job.tests)
         self._tasks.put(_Task(job, results, wire=frame(job, splits), splits=splits))
 
     def run_many(self, jobs: Iterable[Job], window: int = 1024) -> Iterator[Verdict]:
@@ -253,11 +254,14 @@ def _verdict_from_reply(reply: dict, task: _Task) -> Verdict:
     return Verdict.from_dict(reply)
 
 
-def _judge_split_tests(reply: dict, splits: tuple[SplitTest | None, ...]) -> None:
-    """Decide split tests here, from the values the job reported; a wrong value fails a job that says passed."""
+def _judge_split_tests(reply: dict, splits: tuple[SplitTest | ValueReport | None, ...]) -> None:
+    """Decide split tests here, from the values the job reported; a wrong value fails a job that says passed.
+    A value report's values are handed back as reported."""
     for result, split in zip(reply["tests"], splits, strict=True):
         values = result.pop("values", None)
-        if split is not None:
+        if isinstance(split, ValueReport):
+            result["values"] = values or []
+        elif split is not None:
             result["status"], result["error"] = judge_test(split, result | {"values": values or ()})
         elif values:
             result["status"], result["error"] = (

@@ -20,9 +20,10 @@ job as before.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 REPORTER = "__codepref_value__"  # the name the sandbox runner binds in the job's namespace
 DESCRIBE_CHARS = 120
@@ -36,13 +37,36 @@ class Check:
     literal: bool  # the expected value is here, in `expected`; else the job reports it
     expected: Any
     required: bool  # straight-line: a pass needs at least one report of it
-    line: int
+    where: str  # names the check in failure messages: "line 3", "plus input 12"
+
+
+class Comparison(Protocol):
+    """Whether a reported value is right for its check; called in report order (so it may keep state)."""
+
+    def __call__(self, slot: int, check: Check, value: Any, expected: Any) -> bool: ...
 
 
 @dataclass(frozen=True)
 class SplitTest:
-    job_text: str  # what the job runs: the test with each split assert replaced by a report call
+    """A test split in two: `job_text` runs in the job, `checks` are judged here.
+
+    Tests of the shape `assert EXPR == EXPECTED` are split by `split_test`; callers with checks of their own
+    (the plus variants' differential checks) build one and pass it as a test of their `Job`, with the
+    `comparison` their benchmark uses (a picklable factory called once per judged result, for comparisons
+    that keep state across a test's checks); without one, values compare with Python's `==`/`!=`.
+    """
+
+    job_text: str  # what the job runs: the test with each check replaced by a report call
     checks: tuple[Check, ...]
+    comparison: Callable[[], Comparison] | None = None
+
+
+@dataclass(frozen=True)
+class ValueReport:
+    """A test whose reported values come back undecided (`TestResult.values`, in the runner's tagged JSON;
+    `decode_value` reads them): for values the host keeps, such as a canonical solution's outputs."""
+
+    job_text: str
 
 
 @lru_cache(maxsize=1 << 16)
@@ -70,7 +94,7 @@ def split_test(text: str) -> SplitTest | None:
                 literal=literal,
                 expected=value,
                 required=id(node) in required,
-                line=node.lineno,
+                where=f"line {node.lineno}",
             )
         )
         arguments = [_segment(source, line_starts, computed)]
@@ -215,6 +239,7 @@ def judge_test(split: SplitTest, result: dict) -> tuple[str, str]:
     test raised, timed out...) counts, then any required check that was never reported.
     """
     reported = set()
+    holds = split.comparison() if split.comparison is not None else _python_comparison
     for report in result.get("values", ()):
         slot = report.get("slot")
         if type(slot) is not int or not 0 <= slot < len(split.checks):
@@ -223,29 +248,29 @@ def judge_test(split: SplitTest, result: dict) -> tuple[str, str]:
         if "unplain" in report:
             return (
                 "failed",
-                f"AssertionError: line {check.line}: the value is not plain data ({report['unplain']})",
+                f"AssertionError: {check.where}: the value is not plain data ({report['unplain']})",
             )
         try:
             value = decode_value(report.get("value"))
             expected = check.expected if check.literal else decode_value(report.get("expected"))
         except (MalformedValue, ValueError, TypeError, RecursionError) as exc:
-            return "failed", f"AssertionError: line {check.line}: unreadable value ({exc})"
-        if not _holds(check, value, expected):
+            return "failed", f"AssertionError: {check.where}: unreadable value ({exc})"
+        if not holds(slot, check, value, expected):
             relation = "expected" if check.equal else "expected anything but"
             return (
                 "failed",
-                f"AssertionError: line {check.line}: {relation} {_describe(expected)}, got {_describe(value)}",
+                f"AssertionError: {check.where}: {relation} {_describe(expected)}, got {_describe(value)}",
             )
         reported.add(slot)
     if result["status"] != "passed":
         return result["status"], result.get("error", "")
     for slot, check in enumerate(split.checks):
         if check.required and slot not in reported:
-            return "failed", f"AssertionError: line {check.line}: the check was never reached"
+            return "failed", f"AssertionError: {check.where}: the check was never reached"
     return "passed", ""
 
 
-def _holds(check: Check, value: Any, expected: Any) -> bool:
+def _python_comparison(slot: int, check: Check, value: Any, expected: Any) -> bool:
     try:
         equal = bool(value == expected)
     except RecursionError:

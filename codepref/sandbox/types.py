@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codepref.sandbox.split import SplitTest, ValueReport
 
 
 class Status(StrEnum):
@@ -68,14 +71,15 @@ class Job:
     With tests, the job passes only when the program ran to its end (a `sys.exit` in it fails) and every
     test ran to completion without raising; the per-test outcome is reported in `Verdict.tests` in the
     order given. A test's `assert EXPR == EXPECTED` (or `!=`) is judged outside the job's process, on
-    EXPR's value as plain data (codepref.sandbox.split). Without tests, the job passes when its process
-    exits with status 0: the program ran to its end, or called `sys.exit(0)` / `os._exit(0)`.
+    EXPR's value as plain data (codepref.sandbox.split); a test may also come split by its builder (a
+    `SplitTest`, judged with the comparison it names) or be a `ValueReport`. Without tests, the job passes
+    when its process exits with status 0: the program ran to its end, or called `sys.exit(0)` / `os._exit(0)`.
     `as_main=False` runs the program with `__name__ != "__main__"`, as openai/human-eval does, so
     `if __name__ == "__main__":` blocks in completions stay inert.
     """
 
     program: str
-    tests: tuple[str, ...] = ()
+    tests: tuple[str | SplitTest | ValueReport, ...] = ()
     stdin: str = ""
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     timeout_s: float | None = None  # overrides Limits.timeout_s for this job
@@ -95,16 +99,20 @@ class TestResult:
     status: Status
     time_s: float = 0.0
     error: str = ""  # exception type and message, capped
+    values: list[Any] | None = None  # a ValueReport test's reports, as the runner sent them
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": str(self.status), "time_s": self.time_s, "error": self.error}
+        data = {"status": str(self.status), "time_s": self.time_s, "error": self.error}
+        if self.values is not None:
+            data["values"] = self.values
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TestResult:
         status, error = Status(data["status"]), data.get("error", "")
         if status == Status.FAILED and error.startswith(NOT_RUN_ERROR_PREFIX):
             status = Status.NOT_RUN
-        return cls(status, data.get("time_s", 0.0), error)
+        return cls(status, data.get("time_s", 0.0), error, data.get("values"))
 
 
 @dataclass
