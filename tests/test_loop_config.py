@@ -19,3 +19,11 @@ def test_the_built_in_default_trains_with_the_efficacy_benchmarks_settings():
     assert default.train == benchmark.train
     assert default.train_problems.benchmark == benchmark.train_problems.benchmark
     assert default.train_problems.offset == benchmark.train_problems.offset
+
+
+def test_no_shipped_config_falls_back_to_it_parses_pairs():
+    shipped = sorted((ROOT / "configs").rglob("*.yaml"))
+    assert shipped
+    for path in shipped:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        assert (data.get("pairs") or {}).get("fallback", "none") == "none", path

@@ -13,11 +13,11 @@ from codepref.loop.validate import load_loop_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("CODEPREF_DATA_DIR", ROOT.parent / "shared" / "data"))  # must exist: no skip
-CPU_CONFIG = ROOT / "configs" / "cpu-tiny.yaml"
+CPU_CONFIG = ROOT / "tests" / "configs" / "loop-tiny.yaml"
 
 
 def tiny_config(tmp_path: Path, model: Path) -> Path:
-    """configs/cpu-tiny.yaml (one round, 3 MBPP train problems), on the test session's tiny model and a
+    """tests/configs/loop-tiny.yaml (one round, 3 MBPP train problems), on the test session's tiny model and a
     temporary runs directory."""
     text = CPU_CONFIG.read_text()
     text = text.replace("model: tiny", f"model: {model}").replace(
