@@ -131,6 +131,7 @@ def measure(
 
 def train_round(pairs: list[JudgedPair], model_path: str, out: Path, steps: int, seed: int) -> str | None:
     """The model after one DPO round on `pairs` (None without pairs); reused when already trained."""
+    from codepref.loop.config import default_config
     from codepref.train.config import TrainConfig
     from codepref.train.trainer import train
 
@@ -141,7 +142,8 @@ def train_round(pairs: list[JudgedPair], model_path: str, out: Path, steps: int,
     write_pairs(pairs, out.parent / f"{out.name}-pairs.jsonl")
     cfg = TrainConfig(
         loss="dpo",
-        learning_rate=5e-5,  # the loop's, chosen on synth-validation (configs/synth-efficacy.yaml)
+        # The loop's learning rate, chosen on synth-validation (README, "Choosing the learning rate").
+        learning_rate=default_config().train.learning_rate,
         max_steps=steps,
         batch_size=4,
         warmup_steps=0,

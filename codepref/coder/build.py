@@ -75,15 +75,7 @@ def build_coder(out_dir: str | Path, recipe: CoderRecipe = CPU_RECIPE, progress:
     rows = sft_rows(recipe)
     tokenizer = train_tokenizer(recipe.vocab_size, [r["prompt"] + r["completion"] for r in rows])
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
-    config = qwen2_config(
-        tokenizer,
-        hidden_size=recipe.hidden_size,
-        intermediate_size=recipe.intermediate_size,
-        num_hidden_layers=recipe.num_hidden_layers,
-        num_attention_heads=recipe.num_attention_heads,
-        num_key_value_heads=recipe.num_key_value_heads,
-        max_position_embeddings=2048,
-    )
+    config = qwen2_config(tokenizer, recipe, max_position_embeddings=2048)
     # Save and reload the tokenizer: AutoTokenizer gives the generator Qwen2's tokenizer class, so train
     # with exactly that object.
     config.save_pretrained(out)

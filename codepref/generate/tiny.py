@@ -116,9 +116,20 @@ def train_tokenizer(vocab_size: int, corpus: list[str] | None = None):
     )
 
 
-def qwen2_config(tokenizer: Any, **sizes: int) -> Any:
+# The size fields of Qwen2Config that every model built here takes from its own record (TinyModelSpec,
+# codepref.coder's CoderRecipe).
+QWEN2_SIZE_FIELDS = (
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+)
+
+
+def qwen2_config(tokenizer: Any, shape: Any, max_position_embeddings: int) -> Any:
     """A Qwen2 config for a model trained here on `tokenizer` (from `train_tokenizer`): its vocabulary, tied
-    embeddings, and its end-of-text token as eos and pad; `sizes` are Qwen2Config's size fields."""
+    embeddings, and its end-of-text token as eos and pad; the sizes are `shape`'s QWEN2_SIZE_FIELDS."""
     from transformers import Qwen2Config
 
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
@@ -128,7 +139,8 @@ def qwen2_config(tokenizer: Any, **sizes: int) -> Any:
         bos_token_id=None,  # like Qwen2's tokenizer, ours has no bos token and prepends nothing
         eos_token_id=eos_id,
         pad_token_id=eos_id,
-        **sizes,
+        max_position_embeddings=max_position_embeddings,
+        **{name: getattr(shape, name) for name in QWEN2_SIZE_FIELDS},
     )
 
 
@@ -142,15 +154,7 @@ def build_tiny_model(out_dir: str | Path, spec: TinyModelSpec | None = None) -> 
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = train_tokenizer(spec.vocab_size)
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
-    config = qwen2_config(
-        tokenizer,
-        hidden_size=spec.hidden_size,
-        intermediate_size=spec.intermediate_size,
-        num_hidden_layers=spec.num_hidden_layers,
-        num_attention_heads=spec.num_attention_heads,
-        num_key_value_heads=spec.num_key_value_heads,
-        max_position_embeddings=spec.max_position_embeddings,
-    )
+    config = qwen2_config(tokenizer, spec, spec.max_position_embeddings)
     torch.manual_seed(spec.seed)
     model = Qwen2ForCausalLM(config)
     model.generation_config = GenerationConfig(eos_token_id=eos_id, pad_token_id=eos_id)

@@ -164,7 +164,9 @@ def _families_for(key: tuple[str, ...]) -> tuple[str, ...]:
     return ("list", "range", "digits") if key[0] == "int" else (key[0],)
 
 
-def _draw_problems(keys: list[tuple[str, ...]], rng: random.Random, keep: Callable[[int], bool], wanted: int):
+def _draw_problems(
+    split: str, keys: list[tuple[str, ...]], rng: random.Random, keep: Callable[[int], bool], wanted: int
+) -> list[SynthProblem]:
     """Distinct problems from `keys`, in the order drawn; of the i-th problem drawn only those with
     `keep(i)` are returned, until `wanted` are."""
     problems: list[SynthProblem] = []
@@ -174,7 +176,7 @@ def _draw_problems(keys: list[tuple[str, ...]], rng: random.Random, keep: Callab
     while len(problems) < wanted:
         attempts += 1
         if attempts > 100 * wanted:
-            raise RuntimeError(f"synth: only {len(problems)} of {wanted} distinct problems found")
+            raise RuntimeError(f"synth {split}: only {len(problems)} of {wanted} distinct problems found")
         group = rng.choice(groups)  # int, string, words: equally often
         key = rng.choice([k for k in keys if k[0] == group])
         comp = draw(rng.choice(_families_for(key)), key, rng)
@@ -197,11 +199,13 @@ def generate_split(split: str, seed: int = DEFAULT_SEED, size: int | None = None
     wanted = SPLIT_SIZES[split] if size is None else size
     if split == "train":
         rng = random.Random(f"synth-problems:{seed}:train")
-        return tuple(_draw_problems(keys, rng, lambda i: True, wanted))
+        return tuple(_draw_problems(split, keys, rng, lambda i: True, wanted))
+
+    def dealt_to_this_split(position: int) -> bool:
+        return (position % 5 in VALIDATION_POSITIONS) == (split == "validation")
+
     rng = random.Random(f"synth-problems:{seed}:unseen")
-    in_validation = lambda i: i % 5 in VALIDATION_POSITIONS  # noqa: E731
-    keep = in_validation if split == "validation" else (lambda i: not in_validation(i))
-    return tuple(_draw_problems(keys, rng, keep, wanted))
+    return tuple(_draw_problems(split, keys, rng, dealt_to_this_split, wanted))
 
 
 def to_problem(problem: SynthProblem, benchmark: str, index: int) -> Problem:
