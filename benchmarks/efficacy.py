@@ -12,7 +12,8 @@ that the canonical solution passes), wall time. Repeated over seeds; mean and sp
     python benchmarks/efficacy.py configs/synth-efficacy-quick.yaml       # the quick variant
     python benchmarks/efficacy.py CONFIG --eval-split validation          # for choosing lr / thresholds
 
-Every stage is cached by the loop (rerun to resume); results are written as each source finishes.
+Every stage is cached by the loop (rerun to resume); results are written as each source finishes. Round 1's
+samples and matrix are the same for every source of a seed, so they run once per seed.
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ class EfficacyLoop(Loop):
         return self.runner.run(r, "pairs", inputs, body, Pairs)
 
     def pairs_of(self, task: Any, texts: list[str], verdicts: dict[str, bool], rng: random.Random) -> list:
-        """Oracle: a distinct sample passing the hidden tests over one failing them. Random: two distinct
-        samples, which one is chosen left to chance."""
+        """Oracle: a distinct sample passing the hidden tests over one failing them, each used once.
+        Random: two distinct samples, which one is chosen left to chance."""
         from codepref.pairs import PreferencePair
 
         distinct = list({text: i for i, text in reversed(list(enumerate(texts)))}.values())
@@ -211,8 +212,37 @@ def pair_precision(loop: Loop, r: int, verdicts: dict[str, bool]) -> float:
     return sum(right) / len(right) if right else float("nan")
 
 
+SHARED_FIRST_ROUND_STAGES = ("generate", "matrix")
+
+
+def share_first_round(cfg: LoopConfig, seed: int) -> None:
+    """Copy round 1's samples and matrix from a source of the same seed that already ran them.
+
+    Every source starts round 1 from the same base model with the same sampling seed, so these two stages
+    (most of a round's time) have the same inputs for all of them. The loop's stage cache still decides:
+    a copy whose recorded inputs differ from this run's is discarded and the stage runs again."""
+    import shutil
+
+    target = cfg.run_dir / "round-1"
+    for donor in sorted(Path(cfg.runs_dir).glob(f"*-seed{seed}")):
+        if donor == cfg.run_dir or not all(
+            (donor / "round-1" / stage / "stage.json").exists() for stage in SHARED_FIRST_ROUND_STAGES
+        ):
+            continue
+        for stage in SHARED_FIRST_ROUND_STAGES:
+            if (target / stage / "stage.json").exists():
+                continue
+            shutil.rmtree(target / stage, ignore_errors=True)
+            shutil.copytree(donor / "round-1" / stage, target / stage)
+            for record in ("stage.json", "inputs.json"):  # the records name files under the donor's run
+                path = target / stage / record
+                path.write_text(path.read_text().replace(str(donor), str(cfg.run_dir)))
+        return
+
+
 def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, root: Path) -> list[dict]:
     cfg = source_config(base, source, seed, root / "runs")
+    share_first_round(cfg, seed)
     loop = EfficacyLoop(cfg, source)
     started = time.perf_counter()
     result = loop.run()

@@ -1,0 +1,107 @@
+"""benchmarks/efficacy.py's own parts: the oracle and random pair sources, and reusing round 1 between
+sources of one seed."""
+
+import importlib.util
+import json
+import random
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from codepref.loop.validate import config_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def efficacy():
+    spec = importlib.util.spec_from_file_location("efficacy_benchmark", ROOT / "benchmarks" / "efficacy.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def base_config(tmp_path):
+    data = yaml.safe_load((ROOT / "configs" / "synth-efficacy.yaml").read_text(encoding="utf-8"))
+    data.pop("efficacy")
+    return replace(config_from_dict(data, "configs/synth-efficacy.yaml"), runs_dir=str(tmp_path / "runs"))
+
+
+TASK = SimpleNamespace(key="synth-train/7", prompt="def f(x):\n")
+
+
+def verdicts_for(passing: list[bool]) -> dict[str, bool]:
+    return {f"{TASK.key}#{i}": ok for i, ok in enumerate(passing)}
+
+
+def test_the_oracle_pairs_passing_samples_with_failing_ones_each_used_once(efficacy, base_config):
+    loop = efficacy.EfficacyLoop(base_config, "oracle")
+    texts = ["right a", "right b", "wrong a", "wrong b", "wrong c"]
+    pairs = loop.pairs_of(TASK, texts, verdicts_for([True, True, False, False, False]), random.Random(0))
+    assert len(pairs) == 2
+    assert {p.chosen for p in pairs} == {"right a", "right b"}
+    assert len({p.rejected for p in pairs}) == 2 and all(p.rejected.startswith("wrong") for p in pairs)
+
+
+def test_the_oracle_makes_no_pair_when_every_sample_passes_or_every_sample_fails(efficacy, base_config):
+    loop = efficacy.EfficacyLoop(base_config, "oracle")
+    texts = ["a", "b", "c"]
+    assert loop.pairs_of(TASK, texts, verdicts_for([True] * 3), random.Random(0)) == []
+    assert loop.pairs_of(TASK, texts, verdicts_for([False] * 3), random.Random(0)) == []
+
+
+def test_the_oracle_counts_a_repeated_sample_once(efficacy, base_config):
+    loop = efficacy.EfficacyLoop(base_config, "oracle")
+    pairs = loop.pairs_of(
+        TASK, ["ok", "bad", "bad", "bad"], verdicts_for([True, False, False, False]), random.Random(0)
+    )
+    assert [(p.chosen, p.rejected) for p in pairs] == [("ok", "bad")]
+
+
+def test_random_pairs_are_distinct_samples_whatever_they_score(efficacy, base_config):
+    loop = efficacy.EfficacyLoop(base_config, "random")
+    texts = ["a", "b", "c", "d", "e"]
+    pairs = loop.pairs_of(TASK, texts, verdicts_for([True] * 5), random.Random(0))
+    assert len(pairs) == 2
+    assert len({side for p in pairs for side in (p.chosen, p.rejected)}) == 4
+
+
+def write_stage(run_dir: Path, stage: str, inputs_hash: str) -> None:
+    directory = run_dir / "round-1" / stage
+    directory.mkdir(parents=True)
+    (directory / "out.jsonl").write_text("{}\n")
+    summary = {"file": str(directory / "out.jsonl")}
+    (directory / "stage.json").write_text(json.dumps({"inputs_hash": inputs_hash, "summary": summary}))
+    (directory / "inputs.json").write_text(json.dumps({"inputs_hash": inputs_hash}))
+
+
+def test_round_one_samples_and_matrix_are_copied_from_a_finished_source_of_the_same_seed(
+    efficacy, base_config
+):
+    donor = efficacy.source_config(base_config, "oracle", 0, Path(base_config.runs_dir)).run_dir
+    for stage in ("generate", "matrix", "rank"):
+        write_stage(donor, stage, "h-" + stage)
+    cfg = efficacy.source_config(base_config, "codet", 0, Path(base_config.runs_dir))
+    efficacy.share_first_round(cfg, 0)
+    for stage in ("generate", "matrix"):
+        saved = json.loads((cfg.run_dir / "round-1" / stage / "stage.json").read_text())
+        assert saved["inputs_hash"] == "h-" + stage
+        assert saved["summary"]["file"] == str(cfg.run_dir / "round-1" / stage / "out.jsonl")
+        assert Path(saved["summary"]["file"]).exists()
+    assert not (cfg.run_dir / "round-1" / "rank").exists()  # the ranking is the source's own
+
+
+def test_nothing_is_copied_from_another_seed_or_from_an_unfinished_source(efficacy, base_config):
+    runs = Path(base_config.runs_dir)
+    write_stage(efficacy.source_config(base_config, "oracle", 1, runs).run_dir, "generate", "g")
+    write_stage(efficacy.source_config(base_config, "oracle", 1, runs).run_dir, "matrix", "m")
+    write_stage(efficacy.source_config(base_config, "random", 0, runs).run_dir, "generate", "g")
+    cfg = efficacy.source_config(base_config, "codet", 0, runs)
+    efficacy.share_first_round(cfg, 0)
+    assert not (cfg.run_dir / "round-1").exists()
