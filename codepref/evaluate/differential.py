@@ -165,10 +165,8 @@ def oracle_value(out, entry_point, flavour):
 
 def judged_value(out, entry_point, flavour):
     """What is reported of an output under test: where evalplus only asks whether it is None, a non-bool
-    output (a regex match object, say) is reported as that answer."""
-    if flavour == "mbpp" and entry_point in MBPP_NOT_NONE_TASKS and not isinstance(out, bool):
-        return out is not None
-    return out
+    output (a regex match object, say) is reported as that answer; a bool is reported as it is."""
+    return out if isinstance(out, bool) else oracle_value(out, entry_point, flavour)
 
 
 def report_outputs(namespace, reporter, entry_point, inputs_blob, limits, flavour, label, by_digest):
