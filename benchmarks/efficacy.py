@@ -34,7 +34,7 @@ from codepref.generate import read_generations
 from codepref.loop import Loop, LoopConfig, ProblemSet
 from codepref.loop import tasks as T
 from codepref.loop.records import Generated, Matrices, Pairs, Rankings
-from codepref.loop.stages import fingerprint
+from codepref.loop.stages import StageRunner, fingerprint
 from codepref.loop.validate import config_from_dict
 from codepref.records import read_jsonl, write_jsonl
 
@@ -221,23 +221,13 @@ def share_first_round(cfg: LoopConfig, seed: int) -> None:
     Every source starts round 1 from the same base model with the same sampling seed, so these two stages
     (most of a round's time) have the same inputs for all of them. The loop's stage cache still decides:
     a copy whose recorded inputs differ from this run's is discarded and the stage runs again."""
-    import shutil
-
-    target = cfg.run_dir / "round-1"
-    for donor in sorted(Path(cfg.runs_dir).glob(f"*-seed{seed}")):
-        if donor == cfg.run_dir or not all(
-            (donor / "round-1" / stage / "stage.json").exists() for stage in SHARED_FIRST_ROUND_STAGES
-        ):
-            continue
-        for stage in SHARED_FIRST_ROUND_STAGES:
-            if (target / stage / "stage.json").exists():
-                continue
-            shutil.rmtree(target / stage, ignore_errors=True)
-            shutil.copytree(donor / "round-1" / stage, target / stage)
-            for record in ("stage.json", "inputs.json"):  # the records name files under the donor's run
-                path = target / stage / record
-                path.write_text(path.read_text().replace(str(donor), str(cfg.run_dir)))
-        return
+    runner = StageRunner(cfg.run_dir)
+    for donor_dir in sorted(Path(cfg.runs_dir).glob(f"*-seed{seed}")):
+        donor = StageRunner(donor_dir)
+        if donor_dir != cfg.run_dir and all(donor.finished(1, s) for s in SHARED_FIRST_ROUND_STAGES):
+            for stage in SHARED_FIRST_ROUND_STAGES:
+                runner.adopt(donor, 1, stage)
+            return
 
 
 def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, root: Path) -> list[dict]:

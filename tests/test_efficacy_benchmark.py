@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from codepref.loop.stages import MARKER, STARTED
 from codepref.loop.validate import config_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,8 +78,8 @@ def write_stage(run_dir: Path, stage: str, inputs_hash: str) -> None:
     directory.mkdir(parents=True)
     (directory / "out.jsonl").write_text("{}\n")
     summary = {"file": str(directory / "out.jsonl")}
-    (directory / "stage.json").write_text(json.dumps({"inputs_hash": inputs_hash, "summary": summary}))
-    (directory / "inputs.json").write_text(json.dumps({"inputs_hash": inputs_hash}))
+    (directory / MARKER).write_text(json.dumps({"inputs_hash": inputs_hash, "summary": summary}))
+    (directory / STARTED).write_text(json.dumps({"inputs_hash": inputs_hash}))
 
 
 def test_round_one_samples_and_matrix_are_copied_from_a_finished_source_of_the_same_seed(
@@ -90,7 +91,7 @@ def test_round_one_samples_and_matrix_are_copied_from_a_finished_source_of_the_s
     cfg = efficacy.source_config(base_config, "codet", 0, Path(base_config.runs_dir))
     efficacy.share_first_round(cfg, 0)
     for stage in ("generate", "matrix"):
-        saved = json.loads((cfg.run_dir / "round-1" / stage / "stage.json").read_text())
+        saved = json.loads((cfg.run_dir / "round-1" / stage / MARKER).read_text())
         assert saved["inputs_hash"] == "h-" + stage
         assert saved["summary"]["file"] == str(cfg.run_dir / "round-1" / stage / "out.jsonl")
         assert Path(saved["summary"]["file"]).exists()

@@ -1,6 +1,7 @@
 """Stage bookkeeping: a stage with unchanged inputs is skipped, a changed input reruns it."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from codepref.loop.stages import StageRunner, fingerprint
 
@@ -8,6 +9,11 @@ from codepref.loop.stages import StageRunner, fingerprint
 @dataclass
 class Counted:
     lines: int
+
+
+@dataclass
+class Written:
+    file: str
 
 
 def test_unchanged_inputs_skip_and_changed_inputs_rerun(tmp_path):
@@ -27,6 +33,38 @@ def test_unchanged_inputs_skip_and_changed_inputs_rerun(tmp_path):
     data.write_text("a\nb\nc\n")
     assert runner.run(1, "count", {"data": fingerprint(data)}, body, Counted) == Counted(3)
     assert [o.status for o in runner.outcomes] == ["ran", "skipped", "ran"]
+
+
+def test_a_stage_adopted_from_another_run_is_skipped_when_its_inputs_match_and_rerun_when_not(tmp_path):
+    calls = []
+
+    def body(out):
+        calls.append(out)
+        (out / "rows.txt").write_text("a\nb\n")
+        return Written(str(out / "rows.txt"))
+
+    donor = StageRunner(tmp_path / "donor")
+    donor.run(1, "write", {"v": 1}, body, Written)
+    adopter = StageRunner(tmp_path / "adopter")
+    assert not adopter.finished(1, "write") and donor.finished(1, "write")
+    adopter.adopt(donor, 1, "write")
+    record = adopter.run(1, "write", {"v": 1}, body, Written)
+    assert len(calls) == 1 and adopter.outcomes[-1].status == "skipped"
+    assert record.file == str(tmp_path / "adopter" / "round-1" / "write" / "rows.txt")
+    assert Path(record.file).read_text() == "a\nb\n"
+
+    other = StageRunner(tmp_path / "other")
+    other.adopt(donor, 1, "write")
+    other.run(1, "write", {"v": 2}, body, Written)
+    assert len(calls) == 2 and other.outcomes[-1].status == "ran"
+
+
+def test_adopting_keeps_a_stage_this_run_already_finished(tmp_path):
+    donor, own = StageRunner(tmp_path / "donor"), StageRunner(tmp_path / "own")
+    donor.run(1, "count", {"v": 1}, lambda out: Counted(1), Counted)
+    own.run(1, "count", {"v": 1}, lambda out: Counted(2), Counted)
+    own.adopt(donor, 1, "count")
+    assert own.run(1, "count", {"v": 1}, lambda out: Counted(3), Counted) == Counted(2)
 
 
 def test_fingerprints_see_every_file_of_a_directory(tmp_path):

@@ -10,6 +10,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from codepref.loop.stages import MARKER
+
 STAGES = ("generate", "matrix", "rank", "pairs", "judge", "train", "evaluate")  # judge: task text
 
 
@@ -83,6 +85,6 @@ def iter_stage_files(run_dir: Path) -> Iterator[Path]:
     """Every finished stage's record, in round and stage order (for reports and tests)."""
     for round_dir in sorted(run_dir.glob("round-*"), key=lambda p: int(p.name.split("-")[1])):
         for name in STAGES:
-            marker = round_dir / name / "stage.json"
+            marker = round_dir / name / MARKER
             if marker.exists():
                 yield marker

@@ -22,6 +22,10 @@ console = Console(stderr=True, soft_wrap=True)
 Record = TypeVar("Record")
 
 
+MARKER = "stage.json"  # written last: the stage finished, with its inputs hash and record
+STARTED = "inputs.json"  # written first: the inputs the stage's partial outputs belong to
+
+
 def fingerprint(path: str | Path) -> str:
     """Content hash of a file or directory; big files (model weights) are hashed by size, mtime and their
     first and last MiB, which is enough to notice a different model without reading gigabytes."""
@@ -29,7 +33,7 @@ def fingerprint(path: str | Path) -> str:
     digest = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for file in files:
-        if "checkpoints" in file.parts or file.name == "stage.json":
+        if "checkpoints" in file.parts or file.name == MARKER:
             continue
         digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
         size = file.stat().st_size
@@ -67,6 +71,21 @@ class StageRunner:
     def stage_dir(self, round_index: int, name: str) -> Path:
         return self.run_dir / f"round-{round_index}" / name
 
+    def finished(self, round_index: int, name: str) -> bool:
+        return (self.stage_dir(round_index, name) / MARKER).exists()
+
+    def adopt(self, donor: StageRunner, round_index: int, name: str) -> None:
+        """Copy `donor`'s finished stage into this run, unless this run finished it already. The copy is
+        taken only by a `run` whose inputs match the donor's; otherwise it is discarded and the stage runs."""
+        if self.finished(round_index, name):
+            return
+        directory = self.stage_dir(round_index, name)
+        shutil.rmtree(directory, ignore_errors=True)
+        shutil.copytree(donor.stage_dir(round_index, name), directory)
+        for record in (MARKER, STARTED):  # the records name files under the donor's run
+            path = directory / record
+            path.write_text(path.read_text().replace(str(donor.run_dir), str(self.run_dir)))
+
     def run(
         self,
         round_index: int,
@@ -78,7 +97,7 @@ class StageRunner:
         """The stage's record: from `stage.json` when its inputs are unchanged, else from running `body`."""
         directory = self.stage_dir(round_index, name)
         inputs_hash = text_fingerprint(json.dumps(inputs, sort_keys=True, default=str))
-        marker, started_file = directory / "stage.json", directory / "inputs.json"
+        marker, started_file = directory / MARKER, directory / STARTED
         if marker.exists():
             saved = json.loads(marker.read_text(encoding="utf-8"))
             if saved.get("inputs_hash") == inputs_hash:
