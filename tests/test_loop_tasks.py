@@ -1,15 +1,12 @@
 """Problems as the loop samples them, and how sampled text becomes the program that runs."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
+from data_dir import DATA_DIR as DATA
 
 from codepref.data import load_problems
 from codepref.loop.tasks import chat_samples, make_task, matrix_problem, program, solution_parts
-
-DATA = Path(os.environ.get("CODEPREF_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 @pytest.mark.docker

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
+
+from data_dir import DATA_DIR
 
 from codepref.matrix.extraction import collect_tests, extract_tests, snippet_id
 
@@ -57,7 +57,7 @@ def test_limit_applies_per_sample_before_pooling():
 
 
 def test_most_of_codets_released_test_samples_yield_a_usable_assert():
-    data = Path(os.environ.get("CODEPREF_DATA_DIR", "../shared/data"))
+    data = DATA_DIR
     with (data / "codet_humaneval_codegen16B_test_case.jsonl").open() as fh:
         record = next(r for r in map(json.loads, fh) if "def has_close_elements" in r["prompt"])
     per_sample = [extract_tests(s, "has_close_elements") for s in record["samples"]]

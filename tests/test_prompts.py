@@ -1,7 +1,8 @@
 import gzip
 import json
 import os
-from pathlib import Path
+
+from data_dir import DATA_DIR as DATA
 
 from codepref.generate.prompts import (
     BODY_STOPS,
@@ -14,8 +15,6 @@ from codepref.generate.prompts import (
     solution_prompt,
     strip_docstring_examples,
 )
-
-DATA = Path("../shared/data")
 
 HE_STYLE = '''from typing import List
 
