@@ -24,6 +24,14 @@ def test_sft_rows_teach_the_loops_solution_and_test_prompts():
     assert not any(stop in test["completion"] for stop in TEST_STOPS)  # the whole block survives the stops
 
 
+def test_a_recipes_cache_key_changes_with_the_generators_version(monkeypatch):
+    import codepref.coder.recipe as recipe
+
+    before = TEST_RECIPE.key()
+    monkeypatch.setattr(recipe, "SYNTH_VERSION", recipe.SYNTH_VERSION + 1)
+    assert TEST_RECIPE.key() != before
+
+
 def test_sft_rows_come_only_from_the_first_problems_of_train():
     rows = sft_rows(replace(TEST_RECIPE, sft_problems=5))
     later = {p.prompt for p in load_synth("synth-train")[5:]}

@@ -3,7 +3,7 @@ docstring in words, body), and the near-miss variants that its hidden tests must
 
 Five families share one body shape per family:
 
-    int families (list, range, digits)       string chain                 words
+    list of ints                             string chain                 words
     ys = [MAP for x in SOURCE if FILTER]     t = TRANSFORM(s)             words = [MAP for w in s.split() if FILTER]
     return OUTPUT(ys)                        t = TRANSFORM(t)             return OUTPUT(words)
                                              return OUTPUT(t)
@@ -22,7 +22,6 @@ from codepref.synth.primitives import (
     INT_OUTPUTS,
     INT_SOURCES,
     MAP_BLIND_OUTPUTS,
-    SOURCE_EXCLUDED_FILTERS,
     STRING_OUTPUTS,
     STRING_TRANSFORMS,
     WORD_FILTERS,
@@ -36,8 +35,6 @@ FAMILIES = (*INT_FAMILIES, "string", "words")
 IDENTITY_STEPS = {"all", "same"}  # a filter that keeps everything, a map that changes nothing
 ENTRY_NAMES = {
     "list": "select_numbers",
-    "range": "count_up",
-    "digits": "digit_stats",
     "string": "transform_text",
     "words": "pick_words",
 }
@@ -96,14 +93,12 @@ def keys_of(family: str) -> list[tuple[str, ...]]:
     return [("string", a) for a in names] + [("string", a, b) for a in names for b in names if a != b]
 
 
-def draw(family: str, key: tuple[str, ...], rng: random.Random) -> Composition | None:
-    """A composition with this key and a random output and constants; None when the key does not suit the
-    family (a filter that cannot fail on its source, a count that would ignore the map)."""
+def draw(family: str, key: tuple[str, ...], rng: random.Random) -> Composition:
+    """A composition with this key and a random output and constants (never a count after a map, which
+    would leave the map untestable)."""
     names = key[1:]
     if family in INT_FAMILIES or family == "words":
         filter_name, map_name = names
-        if filter_name in SOURCE_EXCLUDED_FILTERS.get(family, ()):
-            return None
         outputs = INT_SOURCES[family][3] if family in INT_FAMILIES else tuple(WORD_OUTPUTS)
         if map_name != "same":
             outputs = tuple(o for o in outputs if o not in MAP_BLIND_OUTPUTS)

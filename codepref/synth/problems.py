@@ -28,6 +28,7 @@ from codepref.synth.compose import (
     ENTRY_NAMES,
     FAMILIES,
     IDENTITY_STEPS,
+    INT_FAMILIES,
     Composition,
     body,
     compile_function,
@@ -39,6 +40,9 @@ from codepref.synth.compose import (
 )
 
 SPLITS = ("train", "validation", "heldout")
+# Changes whenever the same seed would generate different problems; coder recipes hash it, so a coder trained
+# on problems that no longer exist is rebuilt.
+SYNTH_VERSION = 2
 SPLIT_SIZES = {"train": 2400, "validation": 200, "heldout": 300}
 # Share of the non-trivial composition keys (two real primitives) that train sees; validation and heldout
 # share the rest.
@@ -74,10 +78,6 @@ class SynthProblem:
 def random_input(family: str, rng: random.Random) -> Any:
     if family == "list":
         return [rng.randint(-9, 20) for _ in range(rng.randint(1, 7))]
-    if family == "range":
-        return rng.randint(2, 16)
-    if family == "digits":
-        return rng.choice((1, -1, 1)) * rng.randint(10, 99999)
     sentence = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
     return sentence
 
@@ -86,8 +86,6 @@ def edge_inputs(family: str) -> list[Any]:
     """Empty and one-element inputs: every problem's tests start from these."""
     return {
         "list": [[], [0], [7], [-3]],
-        "range": [0, 1],
-        "digits": [0, 7, -5],
         "string": ["", "a"],
         "words": ["", "Sun"],
     }[family]
@@ -161,7 +159,7 @@ def split_keys(seed: int = DEFAULT_SEED) -> dict[str, list[tuple[str, ...]]]:
 
 
 def _families_for(key: tuple[str, ...]) -> tuple[str, ...]:
-    return ("list", "range", "digits") if key[0] == "int" else (key[0],)
+    return INT_FAMILIES if key[0] == "int" else (key[0],)
 
 
 def _draw_problems(
@@ -179,8 +177,7 @@ def _draw_problems(
             raise RuntimeError(f"synth {split}: only {len(problems)} of {wanted} distinct problems found")
         group = rng.choice(groups)  # int, string, words: equally often
         key = rng.choice([k for k in keys if k[0] == group])
-        comp = draw(rng.choice(_families_for(key)), key, rng)
-        problem = make_problem(comp, rng) if comp is not None else None
+        problem = make_problem(draw(rng.choice(_families_for(key)), key, rng), rng)
         if problem is None or problem.prompt in seen:
             continue
         if keep(len(seen)):
