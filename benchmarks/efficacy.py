@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import sys
 import time
@@ -186,10 +187,17 @@ def source_config(base: LoopConfig, source: str, seed: int, runs_dir: Path) -> L
 
 
 def heldout_scores(loop: Loop, model: str, bench: BenchSettings, out: Path) -> dict[str, float]:
-    """Greedy pass@1, and sampled pass@1 / pass@n, of `model` on the evaluation split (cached in `out`)."""
-    done = out / "scores.json"
+    """Greedy pass@1, and sampled pass@1 / pass@n, of `model` on the evaluation split. Cached in `out`, and
+    resumed from there, only for the same weights and settings: a rebuilt coder or a retrained round lands in
+    the same folder with other weights."""
+    identity = json.loads(json.dumps({"model": fingerprint(model), "settings": asdict(bench)}))  # as stored
+    stamp, done = out / "identity.json", out / "scores.json"
+    if out.exists() and (not stamp.exists() or json.loads(stamp.read_text()) != identity):
+        shutil.rmtree(out)
     if done.exists():
         return json.loads(done.read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(identity))
     spec = ProblemSet(bench.eval_benchmark, limit=bench.eval_limit)
     scores: dict[str, float] = {}
     saved = loop.cfg.eval

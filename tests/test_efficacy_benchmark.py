@@ -4,6 +4,7 @@ sources of one seed."""
 import importlib.util
 import json
 import random
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -106,3 +107,26 @@ def test_nothing_is_copied_from_another_seed_or_from_an_unfinished_source(effica
     cfg = efficacy.source_config(base_config, "codet", 0, runs)
     efficacy.share_first_round(cfg, 0)
     assert not (cfg.run_dir / "round-1").exists()
+
+
+def test_held_out_scores_are_reused_only_for_the_same_weights_and_settings(
+    efficacy, base_config, tiny_model_dir, tmp_path
+):
+    bench = efficacy.BenchSettings(eval_benchmark="synth-validation", eval_limit=2, samples=2, max_tokens=4)
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    out = tmp_path / "eval" / "base"
+    loop = efficacy.EfficacyLoop(base_config, "oracle")
+    with loop._stack:
+        scores = efficacy.heldout_scores(loop, str(model), bench, out)
+        assert set(scores) == {"greedy pass@1", "sampled pass@1", "sampled pass@2"}
+        (out / "scores.json").write_text(json.dumps({"marker": 1.0}))
+        assert efficacy.heldout_scores(loop, str(model), bench, out) == {"marker": 1.0}
+
+        (out / "scores.json").write_text(json.dumps({"marker": 1.0}))
+        config = model / "config.json"
+        config.write_text(config.read_text() + "\n")  # other weights: a rebuilt or retrained model
+        assert efficacy.heldout_scores(loop, str(model), bench, out) == scores
+
+        (out / "scores.json").write_text(json.dumps({"marker": 1.0}))
+        assert "marker" not in efficacy.heldout_scores(loop, str(model), replace(bench, samples=3), out)
