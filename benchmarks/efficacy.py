@@ -190,7 +190,9 @@ def heldout_scores(loop: Loop, model: str, bench: BenchSettings, out: Path) -> d
     """Greedy pass@1, and sampled pass@1 / pass@n, of `model` on the evaluation split. Cached in `out`, and
     resumed from there, only for the same weights and settings: a rebuilt coder or a retrained round lands in
     the same folder with other weights."""
-    identity = json.loads(json.dumps({"model": fingerprint(model), "settings": asdict(bench)}))  # as stored
+    # What the scores depend on: not which sources or seeds the benchmark runs.
+    settings = {k: v for k, v in asdict(bench).items() if k not in ("sources", "seeds")}
+    identity = json.loads(json.dumps({"model": fingerprint(model), "settings": settings}))  # as stored
     stamp, done = out / "identity.json", out / "scores.json"
     if out.exists() and (not stamp.exists() or json.loads(stamp.read_text()) != identity):
         shutil.rmtree(out)

@@ -122,6 +122,8 @@ def test_held_out_scores_are_reused_only_for_the_same_weights_and_settings(
         assert set(scores) == {"greedy pass@1", "sampled pass@1", "sampled pass@2"}
         (out / "scores.json").write_text(json.dumps({"marker": 1.0}))
         assert efficacy.heldout_scores(loop, str(model), bench, out) == {"marker": 1.0}
+        more_seeds = replace(bench, seeds=(0, 1, 2, 3), sources=("oracle",))  # scores do not depend on these
+        assert efficacy.heldout_scores(loop, str(model), more_seeds, out) == {"marker": 1.0}
 
         (out / "scores.json").write_text(json.dumps({"marker": 1.0}))
         config = model / "config.json"
