@@ -1,7 +1,7 @@
 """Compositions of primitives: drawing one at random, rendering it as a HumanEval-style function (signature,
 docstring in words, body), and the near-miss variants that its hidden tests must tell apart from it.
 
-Five families share one body shape per family:
+Three families, one body shape each:
 
     list of ints                             string chain                 words
     ys = [MAP for x in SOURCE if FILTER]     t = TRANSFORM(s)             words = [MAP for w in s.split() if FILTER]
@@ -58,8 +58,9 @@ class Composition:
 
     @property
     def key(self) -> tuple[str, ...]:
-        """What the split is decided on: the primitives composed, without output and constants. The int
-        families share keys, so a (filter, map) pair held out is held out from every int family."""
+        """What the split is decided on: the primitives composed, without output and constants. Integer
+        keys are grouped as "int" rather than by source, so a (filter, map) pair held out is held out from
+        every integer source (one today; the group's name also keeps the seeded split of keys unchanged)."""
         group = "int" if self.family in INT_FAMILIES else self.family
         return (group, *(s.name for s in self.steps[:-1]))
 

@@ -83,8 +83,8 @@ INT_OUTPUTS = _table(
 MAP_BLIND_OUTPUTS = frozenset({"count"})
 
 # Where the integers come from: (argument, iterable, words, the outputs that suit it). One source, the list
-# argument. Two more (1..n and the digits of n) were dropped: the same number of training problems spread
-# over three int sources left the 2M coder unable to compose any unseen int keys (validation, README).
+# argument. Two more (1..n and the digits of n) were dropped: with three sources the 2M coder solved none of
+# validation's integer problems (README, "Does the loop align a model?").
 INT_SOURCES = {"list": ("xs: list[int]", "xs", "the numbers in xs", tuple(INT_OUTPUTS))}
 
 # Transformations of a string `t`, chained one per line.
