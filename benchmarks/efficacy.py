@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import statistics
 import sys
 import time
@@ -186,32 +185,32 @@ def source_config(base: LoopConfig, source: str, seed: int, runs_dir: Path) -> L
 # --- measuring -----------------------------------------------------------------------------------------
 
 
-def heldout_scores(loop: Loop, model: str, bench: BenchSettings, out: Path) -> dict[str, float]:
-    """Greedy pass@1, and sampled pass@1 / pass@n, of `model` on the evaluation split. Cached in `out`, and
-    resumed from there, only for the same weights and settings: a rebuilt coder or a retrained round lands in
-    the same folder with other weights."""
+def heldout_scores(
+    loop: Loop, model: str, bench: BenchSettings, evals: StageRunner, r: int
+) -> dict[str, float]:
+    """Greedy pass@1, and sampled pass@1 / pass@n, of round `r`'s `model` on the evaluation split: a stage of
+    `evals`, so it is reused, and resumed, only for the same weights and settings (a rebuilt coder or a
+    retrained round lands in the same folder with other weights)."""
     # What the scores depend on: not which sources or seeds the benchmark runs.
     settings = {k: v for k, v in asdict(bench).items() if k not in ("sources", "seeds")}
-    identity = json.loads(json.dumps({"model": fingerprint(model), "settings": settings}))  # as stored
-    stamp, done = out / "identity.json", out / "scores.json"
-    if out.exists() and (not stamp.exists() or json.loads(stamp.read_text()) != identity):
-        shutil.rmtree(out)
-    if done.exists():
-        return json.loads(done.read_text())
-    out.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(json.dumps(identity))
-    spec = ProblemSet(bench.eval_benchmark, limit=bench.eval_limit)
-    scores: dict[str, float] = {}
-    saved = loop.cfg.eval
-    for label, n, temperature in (("greedy", 1, 0.0), ("sampled", bench.samples, bench.temperature)):
-        ks = [1] if n == 1 else [1, n]
-        loop.cfg.eval = replace(saved, samples=n, temperature=temperature, ks=ks, max_tokens=bench.max_tokens)
-        (out / label).mkdir(parents=True, exist_ok=True)
-        result = loop.evaluate_set(model, spec, out / label)
-        scores.update({f"{label} {k}": v for k, v in result.items() if k.startswith("pass@")})
-    loop.cfg.eval = saved
-    done.write_text(json.dumps(scores))
-    return scores
+    inputs = {"model": fingerprint(model), "settings": settings}
+
+    def body(out: Path) -> dict[str, float]:
+        spec = ProblemSet(bench.eval_benchmark, limit=bench.eval_limit)
+        scores: dict[str, float] = {}
+        saved = loop.cfg.eval
+        for label, n, temperature in (("greedy", 1, 0.0), ("sampled", bench.samples, bench.temperature)):
+            ks = [1] if n == 1 else [1, n]
+            loop.cfg.eval = replace(
+                saved, samples=n, temperature=temperature, ks=ks, max_tokens=bench.max_tokens
+            )
+            (out / label).mkdir(parents=True, exist_ok=True)
+            result = loop.evaluate_set(model, spec, out / label)
+            scores.update({f"{label} {k}": v for k, v in result.items() if k.startswith("pass@")})
+        loop.cfg.eval = saved
+        return scores
+
+    return evals.run(r, "heldout", inputs, body, dict)
 
 
 def pair_precision(loop: Loop, r: int, verdicts: dict[str, bool]) -> float:
@@ -253,11 +252,10 @@ def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, r
     with meter._stack:
         for res in result.rounds:
             t0 = time.perf_counter()
-            eval_dir = (
-                root / "eval" / f"seed{seed}" / ("base" if res.round == 0 else f"{source}-round{res.round}")
-            )
+            # The base coder's scores are every source's round 0: one folder for all of them.
+            evals = StageRunner(root / "eval" / f"seed{seed}" / ("base" if res.round == 0 else source))
             row: dict[str, Any] = {"source": source, "seed": seed, "round": res.round}
-            row.update(heldout_scores(meter, res.model, bench, eval_dir))
+            row.update(heldout_scores(meter, res.model, bench, evals, res.round))
             if res.round > 0:
                 verdicts = hidden_verdicts(meter, res.round, tasks)
                 accuracy, tests = test_accuracy(meter, res.round, tasks)

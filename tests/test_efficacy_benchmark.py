@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from codepref.loop.stages import MARKER, STARTED
+from codepref.loop.stages import MARKER, STARTED, StageRunner
 from codepref.loop.validate import config_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,26 +109,32 @@ def test_nothing_is_copied_from_another_seed_or_from_an_unfinished_source(effica
     assert not (cfg.run_dir / "round-1").exists()
 
 
+def plant_scores(evals, scores: dict) -> None:
+    """Overwrite the finished evaluation's recorded scores, to see whether the next call reuses them."""
+    marker = evals.stage_dir(0, "heldout") / MARKER
+    saved = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**saved, "summary": scores}))
+
+
 def test_held_out_scores_are_reused_only_for_the_same_weights_and_settings(
     efficacy, base_config, tiny_model_dir, tmp_path
 ):
     bench = efficacy.BenchSettings(eval_benchmark="synth-validation", eval_limit=2, samples=2, max_tokens=4)
     model = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model)
-    out = tmp_path / "eval" / "base"
+    evals = StageRunner(tmp_path / "eval" / "seed0" / "base")
     loop = efficacy.EfficacyLoop(base_config, "oracle")
     with loop._stack:
-        scores = efficacy.heldout_scores(loop, str(model), bench, out)
+        scores = efficacy.heldout_scores(loop, str(model), bench, evals, 0)
         assert set(scores) == {"greedy pass@1", "sampled pass@1", "sampled pass@2"}
-        (out / "scores.json").write_text(json.dumps({"marker": 1.0}))
-        assert efficacy.heldout_scores(loop, str(model), bench, out) == {"marker": 1.0}
+        plant_scores(evals, {"marker": 1.0})
+        assert efficacy.heldout_scores(loop, str(model), bench, evals, 0) == {"marker": 1.0}
         more_seeds = replace(bench, seeds=(0, 1, 2, 3), sources=("oracle",))  # scores do not depend on these
-        assert efficacy.heldout_scores(loop, str(model), more_seeds, out) == {"marker": 1.0}
+        assert efficacy.heldout_scores(loop, str(model), more_seeds, evals, 0) == {"marker": 1.0}
 
-        (out / "scores.json").write_text(json.dumps({"marker": 1.0}))
         config = model / "config.json"
         config.write_text(config.read_text() + "\n")  # other weights: a rebuilt or retrained model
-        assert efficacy.heldout_scores(loop, str(model), bench, out) == scores
+        assert efficacy.heldout_scores(loop, str(model), bench, evals, 0) == scores
 
-        (out / "scores.json").write_text(json.dumps({"marker": 1.0}))
-        assert "marker" not in efficacy.heldout_scores(loop, str(model), replace(bench, samples=3), out)
+        plant_scores(evals, {"marker": 1.0})
+        assert "marker" not in efficacy.heldout_scores(loop, str(model), replace(bench, samples=3), evals, 0)
