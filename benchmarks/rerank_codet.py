@@ -44,7 +44,7 @@ from codepref.matrix import (
     build_matrices,
 )
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, PairConfig
-from codepref.pairs.selection import pairs_for_problem
+from codepref.pairs.gate import SWEEP, gate_point, pick_threshold
 from codepref.rank import rank
 from codepref.rank.ranked import execution_judges, rank_problem
 
@@ -214,29 +214,17 @@ def evaluate(matrices: list[ExecutionMatrix], correct: dict[str, np.ndarray], se
 
 
 def pair_precision(method, options, matrices, correct, seed, threshold=None) -> dict:
-    """Share of the method's correctness pairs (codepref.pairs defaults but `threshold`) whose chosen solution
-    truly passes and rejected truly fails, and the share of problems that yield a pair (coverage)."""
+    """`codepref.pairs.gate.gate_point` for the method's pairs (codepref.pairs defaults but `threshold`)."""
     config = PairConfig(method=method, seed=seed, rank_options=dict(options), min_top_confidence=threshold)
     judges = execution_judges(method, seed, **options)
-    chosen_ok = rejected_ok = both_ok = total = covered = 0
-    for matrix in matrices:
-        truth = dict(zip(matrix.solution_ids, correct[matrix.task_id].tolist(), strict=True))
-        pairs = pairs_for_problem(matrix, ranked_once(matrix, judges, (method, seed, str(options))), config)
-        covered += bool(pairs)
-        for pair in pairs:
-            total += 1
-            good, bad = truth[pair.chosen_id], not truth[pair.rejected_id]
-            chosen_ok += good
-            rejected_ok += bad
-            both_ok += good and bad
-    share = (lambda k: 100 * k / total) if total else (lambda k: float("nan"))
+    ranked = {m.task_id: ranked_once(m, judges, (method, seed, str(options))) for m in matrices}
+    return gate_point(matrices, ranked, truth_of(matrices, correct), config)
+
+
+def truth_of(matrices, correct) -> dict[str, bool]:
+    """solution id -> whether HumanEval's tests pass it."""
     return {
-        "threshold": config.min_top_confidence,
-        "pairs": total,
-        "coverage": 100 * covered / len(matrices) if matrices else float("nan"),
-        "precision": share(both_ok),
-        "chosen_correct": share(chosen_ok),
-        "rejected_wrong": share(rejected_ok),
+        sid: bool(ok) for m in matrices for sid, ok in zip(m.solution_ids, correct[m.task_id], strict=True)
     }
 
 
@@ -251,9 +239,6 @@ def ranked_once(matrix, judges, judge_key):
     return _RANKED[key]
 
 
-SWEEP = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-
-
 def tune_trust_gate(matrices, correct, seed, target_precision) -> dict:
     """Sweep the threshold on the tuning half; report the other half at the default and the picked value."""
     tune = [m for i, m in enumerate(matrices) if i % 2 == 0]
@@ -261,8 +246,7 @@ def tune_trust_gate(matrices, correct, seed, target_precision) -> dict:
     gate: dict = {"tuning_problems": [m.task_id for m in tune], "target_precision": target_precision}
     for method in ("codet", "codedpo"):
         sweep = [pair_precision(method, {}, tune, correct, seed, t) for t in SWEEP]
-        reached = [row for row in sweep if row["pairs"] and row["precision"] >= target_precision]
-        picked = reached[0]["threshold"] if reached else None
+        picked = pick_threshold(sweep, target_precision)
         gate[method] = {
             "sweep_on_tuning_half": sweep,
             "picked": picked,

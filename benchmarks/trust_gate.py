@@ -1,0 +1,107 @@
+"""Choose each execution ranker's trust gate (`PairConfig.min_top_confidence`) on synth-validation, for the
+coder and sampling settings of a loop config.
+
+The loop's own round-1 stages (generate, matrix) run on the validation prompts with the config's model; the
+samples are judged by the problems' hidden tests; then, per ranker, the script prints the precision and
+coverage of its pairs at each threshold of a sweep (`codepref.pairs.gate`) and picks the smallest threshold
+whose precision reaches --target-precision, the rule benchmarks/rerank_codet.py applies on HumanEval. The
+picked values go into the efficacy config's `efficacy: trust_gate:`. Never run it on synth-heldout: that
+split only measures.
+
+    python benchmarks/trust_gate.py configs/synth-efficacy.yaml
+
+Writes trust_gate.json to --out (default benchmarks/out/trust-gate-NAME); the stages are cached there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+from efficacy import hidden_verdicts  # benchmarks/ is this script's import path
+
+from codepref.loop import Loop, ProblemSet
+from codepref.loop import tasks as T
+from codepref.loop.models import resolve_model, run_prompt_style
+from codepref.loop.validate import config_from_dict
+from codepref.matrix import load_matrices
+from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, METHODS
+from codepref.pairs.gate import SWEEP, pick_threshold, sweep_gate
+from codepref.rank.ranked import execution_judges, rank_matrices
+
+
+def validation_samples(cfg, limit: int | None) -> tuple[list, dict[str, bool]]:
+    """Round 1 of the loop on synth-validation's prompts: its execution matrices, and which samples pass the
+    hidden tests (solution id -> passed)."""
+    cfg = replace(cfg, train_problems=ProblemSet("synth-validation", limit=limit))
+    loop = Loop(cfg)
+    with loop._stack:
+        model, loop.cfg = resolve_model(loop.cfg)
+        cfg.run_dir.mkdir(parents=True, exist_ok=True)
+        loop.style = run_prompt_style(loop.cfg.generation, model, cfg.run_dir)
+        tasks = [T.make_task(p) for p in loop.problems(loop.cfg.train_problems)]
+        generated = loop.generate(1, model, tasks)
+        matrices = loop.matrix(1, tasks, generated)
+        truth = hidden_verdicts(loop, 1, tasks)
+    return list(load_matrices(Path(matrices.matrix_file))), truth
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("config", type=Path)
+    parser.add_argument(
+        "--limit", type=int, default=None, help="the first N validation problems (default: all)"
+    )
+    parser.add_argument(
+        "--target-precision", type=float, default=60.0, help="pair precision (%%) the threshold must reach"
+    )
+    parser.add_argument(
+        "-o", "--out", type=Path, default=None, help="default: benchmarks/out/trust-gate-NAME"
+    )
+    args = parser.parse_args()
+    try:
+        raw = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
+        raw.pop("efficacy", None)
+        base = config_from_dict(raw, str(args.config))
+    except (ValueError, TypeError, OSError) as err:
+        sys.exit(f"error: {args.config}: {err}")
+    out = args.out or Path("benchmarks/out") / f"trust-gate-{base.name}"
+    cfg = replace(base, name="validation", runs_dir=str(out / "runs"))
+    matrices, truth = validation_samples(cfg, args.limit)
+    passing = sum(truth.values()) / max(1, len(truth))
+    print(f"{len(matrices)} validation problems, {len(truth)} samples, {passing:.1%} pass the hidden tests")
+
+    results: dict = {"config": str(args.config), "target_precision": args.target_precision, "methods": {}}
+    for method in METHODS:
+        pairing = replace(base.pairs, method=method, min_top_confidence=0.0)
+        judges = execution_judges(method, pairing.seed, **pairing.rank_options)
+        ranked = {r.task_id: r for r in rank_matrices(matrices, judges)}
+        sweep = sweep_gate(matrices, ranked, truth, pairing, SWEEP)
+        picked = pick_threshold(sweep, args.target_precision)
+        results["methods"][method] = {
+            "sweep": sweep,
+            "picked": picked,
+            "default": DEFAULT_MIN_TOP_CONFIDENCE[method],
+        }
+        print(f"\n{method}: threshold | pairs | coverage % | precision % | chosen right % | rejected wrong %")
+        for row in sweep:
+            print(
+                f"  {row['threshold']:>5g} | {row['pairs']:>5} | {row['coverage']:>6.1f} | {row['precision']:>6.1f}"
+                f" | {row['chosen_correct']:>6.1f} | {row['rejected_wrong']:>6.1f}"
+            )
+        verdict = "none reaches it" if picked is None else f"picked {picked:g}"
+        print(
+            f"  target {args.target_precision:g}%: {verdict} (default {DEFAULT_MIN_TOP_CONFIDENCE[method]:g})"
+        )
+    (out / "trust_gate.json").write_text(json.dumps(results, indent=1) + "\n")
+    print(f"\nwritten: {out / 'trust_gate.json'}")
+
+
+if __name__ == "__main__":
+    main()
