@@ -24,7 +24,7 @@ import random
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from codepref.loop import tasks as T
 from codepref.loop.records import Generated, Matrices, Pairs, Rankings
 from codepref.loop.stages import StageRunner, fingerprint
 from codepref.loop.validate import config_from_dict
+from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, METHODS
 from codepref.records import read_jsonl, write_jsonl
 
 SOURCES = ("codet", "codedpo", "dstc", "dstc-kto", "random", "oracle")
@@ -52,6 +53,9 @@ class BenchSettings:
     samples: int = 10
     temperature: float = 0.8
     max_tokens: int = 96
+    # Per ranker, the trust gate (`PairConfig.min_top_confidence`) chosen on synth-validation by
+    # benchmarks/trust_gate.py; a ranker not named here keeps codepref.pairs' default for it.
+    trust_gate: dict[str, float] = field(default_factory=dict)
 
 
 # --- ground truth the loop never sees -----------------------------------------------------------------
@@ -169,14 +173,18 @@ class EfficacyLoop(Loop):
         ]
 
 
-def source_config(base: LoopConfig, source: str, seed: int, runs_dir: Path) -> LoopConfig:
+def source_config(
+    base: LoopConfig, source: str, seed: int, runs_dir: Path, trust_gate: dict[str, float] | None = None
+) -> LoopConfig:
     method = {"dstc-kto": "dstc", "random": "codedpo", "oracle": "codedpo"}.get(source, source)
+    # Each ranker's own gate: `base.pairs` carries the gate already resolved for the config's method.
+    gate = (trust_gate or {}).get(method, DEFAULT_MIN_TOP_CONFIDENCE[method])
     return replace(
         base,
         name=f"{source}-seed{seed}",
         runs_dir=str(runs_dir),
         generation=replace(base.generation, seed=base.generation.seed + 1000 * seed),
-        pairs=replace(base.pairs, method=method, seed=seed),
+        pairs=replace(base.pairs, method=method, seed=seed, min_top_confidence=gate),
         train=replace(base.train, loss="kto" if source == "dstc-kto" else base.train.loss, seed=seed),
         eval=replace(base.eval, sets=[]),  # held-out scores are measured below, greedy and sampled
     )
@@ -192,7 +200,7 @@ def heldout_scores(
     `evals`, so it is reused, and resumed, only for the same weights and settings (a rebuilt coder or a
     retrained round lands in the same folder with other weights)."""
     # What the scores depend on: not which sources or seeds the benchmark runs.
-    settings = {k: v for k, v in asdict(bench).items() if k not in ("sources", "seeds")}
+    settings = {k: v for k, v in asdict(bench).items() if k not in ("sources", "seeds", "trust_gate")}
     inputs = {"model": fingerprint(model), "settings": settings}
 
     def body(out: Path) -> dict[str, float]:
@@ -240,7 +248,7 @@ def share_first_round(cfg: LoopConfig, seed: int) -> None:
 
 
 def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, root: Path) -> list[dict]:
-    cfg = source_config(base, source, seed, root / "runs")
+    cfg = source_config(base, source, seed, root / "runs", bench.trust_gate)
     share_first_round(cfg, seed)
     loop = EfficacyLoop(cfg, source)
     started = time.perf_counter()
@@ -353,6 +361,10 @@ def main() -> None:
     try:
         raw = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
         bench = BenchSettings(**raw.pop("efficacy", {}))
+        if (raw.get("pairs") or {}).get("min_top_confidence") is not None:
+            raise ValueError(
+                "pairs.min_top_confidence: set each ranker's gate in efficacy.trust_gate instead"
+            )
         base = config_from_dict(raw, str(args.config))
     except (ValueError, TypeError, OSError) as err:
         sys.exit(f"error: {args.config}: {err}")
@@ -365,6 +377,8 @@ def main() -> None:
     unknown = set(bench.sources) - set(SOURCES)
     if unknown:
         sys.exit(f"error: unknown source(s) {', '.join(sorted(unknown))}; choose from {', '.join(SOURCES)}")
+    if set(bench.trust_gate) - set(METHODS):
+        sys.exit(f"error: {args.config}: efficacy.trust_gate: rankers are {', '.join(METHODS)}")
     root = args.out or Path("benchmarks/out") / f"efficacy-{base.name}-{bench.eval_benchmark}"
     root.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []

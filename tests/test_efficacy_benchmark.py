@@ -15,6 +15,7 @@ import yaml
 
 from codepref.loop.stages import MARKER, STARTED, StageRunner
 from codepref.loop.validate import config_from_dict
+from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,6 +73,19 @@ def test_random_pairs_are_distinct_samples_whatever_they_score(efficacy, base_co
     pairs = loop.pairs_of(TASK, texts, verdicts_for([True] * 5), random.Random(0))
     assert len(pairs) == 2
     assert len({side for p in pairs for side in (p.chosen, p.rejected)}) == 4
+
+
+def test_each_ranker_gets_its_own_trust_gate_not_the_one_of_the_configs_pairing_method(efficacy, base_config):
+    runs = Path(base_config.runs_dir)
+    assert base_config.pairs.method == "codedpo"
+    gates = {
+        s: efficacy.source_config(base_config, s, 0, runs).pairs.min_top_confidence for s in efficacy.SOURCES
+    }
+    assert gates["codet"] == DEFAULT_MIN_TOP_CONFIDENCE["codet"]
+    assert gates["dstc"] == gates["dstc-kto"] == DEFAULT_MIN_TOP_CONFIDENCE["dstc"]
+    assert gates["codedpo"] == DEFAULT_MIN_TOP_CONFIDENCE["codedpo"]
+    chosen = efficacy.source_config(base_config, "codet", 0, runs, {"codet": 0.25, "dstc": 0.5})
+    assert chosen.pairs.min_top_confidence == 0.25
 
 
 def write_stage(run_dir: Path, stage: str, inputs_hash: str) -> None:
