@@ -22,7 +22,9 @@ class PairConfig:
     method: str = "codedpo"  # the execution ranker: codedpo, codet or dstc
     pairs_per_problem: int = 2  # at most this many pairs per problem and kind
     min_margin: float = 0.0  # a correctness pair needs chosen - rejected confidence > min_margin
-    min_top_confidence: float | None = None  # skip unless the best confidence exceeds this; None: per method
+    # Skip unless the best confidence exceeds this; None: the method's default, resolved at construction, so
+    # `replace(config, method=...)` keeps the old method's gate unless it is passed again.
+    min_top_confidence: float | None = None
     efficiency: bool = False  # also time the top group (CodeDPO's fast-over-slow pairs; codedpo only)
     speedup: float = 1.2  # efficiency pair needs slow / fast >= speedup
     min_time_diff_s: float = 1e-3  # ... and slow - fast >= this (medians): timer jitter is no pair
