@@ -5,6 +5,7 @@ import importlib.util
 import json
 import random
 import shutil
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -152,3 +153,32 @@ def test_held_out_scores_are_reused_only_for_the_same_weights_and_settings(
 
         plant_scores(evals, {"marker": 1.0})
         assert "marker" not in efficacy.heldout_scores(loop, str(model), replace(bench, samples=3), evals, 0)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda c: c["pairs"].update(min_top_confidence=0.2),
+            "pairs.min_top_confidence: set each ranker's gate",
+        ),
+        (lambda c: c["efficacy"].update(trust_gate={"codeT": 0.2}), "efficacy.trust_gate: rankers are"),
+    ],
+)
+def test_a_gate_set_where_it_would_be_ignored_or_for_an_unknown_ranker_is_refused_in_one_line(
+    tmp_path, edit, message
+):
+    config = yaml.safe_load((ROOT / "configs" / "synth-efficacy.yaml").read_text(encoding="utf-8"))
+    edit(config)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), str(path), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines() == [run.stderr.strip()]  # one line
+    assert str(path) in run.stderr and message in run.stderr
+    assert not (tmp_path / "out").exists()
