@@ -199,7 +199,7 @@ def heldout_scores(
     """Greedy pass@1, and sampled pass@1 / pass@n, of round `r`'s `model` on the evaluation split: a stage of
     `evals`, so it is reused, and resumed, only for the same weights and settings (a rebuilt coder or a
     retrained round lands in the same folder with other weights)."""
-    # What the scores depend on: not which sources or seeds the benchmark runs.
+    # What the scores depend on: not which sources, seeds or trust gates the benchmark runs.
     settings = {k: v for k, v in asdict(bench).items() if k not in ("sources", "seeds", "trust_gate")}
     inputs = {"model": fingerprint(model), "settings": settings}
 

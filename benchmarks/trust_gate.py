@@ -6,8 +6,9 @@ samples are judged by the problems' hidden tests; then, per ranker, the script p
 coverage of its pairs at each threshold of a sweep (`codepref.pairs.gate`) and picks the smallest threshold
 whose precision reaches --target-precision, the rule benchmarks/rerank_codet.py applies on HumanEval. Two
 diagnostics come first: how much more of the sampled tests a right sample passes than a wrong one, and how
-often a sample that passes the examples shown in its prompt passes the hidden tests. The picked values go into the efficacy config's `efficacy: trust_gate:`. Never run it on synth-heldout: that
-split only measures.
+often a sample that passes the examples shown in its prompt passes the hidden tests. The picked values go
+into the efficacy config's `efficacy: trust_gate:`. Never run it on synth-heldout: that split only
+measures.
 
     python benchmarks/trust_gate.py configs/synth-efficacy.yaml
 
