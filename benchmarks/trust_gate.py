@@ -85,6 +85,8 @@ def sampled_test_separation(matrices: list, truth: dict[str, bool]) -> tuple[flo
         if matrix.passed.shape[1] and any(verdicts) and not all(verdicts):
             for row, ok in zip(matrix.passed, verdicts, strict=True):
                 (right if ok else wrong).append(float(row.mean()))
+    if not right:  # no such problem (a small --limit): nothing to compare
+        return float("nan"), float("nan")
     return statistics.fmean(right), statistics.fmean(wrong)
 
 
