@@ -76,5 +76,12 @@ def test_completions_are_cut_at_the_prompts_stops_and_matrix_problems_keep_the_o
     assert problem.prompt == task.prompt and problem.solutions == ["    return True", "    return False\n"]
     assert problem.tests == ["assert has_close_elements([1.0], 0.5) == False"]
     assert problem.entry_point == "has_close_elements"
+    weighted = matrix_problem(task, "completion", solutions, tests, tests_per_sample=5, example_weight=4)
+    assert weighted.tests == [
+        "assert has_close_elements([1.0], 0.5) == False",
+        "assert has_close_elements([1.0, 2.0, 3.0], 0.5) == False",
+        "assert has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3) == True",
+    ]
+    assert weighted.test_counts == [1, 4, 4]
     chat = chat_samples({task.key: {"prompt": "<chat>", "completions": [{"text": "a"}, {"text": "b"}]}})
     assert chat[task.key].prompt == "<chat>" and chat[task.key].answers == ["a", "b"]

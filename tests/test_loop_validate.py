@@ -47,6 +47,7 @@ def errors_of(tmp_path: Path, text: str) -> list[str]:
         ("train: {loss: dop}", "bad.yaml: train.loss: unknown loss 'dop'"),
         ("eval: {ks: [1, 10]}", "bad.yaml: eval.ks: each k must lie in 1..1"),
         ("sandbox: {backend: rey}", "bad.yaml: sandbox.backend: must be one of auto, docker, process, ray"),
+        ("matrix: {prompt_examples: -1}", "bad.yaml: matrix.prompt_examples: must be >= 0"),
         (
             "sandbox: {address: 'head:6379'}",
             "bad.yaml: sandbox.address: is only read with sandbox.backend: ray",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from codepref.judges.text_task import TextTaskSettings
+from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
 from codepref.pairs.config import PairConfig
 from codepref.train.config import TrainConfig
 
@@ -61,6 +62,9 @@ class SandboxSettings:
 class MatrixSettings:
     tests_per_sample: int = 5  # CodeT keeps the first 5 valid asserts of each test sample (0: all)
     test_timeout_s: float = 1.0
+    # Weight of each example shown in the prompt (doctest lines or asserts) as a test column, counted as if
+    # sampled that many times; 0 leaves the prompt's examples out.
+    prompt_examples: int = DEFAULT_EXAMPLE_WEIGHT
 
 
 @dataclass
@@ -121,6 +125,7 @@ def default_config() -> LoopConfig:
             batch_size=160,
         ),
         sandbox=SandboxSettings(backend="process"),
+        matrix=MatrixSettings(prompt_examples=30),
         pairs=PairConfig(method="codedpo", pairs_per_problem=4),
         train=TrainConfig(
             learning_rate=5e-5, beta=0.1, epochs=2, batch_size=8, max_length=512, warmup_steps=0

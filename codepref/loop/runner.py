@@ -148,7 +148,9 @@ class Loop:
             solutions = read_generations(Path(generated.solutions_file))
             tests = read_generations(Path(generated.tests_file))
             problems = [
-                T.matrix_problem(t, generated.style, solutions[t.key], tests[t.key], m.tests_per_sample)
+                T.matrix_problem(
+                    t, generated.style, solutions[t.key], tests[t.key], m.tests_per_sample, m.prompt_examples
+                )
                 for t in tasks
             ]
             built, stats = build_matrices(

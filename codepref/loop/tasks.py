@@ -14,7 +14,7 @@ from typing import Any
 from codepref.data import Problem
 from codepref.generate import PromptRecord, prompts
 from codepref.generate.extract import extract_code, truncate_at_stop
-from codepref.matrix import MatrixProblem
+from codepref.matrix import MatrixProblem, prompt_example_tests, with_example_tests
 from codepref.pairs import ChatSamples
 
 
@@ -86,11 +86,17 @@ def imports_of(source: str) -> str:
 
 
 def matrix_problem(
-    task: Task, style: str, solutions: dict[str, Any], tests: dict[str, Any], tests_per_sample: int
+    task: Task,
+    style: str,
+    solutions: dict[str, Any],
+    tests: dict[str, Any],
+    tests_per_sample: int,
+    example_weight: int = 0,
 ) -> MatrixProblem:
-    """The matrix stage's input for one task: its sampled solutions as programs, its sampled tests."""
+    """The matrix stage's input for one task: its sampled solutions as programs, its sampled tests, and
+    the examples its prompt shows counted `example_weight` times each (0: none)."""
     parts = [solution_parts(task, style, c["text"]) for c in solutions["completions"]]
-    return MatrixProblem.from_raw(
+    problem = MatrixProblem.from_raw(
         task.key,
         parts[0][0] if parts else task.prompt,
         task.entry_point,
@@ -98,6 +104,8 @@ def matrix_problem(
         [c["text"] for c in tests["completions"]],
         limit=tests_per_sample or None,
     )
+    examples = prompt_example_tests(task.prompt, task.entry_point) if example_weight else []
+    return with_example_tests(problem, examples, example_weight)
 
 
 def chat_samples(generations: dict[str, dict[str, Any]]) -> dict[str, ChatSamples]:

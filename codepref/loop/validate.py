@@ -227,6 +227,7 @@ def check_values(cfg: LoopConfig) -> list[tuple[str, str]]:
         ("sandbox.memory_mb", s.memory_mb >= 64, "must be >= 64"),
         ("matrix.tests_per_sample", m.tests_per_sample >= 0, "must be >= 0 (0 keeps all)"),
         ("matrix.test_timeout_s", m.test_timeout_s > 0, "must be > 0"),
+        ("matrix.prompt_examples", m.prompt_examples >= 0, "must be >= 0 (0 leaves them out)"),
         ("eval.samples", e.samples >= 1, "must be >= 1"),
         (
             "eval.ks",

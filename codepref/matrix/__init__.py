@@ -1,11 +1,13 @@
 """Code x test execution matrices: which sampled solution passes which sampled test.
 
 `extraction` turns sampled test completions into test snippets (CodeT's rules), `build` runs them in the
-sandbox (one job per distinct solution, resumable), `format` is the JSONL file format, `inputs` reads the
+sandbox (one job per distinct solution, resumable), `examples` adds the prompt's own examples as tests,
+`format` is the JSONL file format, `inputs` reads the
 command line's problem files, `cli` is `codepref matrix`.
 """
 
 from codepref.matrix.build import BuildStats, MatrixProblem, build_matrices, job_timeout_for, tests_job
+from codepref.matrix.examples import prompt_example_tests, with_example_tests
 from codepref.matrix.extraction import (
     CODET_TEST_TIMEOUT_S,
     CODET_TESTS_PER_SAMPLE,
@@ -31,8 +33,10 @@ __all__ = [
     "extract_tests",
     "job_timeout_for",
     "load_matrices",
+    "prompt_example_tests",
     "read_problem_file",
     "save_matrices",
     "snippet_id",
     "tests_job",
+    "with_example_tests",
 ]

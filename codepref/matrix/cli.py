@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from codepref.matrix.build import build_matrices
+from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT, prompt_example_tests, with_example_tests
 from codepref.matrix.extraction import CODET_TEST_TIMEOUT_S, CODET_TESTS_PER_SAMPLE
 from codepref.matrix.inputs import codet_problems, read_problem_file
 from codepref.sandbox.ray_backend import RayAddressOption, backend_for
@@ -44,6 +45,13 @@ def matrix_command(
     test_timeout: Annotated[
         float, typer.Option(help="Per-test timeout in seconds (CodeT: 0.1).")
     ] = CODET_TEST_TIMEOUT_S,
+    prompt_examples: Annotated[
+        int,
+        typer.Option(
+            help="Add the examples each prompt shows (doctest lines, asserts) as tests, each counted this "
+            "many times (0: leave them out)."
+        ),
+    ] = DEFAULT_EXAMPLE_WEIGHT,
     workers: Annotated[int, typer.Option(help="Parallel sandbox workers.")] = 2,
     backend: Annotated[str, typer.Option(help="Sandbox backend: auto, docker or process.")] = "auto",
     ray: RayAddressOption = None,
@@ -71,6 +79,12 @@ def matrix_command(
         raise typer.Exit(2) from None
     if max_problems:
         problems = problems[:max_problems]
+    if prompt_examples < 0:
+        raise typer.BadParameter("--prompt-examples must be >= 0")
+    problems = [
+        with_example_tests(p, prompt_example_tests(p.prompt, p.entry_point), prompt_examples)
+        for p in problems
+    ]
     sandbox_backend = backend_for(ray, backend)
     with Sandbox(backend=sandbox_backend, workers=workers, limits=limits_profile("execution")) as sandbox:
         matrices, stats = build_matrices(
