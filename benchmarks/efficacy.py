@@ -81,16 +81,27 @@ def hidden_verdicts(loop: Loop, r: int, tasks: list[Any]) -> dict[str, bool]:
 
 
 def test_accuracy(loop: Loop, r: int, tasks: list[Any]) -> tuple[float, int]:
-    """(share of the round's distinct sampled asserts that the canonical solution passes, how many)."""
-    from codepref.matrix import load_matrices
+    """(share of the round's distinct sampled asserts that the canonical solution passes, how many). The
+    prompt's examples in the matrix (`matrix.prompt_examples`) are not sampled: a column counts only for the
+    times the model sampled it."""
+    from codepref.matrix import load_matrices, prompt_example_tests
     from codepref.sandbox import Job
 
+    weight = loop.cfg.matrix.prompt_examples
     by_key = {t.key: t for t in tasks}
     jobs = []
     for matrix in load_matrices(loop.runner.stage_dir(r, "matrix") / "matrix.jsonl"):
-        if matrix.tests:
+        examples = (
+            set(prompt_example_tests(by_key[matrix.task_id].prompt, matrix.entry_point)) if weight else set()
+        )
+        sampled = [
+            test
+            for test, count in zip(matrix.tests, matrix.test_counts, strict=True)
+            if count - (weight if test in examples else 0) > 0
+        ]
+        if sampled:
             program = by_key[matrix.task_id].problem.reference_program
-            jobs.append(Job(program=program, tests=tuple(matrix.tests), as_main=False, test_timeout_s=1.0))
+            jobs.append(Job(program=program, tests=tuple(sampled), as_main=False, test_timeout_s=1.0))
     results = [t.status == "passed" for v in loop.sandbox().run_many(jobs) for t in v.tests]
     return (sum(results) / len(results) if results else float("nan")), len(results)
 

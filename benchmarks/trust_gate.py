@@ -1,14 +1,16 @@
-"""Choose each execution ranker's trust gate (`PairConfig.min_top_confidence`) on synth-validation, for the
-coder and sampling settings of a loop config.
+"""Choose the weight of the prompt's examples (`matrix.prompt_examples`) and each execution ranker's trust
+gate (`PairConfig.min_top_confidence`) on synth-validation, for the coder and sampling settings of a loop
+config.
 
-The loop's own round-1 stages (generate, matrix) run on the validation prompts with the config's model; the
-samples are judged by the problems' hidden tests; then, per ranker, the script prints the precision and
-coverage of its pairs at each threshold of a sweep (`codepref.pairs.gate`) and picks the smallest threshold
-whose precision reaches --target-precision, the rule benchmarks/rerank_codet.py applies on HumanEval. Two
-diagnostics come first: how much more of the sampled tests a right sample passes than a wrong one, and how
-often a sample that passes the examples shown in its prompt passes the hidden tests. The picked values go
-into the efficacy config's `efficacy: trust_gate:`. Never run it on synth-heldout: that split only
-measures.
+The loop's own round-1 stages (generate, matrix) run on the validation prompts with the config's model, the
+matrices holding the prompt's examples at weight 1; the samples are judged by the problems' hidden tests.
+Two diagnostics come first: how much more of the sampled tests a right sample passes than a wrong one, and
+how often a sample that passes the examples shown in its prompt passes the hidden tests. Then, per ranker
+and per example weight (0 leaves the examples out), the script prints the pairs made at the ranker's
+default gate, their precision and coverage, and the smallest threshold of a sweep (`codepref.pairs.gate`)
+whose precision reaches --target-precision (the rule benchmarks/rerank_codet.py applies on HumanEval);
+trust_gate.json holds every sweep. The chosen values go into the efficacy config (`matrix.prompt_examples`,
+`efficacy: trust_gate:`). Never run it on synth-heldout: that split only measures.
 
     python benchmarks/trust_gate.py configs/synth-efficacy.yaml
 
@@ -19,33 +21,37 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import yaml
 from efficacy import hidden_verdicts  # benchmarks/ is this script's import path
 
-from codepref.generate import read_generations
 from codepref.loop import Loop, ProblemSet
 from codepref.loop import tasks as T
 from codepref.loop.models import resolve_model, run_prompt_style
 from codepref.loop.validate import config_from_dict
-from codepref.matrix import load_matrices
+from codepref.matrix import ExecutionMatrix, load_matrices, prompt_example_tests
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, METHODS
 from codepref.pairs.gate import SWEEP, pick_threshold, sweep_gate
 from codepref.rank.ranked import execution_judges, rank_matrices
-from codepref.sandbox import Job
 
-EXAMPLE = re.compile(r">>> (.+)\n\s+(.+)\n")  # a synth prompt's doctest example: the call, then its value
+# Weights of the prompt's examples (`matrix.prompt_examples`) swept: 0 ranks with the sampled tests alone.
+EXAMPLE_WEIGHTS = (0, 1, 3, 10, 30, 100)
 
 
-def validation_samples(cfg, limit: int | None) -> tuple[list, dict[str, bool], dict[str, bool]]:
-    """Round 1 of the loop on synth-validation's prompts: its execution matrices, which samples pass the
-    hidden tests, and which pass the prompt's own examples (each by solution id)."""
-    cfg = replace(cfg, train_problems=ProblemSet("synth-validation", limit=limit))
+def validation_samples(cfg, limit: int | None) -> tuple[list, dict[str, bool]]:
+    """Round 1 of the loop on synth-validation's prompts, with the prompt's examples in the matrices at
+    weight 1 (`reweighted` derives every other weight): its matrices, and which samples pass the hidden
+    tests (by solution id)."""
+    cfg = replace(
+        cfg,
+        train_problems=ProblemSet("synth-validation", limit=limit),
+        matrix=replace(cfg.matrix, prompt_examples=1),
+    )
     loop = Loop(cfg)
     with loop._stack:
         model, loop.cfg = resolve_model(loop.cfg)
@@ -55,25 +61,41 @@ def validation_samples(cfg, limit: int | None) -> tuple[list, dict[str, bool], d
         generated = loop.generate(1, model, tasks)
         matrices = loop.matrix(1, tasks, generated)
         truth = hidden_verdicts(loop, 1, tasks)
-        examples = example_verdicts(loop, tasks, Path(generated.solutions_file))
-    return list(load_matrices(Path(matrices.matrix_file))), truth, examples
+    return list(load_matrices(Path(matrices.matrix_file))), truth
 
 
-def example_verdicts(loop: Loop, tasks: list, solutions_file: Path) -> dict[str, bool]:
-    """solution id -> whether the sample passes the examples its prompt shows (public, unlike the hidden
-    tests): the signal a ranker could have beside the sampled tests."""
-    records = read_generations(solutions_file)
-    jobs, owners = [], {}
-    for task in tasks:
-        tests = tuple(f"assert {call} == {value}" for call, value in EXAMPLE.findall(task.prompt))
-        for i, completion in enumerate(records[task.key]["completions"]):
-            program = T.program(task, loop.style, completion["text"])
-            job = Job(program=program, tests=tests, as_main=False, test_timeout_s=1.0)
-            jobs.append(job)
-            owners[job.job_id] = f"{task.key}#{i}"
-    return {
-        owners[v.job_id]: all(t.status == "passed" for t in v.tests) for v in loop.sandbox().run_many(jobs)
-    }
+def example_columns(matrix: ExecutionMatrix) -> np.ndarray:
+    """Which of the matrix's test columns are examples shown in its prompt."""
+    examples = set(prompt_example_tests(matrix.prompt, matrix.entry_point))
+    return np.array([test in examples for test in matrix.tests], dtype=bool)
+
+
+def reweighted(matrix: ExecutionMatrix, weight: int) -> ExecutionMatrix:
+    """A matrix built with the examples at weight 1, as if built at `weight` (an example the model also
+    sampled keeps its sampled count; one it did not is dropped at weight 0)."""
+    counts = np.array(matrix.test_counts) + (weight - 1) * example_columns(matrix)
+    keep = counts > 0
+    return replace(
+        matrix,
+        test_ids=[t for t, k in zip(matrix.test_ids, keep, strict=True) if k],
+        tests=[t for t, k in zip(matrix.tests, keep, strict=True) if k],
+        test_counts=[int(c) for c in counts[keep]],
+        passed=matrix.passed[:, keep],
+        times=matrix.times[:, keep],
+    )
+
+
+def example_verdicts(matrices: list) -> dict[str, bool]:
+    """solution id -> whether the sample passes every example its prompt shows (public, unlike the hidden
+    tests), for problems whose prompt shows one."""
+    verdicts = {}
+    for matrix in matrices:
+        shown = example_columns(matrix)
+        if shown.any():
+            verdicts |= dict(
+                zip(matrix.solution_ids, matrix.passed[:, shown].all(axis=1).tolist(), strict=True)
+            )
+    return verdicts
 
 
 def sampled_test_separation(matrices: list, truth: dict[str, bool]) -> tuple[float, float]:
@@ -113,17 +135,19 @@ def main() -> None:
         sys.exit(f"error: {args.config}: {err}")
     out = args.out or Path("benchmarks/out") / f"trust-gate-{base.name}"
     cfg = replace(base, name="validation", runs_dir=str(out / "runs"))
-    matrices, truth, examples = validation_samples(cfg, args.limit)
+    built, truth = validation_samples(cfg, args.limit)
+    matrices = [reweighted(m, 0) for m in built]  # the sampled tests alone
     passing = sum(truth.values()) / max(1, len(truth))
     print(f"{len(matrices)} validation problems, {len(truth)} samples, {passing:.1%} pass the hidden tests")
     right, wrong = sampled_test_separation(matrices, truth)
     print(
         f"where some samples pass and some fail: right ones pass {right:.1%} of the sampled tests, wrong {wrong:.1%}"
     )
+    examples = example_verdicts(built)
     shown = [sid for sid, ok in examples.items() if ok]
     shown_right = sum(truth[sid] for sid in shown) / max(1, len(shown))
     print(
-        f"{len(shown) / len(examples):.1%} pass their prompt's examples; {shown_right:.1%} of those pass the hidden tests"
+        f"{len(shown) / max(1, len(examples)):.1%} pass their prompt's examples; {shown_right:.1%} of those pass the hidden tests"
     )
 
     results: dict = {
@@ -131,31 +155,29 @@ def main() -> None:
         "target_precision": args.target_precision,
         "sample_pass_rate": passing,
         "sampled_tests_passed": {"right": right, "wrong": wrong},
-        "pass_examples": len(shown) / len(examples),
+        "pass_examples": len(shown) / max(1, len(examples)),
         "hidden_pass_given_examples": shown_right,
-        "methods": {},
+        "methods": {method: {} for method in METHODS},
     }
+    print(
+        "\nranker | example weight | pairs at its gate | precision % | coverage % "
+        f"| smallest threshold reaching {args.target_precision:g}%"
+    )
     for method in METHODS:
+        gate = DEFAULT_MIN_TOP_CONFIDENCE[method]
         pairing = replace(base.pairs, method=method, min_top_confidence=0.0)
         judges = execution_judges(method, pairing.seed, **pairing.rank_options)
-        ranked = {r.task_id: r for r in rank_matrices(matrices, judges)}
-        sweep = sweep_gate(matrices, ranked, truth, pairing, SWEEP)
-        picked = pick_threshold(sweep, args.target_precision)
-        results["methods"][method] = {
-            "sweep": sweep,
-            "picked": picked,
-            "default": DEFAULT_MIN_TOP_CONFIDENCE[method],
-        }
-        print(f"\n{method}: threshold | pairs | coverage % | precision % | chosen right % | rejected wrong %")
-        for row in sweep:
+        for weight in EXAMPLE_WEIGHTS:
+            weighted = [reweighted(m, weight) for m in built]
+            ranked = {r.task_id: r for r in rank_matrices(weighted, judges)}
+            sweep = sweep_gate(weighted, ranked, truth, pairing, sorted({*SWEEP, gate}))
+            picked = pick_threshold(sweep, args.target_precision)
+            at_gate = next(row for row in sweep if row["threshold"] == gate)
+            results["methods"][method][str(weight)] = {"sweep": sweep, "picked": picked, "default": gate}
             print(
-                f"  {row['threshold']:>5g} | {row['pairs']:>5} | {row['coverage']:>6.1f} | {row['precision']:>6.1f}"
-                f" | {row['chosen_correct']:>6.1f} | {row['rejected_wrong']:>6.1f}"
+                f"{method} (gate {gate:g}) | {weight:>3} | {at_gate['pairs']:>4} | {at_gate['precision']:>5.1f}"
+                f" | {at_gate['coverage']:>5.1f} | {'none' if picked is None else f'{picked:g}'}"
             )
-        verdict = "none reaches it" if picked is None else f"picked {picked:g}"
-        print(
-            f"  target {args.target_precision:g}%: {verdict} (default {DEFAULT_MIN_TOP_CONFIDENCE[method]:g})"
-        )
     (out / "trust_gate.json").write_text(json.dumps(results, indent=1) + "\n")
     print(f"\nwritten: {out / 'trust_gate.json'}")
 

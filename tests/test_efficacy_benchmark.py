@@ -182,3 +182,37 @@ def test_a_gate_set_where_it_would_be_ignored_or_for_an_unknown_ranker_is_refuse
     assert run.stderr.strip().splitlines() == [run.stderr.strip()]  # one line
     assert str(path) in run.stderr and message in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_generated_test_accuracy_counts_the_sampled_tests_but_not_the_prompts_examples(efficacy, base_config):
+    """An example column counts only for the times the model also sampled it: one example here was never
+    sampled (left out), one was (kept, right), and one sampled test is wrong."""
+    import numpy as np
+
+    from codepref.data import load_problems
+    from codepref.loop import tasks as T
+    from codepref.matrix import ExecutionMatrix, prompt_example_tests, save_matrices
+
+    cfg = replace(base_config, matrix=replace(base_config.matrix, prompt_examples=30))
+    task = T.make_task(load_problems("synth-validation")[0])
+    sampled, unsampled = prompt_example_tests(task.prompt, task.entry_point)
+    wrong = f"assert {task.entry_point}('no such input') == 'no such output'"
+    tests, counts = [sampled, unsampled, wrong], [30 + 2, 30, 1]
+    matrix = ExecutionMatrix(
+        task_id=task.key,
+        prompt=task.prompt,
+        solution_ids=[f"{task.key}#0"],
+        solutions=["    return 0\n"],
+        test_ids=[f"t{i}" for i in range(3)],
+        tests=tests,
+        test_counts=counts,
+        passed=np.zeros((1, 3), dtype=bool),
+        times=np.zeros((1, 3), dtype=np.float32),
+        entry_point=task.entry_point,
+    )
+    loop = efficacy.EfficacyLoop(cfg, "codet")
+    save_matrices([matrix], loop.runner.stage_dir(1, "matrix") / "matrix.jsonl")
+    with loop._stack:
+        assert efficacy.test_accuracy(loop, 1, [task]) == (0.5, 2)
+        loop.cfg = replace(cfg, matrix=replace(cfg.matrix, prompt_examples=0))  # all three count as sampled
+        assert efficacy.test_accuracy(loop, 1, [task]) == (2 / 3, 3)

@@ -15,6 +15,7 @@ def test_the_built_in_default_trains_with_the_efficacy_benchmarks_settings():
     default = default_config()
     assert default.model == benchmark.model
     assert default.generation == benchmark.generation
+    assert default.matrix == benchmark.matrix
     assert default.pairs == benchmark.pairs
     assert default.train == benchmark.train
     assert default.train_problems.benchmark == benchmark.train_problems.benchmark
