@@ -14,7 +14,7 @@ from typing import Any
 from codepref.data import Problem
 from codepref.generate import PromptRecord, prompts
 from codepref.generate.extract import extract_code, truncate_at_stop
-from codepref.matrix import MatrixProblem, prompt_example_tests, with_example_tests
+from codepref.matrix import DEFAULT_EXAMPLE_WEIGHT, MatrixProblem, prompt_example_tests, with_example_tests
 from codepref.pairs import ChatSamples
 
 
@@ -91,7 +91,7 @@ def matrix_problem(
     solutions: dict[str, Any],
     tests: dict[str, Any],
     tests_per_sample: int,
-    example_weight: int = 0,
+    example_weight: int = DEFAULT_EXAMPLE_WEIGHT,
 ) -> MatrixProblem:
     """The matrix stage's input for one task: its sampled solutions as programs, its sampled tests, and
     the examples its prompt shows counted `example_weight` times each (0: none)."""

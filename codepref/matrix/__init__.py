@@ -1,13 +1,13 @@
 """Code x test execution matrices: which sampled solution passes which sampled test.
 
-`extraction` turns sampled test completions into test snippets (CodeT's rules), `build` runs them in the
-sandbox (one job per distinct solution, resumable), `examples` adds the prompt's own examples as tests,
-`format` is the JSONL file format, `inputs` reads the
-command line's problem files, `cli` is `codepref matrix`.
+`extraction` turns sampled test completions into test snippets (CodeT's rules), `examples` adds the
+prompt's own examples as weighted tests, `build` runs them in the sandbox (one job per distinct solution,
+resumable), `format` is the JSONL file format, `inputs` reads the command line's problem files, `cli` is
+`codepref matrix`.
 """
 
 from codepref.matrix.build import BuildStats, MatrixProblem, build_matrices, job_timeout_for, tests_job
-from codepref.matrix.examples import prompt_example_tests, with_example_tests
+from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT, prompt_example_tests, with_example_tests
 from codepref.matrix.extraction import (
     CODET_TEST_TIMEOUT_S,
     CODET_TESTS_PER_SAMPLE,
@@ -22,6 +22,7 @@ from codepref.matrix.inputs import codet_problems, read_problem_file
 __all__ = [
     "CODET_TESTS_PER_SAMPLE",
     "CODET_TEST_TIMEOUT_S",
+    "DEFAULT_EXAMPLE_WEIGHT",
     "FORMAT",
     "BuildStats",
     "ExecutionMatrix",
