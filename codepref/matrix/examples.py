@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from codepref.matrix.build import MatrixProblem
+from codepref.matrix.extraction import compiles_as_test
 
 # CodeT ranks with sampled tests alone: by default the prompt's examples stay out of the matrix.
 DEFAULT_EXAMPLE_WEIGHT = 0
@@ -25,7 +26,7 @@ _ASSERT_LINE = re.compile(r"^\s*(assert .+)$", re.MULTILINE)
 def prompt_example_tests(prompt: str, entry_point: str) -> list[str]:
     """The prompt's examples calling `entry_point`, as distinct `assert CALL == VALUE` snippets, in prompt
     order. A doctest example counts when it is not a `print` and its shown value is a Python literal (not a
-    traceback); an assert line counts when it compiles on its own."""
+    traceback); every snippet must compile as a sampled test must (`extraction.compiles_as_test`)."""
     if not entry_point.strip():
         return []
     tests: list[str] = []
@@ -41,7 +42,7 @@ def prompt_example_tests(prompt: str, entry_point: str) -> list[str]:
         if entry_point in call and not call.startswith("print(") and value and _is_literal(value):
             tests.append(f"assert {call} == {value}")
     tests += [line.strip() for line in _ASSERT_LINE.findall(prompt) if entry_point in line]
-    return [test for test in dict.fromkeys(tests) if _compiles(test)]
+    return [test for test in dict.fromkeys(tests) if compiles_as_test(test)]
 
 
 def with_example_tests(problem: MatrixProblem, tests: Sequence[str], weight: int) -> MatrixProblem:
@@ -61,13 +62,5 @@ def _is_literal(text: str) -> bool:
     try:
         ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return False
-    return True
-
-
-def _compiles(snippet: str) -> bool:
-    try:
-        compile(snippet, "<example>", "exec")
-    except (SyntaxError, ValueError):
         return False
     return True

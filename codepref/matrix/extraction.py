@@ -21,7 +21,7 @@ CODET_TESTS_PER_SAMPLE = 5
 CODET_TEST_TIMEOUT_S = 0.1
 
 
-def _compiles_as_test(snippet: str) -> bool:
+def compiles_as_test(snippet: str) -> bool:
     """CodeT's validity rule (the snippet compiles as the body of a `try:` block), plus: it compiles on its
     own, which is how the sandbox runs it."""
     if "assert" not in snippet:
@@ -53,7 +53,7 @@ def extract_tests(
         if not piece.strip() or entry_point.strip() not in piece:
             continue
         snippet = truncate_at_stop(f"assert {piece}".strip(), stops)[0].strip()
-        if snippet and _compiles_as_test(snippet):
+        if snippet and compiles_as_test(snippet):
             snippets.append(snippet)
     return snippets if limit is None else snippets[:limit]
 
