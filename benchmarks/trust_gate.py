@@ -34,7 +34,7 @@ from codepref.loop import Loop, ProblemSet
 from codepref.loop import tasks as T
 from codepref.loop.models import resolve_model, run_prompt_style
 from codepref.loop.validate import config_from_dict
-from codepref.matrix import ExecutionMatrix, load_matrices, prompt_example_tests
+from codepref.matrix import ExecutionMatrix, load_matrices
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, METHODS
 from codepref.pairs.gate import SWEEP, pick_threshold, sweep_gate
 from codepref.rank.ranked import execution_judges, rank_matrices
@@ -66,20 +66,21 @@ def validation_samples(cfg, limit: int | None) -> tuple[list, dict[str, bool]]:
 
 def example_columns(matrix: ExecutionMatrix) -> np.ndarray:
     """Which of the matrix's test columns are examples shown in its prompt."""
-    examples = set(prompt_example_tests(matrix.prompt, matrix.entry_point))
-    return np.array([test in examples for test in matrix.tests], dtype=bool)
+    return np.array(matrix.example_counts, dtype=np.int64) > 0
 
 
 def reweighted(matrix: ExecutionMatrix, weight: int) -> ExecutionMatrix:
-    """A matrix built with the examples at weight 1, as if built at `weight` (an example the model also
-    sampled keeps its sampled count; one it did not is dropped at weight 0)."""
-    counts = np.array(matrix.test_counts) + (weight - 1) * example_columns(matrix)
+    """The matrix as if built with the examples at `weight` (an example the model also sampled keeps its
+    sampled count; one it did not is dropped at weight 0)."""
+    examples = weight * example_columns(matrix)
+    counts = np.array(matrix.sampled_counts) + examples
     keep = counts > 0
     return replace(
         matrix,
         test_ids=[t for t, k in zip(matrix.test_ids, keep, strict=True) if k],
         tests=[t for t, k in zip(matrix.tests, keep, strict=True) if k],
         test_counts=[int(c) for c in counts[keep]],
+        example_counts=[int(c) for c in examples[keep]],
         passed=matrix.passed[:, keep],
         times=matrix.times[:, keep],
     )

@@ -22,6 +22,7 @@ TOY = MatrixProblem(
     ],
     tests=["assert inc(1) == 2", "assert inc(0) == 0", "assert inc(-1) == 0"],
     test_counts=[2, 1, 1],
+    example_counts=[1, 0, 0],  # inc(1) == 2 is also one of the prompt's examples
 )
 OTHER = MatrixProblem(
     task_id="toy/neg",
@@ -33,6 +34,13 @@ OTHER = MatrixProblem(
 NO_TESTS = MatrixProblem(
     task_id="toy/none", prompt="def f():\n", solutions=["    return 1\n"], tests=[], test_counts=[]
 )
+
+
+def test_a_problem_refuses_example_counts_that_do_not_fit_its_test_counts():
+    assert OTHER.example_counts == [0]  # none given: no test is an example
+    for counts in ([2], [-1], [0, 0]):
+        with pytest.raises(ValueError, match=r"toy/neg: example counts .* must be one per test"):
+            MatrixProblem(**{**vars(OTHER), "example_counts": counts})
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +66,7 @@ def test_build_runs_one_job_per_distinct_solution_with_per_test_results(sandbox,
     assert matrix.times[0].max() < 0.19
     assert matrix.job_status == ["failed", "failed", "failed", "timeout", "failed", "failed"]
     assert matrix.test_ids == [snippet_id(t) for t in TOY.tests] and matrix.test_counts == [2, 1, 1]
+    assert matrix.example_counts == [1, 0, 0] and matrix.sampled_counts == [1, 1, 1]
     assert matrix.test_timeout_s == 0.2
     (loaded,) = load_matrices(tmp_path / "m.jsonl")
     np.testing.assert_array_equal(loaded.passed, matrix.passed)
@@ -74,7 +83,7 @@ def test_build_resumes_and_refuses_a_stale_file(sandbox, tmp_path):
     )
     assert (stats.problems_resumed, stats.problems_built, stats.jobs) == (2, 1, 2)
     assert [m.task_id for m in matrices] == ["toy/inc", "toy/neg", "toy/none"]
-    assert sorted(m.task_id for m in load_matrices(path)) == ["toy/inc", "toy/neg", "toy/none"]
+    assert [m.task_id for m in load_matrices(path)] == ["toy/inc", "toy/neg", "toy/none"]  # not file order
     assert matrices[2].shape == (1, 0)
     np.testing.assert_array_equal(matrices[1].passed, [[True], [False]])
     changed = MatrixProblem(
@@ -84,10 +93,29 @@ def test_build_resumes_and_refuses_a_stale_file(sandbox, tmp_path):
         tests=["assert neg(3) == -3"],
         test_counts=[1],
     )
-    with pytest.raises(ValueError, match="toy/neg was built from other solutions or tests"):
+    with pytest.raises(ValueError, match="toy/neg was built from other solutions, tests or example counts"):
         build_matrices([changed], path, sandbox, progress=False)
+    as_example = MatrixProblem(**{**vars(OTHER), "example_counts": [1]})
+    with pytest.raises(ValueError, match="toy/neg was built from other solutions, tests or example counts"):
+        build_matrices([as_example], path, sandbox, test_timeout_s=0.2, progress=False)
     with pytest.raises(ValueError, match="toy/neg ran with a 0.2 s test timeout, not 0.1 s"):
         build_matrices([OTHER], path, sandbox, test_timeout_s=0.1, progress=False)
+
+
+@pytest.mark.docker
+def test_a_finished_file_follows_the_order_of_the_problems_not_of_the_jobs_finishing(sandbox, tmp_path):
+    slow = MatrixProblem(
+        task_id="toy/slow",
+        prompt="import time\ndef slow(x):\n",
+        solutions=["    time.sleep(1.0)\n    return x\n"],
+        tests=["assert slow(1) == 1"],
+        test_counts=[1],
+    )
+    path = tmp_path / "m.jsonl"
+    build_matrices([OTHER], path, sandbox, test_timeout_s=2.0, progress=False)  # a problem not asked for next
+    build_matrices([slow, TOY], path, sandbox, test_timeout_s=2.0, progress=False)
+    assert [m.task_id for m in load_matrices(path)] == ["toy/slow", "toy/inc", "toy/neg"]
+    assert not list(tmp_path.glob("*.ordering"))
 
 
 @pytest.mark.docker

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from codepref.matrix import MatrixProblem, prompt_example_tests, with_example_tests
+from codepref.matrix import (
+    ExecutionMatrix,
+    MatrixProblem,
+    examples_problem,
+    join_examples,
+    prompt_example_tests,
+    with_example_tests,
+)
+from codepref.rank import rank
 
 PROMPT = '''def scale(xs: list[int], k: int) -> list[int]:
     """Multiply each number by k.
@@ -55,6 +64,7 @@ def test_examples_are_added_with_their_weight_and_merge_with_an_identical_sample
     problem = with_example_tests(PROBLEM, ["assert f(2) == 2", "assert f(0) == 0"], weight=5)
     assert problem.tests == ["assert f(1) == 1", "assert f(2) == 2", "assert f(0) == 0"]
     assert problem.test_counts == [3, 6, 5]
+    assert problem.example_counts == [0, 5, 5]  # which part of each count is the prompt's, not the model's
     assert (PROBLEM.tests, PROBLEM.test_counts) == (["assert f(1) == 1", "assert f(2) == 2"], [3, 1])
 
 
@@ -95,3 +105,51 @@ def test_the_references_pass_their_prompts_examples_in_the_sandbox_but_for_human
     assert failed == [
         ("assert median([-10, 4, 6, 1000, 10, 20]) == 15.0", "AssertionError: line 1: expected 15.0, got 8.0")
     ]
+
+
+DOUBLE = 'def f(x):\n    """Double x.\n    >>> f(2)\n    4\n    >>> f(0)\n    0\n    """\n'
+SAMPLED = MatrixProblem(
+    "p", DOUBLE, ["a", "b", "c"], ["assert f(0) == 0", "assert f(1) == 3"], [2, 1], entry_point="f"
+)
+
+
+def matrix_of(problem: MatrixProblem, passed: list[list[int]]) -> ExecutionMatrix:
+    """What `build_matrices` writes for `problem`, rows in solution order."""
+    array = np.array(passed, dtype=bool).reshape(len(problem.solutions), len(problem.tests))
+    return ExecutionMatrix(
+        task_id=problem.task_id,
+        prompt=problem.prompt,
+        solution_ids=problem.solution_ids,
+        solutions=problem.solutions,
+        test_ids=[f"{problem.task_id}:{t}" for t in problem.tests],
+        tests=problem.tests,
+        test_counts=problem.test_counts,
+        example_counts=problem.example_counts,
+        passed=array,
+        times=np.zeros(array.shape, dtype=np.float32),
+        entry_point=problem.entry_point,
+    )
+
+
+def test_the_examples_problem_holds_only_the_examples_the_sampled_tests_lack():
+    shown = examples_problem(SAMPLED)
+    assert shown.tests == ["assert f(2) == 4"]  # f(0) == 0 is already a sampled column
+    assert (shown.test_counts, shown.example_counts, shown.solution_ids) == ([1], [1], SAMPLED.solution_ids)
+
+
+def test_joined_examples_are_weighted_columns_and_an_already_sampled_one_gains_the_weight():
+    sampled = matrix_of(SAMPLED, [[1, 0], [0, 1], [1, 1]])
+    joined = join_examples(sampled, matrix_of(examples_problem(SAMPLED), [[1], [1], [0]]), weight=30)
+    assert joined.tests == ["assert f(0) == 0", "assert f(1) == 3", "assert f(2) == 4"]
+    assert joined.test_counts == [32, 1, 30] and joined.example_counts == [30, 0, 30]
+    assert joined.sampled_counts == [2, 1, 0]
+    np.testing.assert_array_equal(joined.passed, [[1, 0, 1], [0, 1, 1], [1, 1, 0]])
+    # Without the examples CodeT prefers c (it passes both sampled tests, one of them wrong); with them, a.
+    assert rank("codet", sampled.passed, test_counts=np.array(sampled.test_counts)).top_candidates() == [2]
+    assert rank("codet", joined.passed, test_counts=np.array(joined.test_counts)).top_candidates() == [0]
+
+
+def test_joining_an_examples_matrix_of_other_solutions_is_refused():
+    other = matrix_of(MatrixProblem("p", DOUBLE, ["a"], ["assert f(2) == 4"], [1], entry_point="f"), [[1]])
+    with pytest.raises(ValueError, match="p: the examples' matrix holds other solutions"):
+        join_examples(matrix_of(SAMPLED, [[1, 0], [0, 1], [1, 1]]), other, weight=30)

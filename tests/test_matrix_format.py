@@ -23,6 +23,7 @@ def _random_matrix(task_id: str, n: int, m: int, seed: int) -> ExecutionMatrix:
         test_ids=[f"t{j}" for j in range(m)],
         tests=[f"assert f({j}) == {j}" for j in range(m)],
         test_counts=[j % 3 + 1 for j in range(m)],
+        example_counts=[j % 2 for j in range(m)],
         passed=rng.random((n, m)) < 0.5,
         times=times,
         job_status=["passed"] * n,
@@ -42,10 +43,11 @@ def test_save_and_load_round_trip_bits_and_times(tmp_path):
         assert b.shape == a.shape and b.passed.dtype == bool and b.times.dtype == np.float32
         np.testing.assert_array_equal(a.passed, b.passed)
         np.testing.assert_array_equal(a.times, b.times)  # NaNs compare equal here
-        assert (a.solution_ids, a.tests, a.test_counts, a.job_status) == (
+        assert (a.solution_ids, a.tests, a.test_counts, a.example_counts, a.job_status) == (
             b.solution_ids,
             b.tests,
             b.test_counts,
+            b.example_counts,
             b.job_status,
         )
     # compact: 7 x 13 bits pack into 12 bytes
@@ -80,3 +82,28 @@ def test_bad_files_name_the_line_and_field(tmp_path):
         list(load_matrices(path))
     with pytest.raises(FileNotFoundError, match="no such matrix file"):
         list(load_matrices(tmp_path / "absent.jsonl"))
+
+
+def test_sampled_counts_are_the_test_counts_less_the_prompts_examples():
+    matrix = _random_matrix("T/0", 2, 4, 0)
+    assert matrix.test_counts == [1, 2, 3, 1] and matrix.example_counts == [0, 1, 0, 1]
+    assert matrix.sampled_counts == [1, 1, 3, 0]
+    assert _random_matrix("T/1", 1, 0, 0).sampled_counts == []
+
+
+def test_a_matrix_built_without_example_counts_has_none_and_a_mismatched_length_is_refused():
+    matrix = _random_matrix("T/0", 2, 3, 0)
+    bare = ExecutionMatrix(**{**vars(matrix), "example_counts": []})
+    assert bare.example_counts == [0, 0, 0] and bare.sampled_counts == bare.test_counts
+    with pytest.raises(ValueError, match="T/0: 2 example counts for 3 tests"):
+        ExecutionMatrix(**{**vars(matrix), "example_counts": [1, 1]})
+
+
+def test_a_line_of_format_1_is_refused_in_one_line_naming_it(tmp_path):
+    """Format 1 had no example counts: reading its prompt-example columns as sampled tests would be silent."""
+    record = _random_matrix("T/0", 2, 2, 0).to_record()
+    del record["example_counts"]
+    path = tmp_path / "m.jsonl"
+    path.write_text(json.dumps({**record, "format": "codepref.matrix/1"}) + "\n")
+    with pytest.raises(ValueError, match=r"m.jsonl:1: format 'codepref.matrix/1', not 'codepref.matrix/2'"):
+        list(load_matrices(path))

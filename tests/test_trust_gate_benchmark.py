@@ -46,6 +46,7 @@ def built_at(weight: int) -> ExecutionMatrix:
         test_ids=[f"t{i}" for i in range(len(problem.tests))],
         tests=problem.tests,
         test_counts=problem.test_counts,
+        example_counts=problem.example_counts,
         passed=passed,
         times=np.zeros(passed.shape, dtype=np.float32),
         entry_point="f",
@@ -55,7 +56,11 @@ def built_at(weight: int) -> ExecutionMatrix:
 @pytest.mark.parametrize("weight", [0, 3, 30])
 def test_a_matrix_built_at_weight_one_reweighted_equals_the_matrix_built_at_that_weight(trust_gate, weight):
     derived, direct = trust_gate.reweighted(built_at(1), weight), built_at(weight)
-    assert (derived.tests, derived.test_counts) == (direct.tests, direct.test_counts)
+    assert (derived.tests, derived.test_counts, derived.example_counts) == (
+        direct.tests,
+        direct.test_counts,
+        direct.example_counts,
+    )
     np.testing.assert_array_equal(derived.passed, direct.passed)
     assert derived.times.shape == direct.passed.shape
 

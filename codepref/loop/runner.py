@@ -32,6 +32,7 @@ from codepref.loop.models import Models, resolve_model, run_prompt_style
 from codepref.loop.records import Evaluated, Generated, Matrices, Pairs, Rankings, Trained
 from codepref.loop.report import RoundResult, write_summary
 from codepref.loop.stages import StageOutcome, StageRunner, console, fingerprint, text_fingerprint
+from codepref.matrix.format import FORMAT as MATRIX_FORMAT
 from codepref.records import read_jsonl, write_jsonl
 
 
@@ -140,6 +141,7 @@ class Loop:
             "style": generated.style,
             "settings": asdict(m),
             "sandbox": self.sandbox_settings(),
+            "format": MATRIX_FORMAT,  # a file of an older format cannot be read: rebuild it
         }
 
         def body(out: Path) -> Matrices:

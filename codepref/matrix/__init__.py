@@ -7,7 +7,13 @@ resumable), `format` is the JSONL file format, `inputs` reads the command line's
 """
 
 from codepref.matrix.build import BuildStats, MatrixProblem, build_matrices, job_timeout_for, tests_job
-from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT, prompt_example_tests, with_example_tests
+from codepref.matrix.examples import (
+    DEFAULT_EXAMPLE_WEIGHT,
+    examples_problem,
+    join_examples,
+    prompt_example_tests,
+    with_example_tests,
+)
 from codepref.matrix.extraction import (
     CODET_TEST_TIMEOUT_S,
     CODET_TESTS_PER_SAMPLE,
@@ -31,8 +37,10 @@ __all__ = [
     "build_matrices",
     "codet_problems",
     "collect_tests",
+    "examples_problem",
     "extract_tests",
     "job_timeout_for",
+    "join_examples",
     "load_matrices",
     "prompt_example_tests",
     "read_problem_file",

@@ -1,6 +1,7 @@
 """Building execution matrices in the sandbox: one job per distinct solution running all M tests of its
 problem (per-test verdicts and times come back in `Verdict.tests`), never N x M jobs. Results are appended
-to a JSONL file one problem at a time, so an interrupted build resumes where it stopped.
+to a JSONL file one problem at a time, so an interrupted build resumes where it stopped, and put in the
+order of the problems once all are in.
 
 `tests_job` is the one builder of "program + tests" jobs: matrices, timing, the executability check and
 the execution judge all run sampled code this way.
@@ -8,6 +9,7 @@ the execution judge all run sampled code this way.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from codepref.matrix.extraction import CODET_TEST_TIMEOUT_S, CODET_TESTS_PER_SAMPLE, collect_tests, snippet_id
-from codepref.matrix.format import ExecutionMatrix, iter_matrix_file, write_matrix
+from codepref.matrix.format import ExecutionMatrix, iter_matrix_file, save_matrices, write_matrix
 from codepref.records import drop_torn_tail
 from codepref.sandbox.types import Job, Status
 
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class MatrixProblem:
-    """What a matrix is built from: the prompt, N completions and M distinct test snippets."""
+    """What a matrix is built from: the prompt, N completions and M distinct test snippets, each counted
+    `test_counts[j]` times, `example_counts[j]` of them as one of the prompt's own examples (empty: none)."""
 
     task_id: str
     prompt: str
@@ -36,6 +39,7 @@ class MatrixProblem:
     test_counts: list[int]
     solution_ids: list[str] = field(default_factory=list)
     entry_point: str = ""
+    example_counts: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.solution_ids:
@@ -50,6 +54,15 @@ class MatrixProblem:
             )
         if len(set(self.tests)) != len(self.tests):
             raise ValueError(f"{self.task_id}: tests must be distinct (merge repeats into test_counts)")
+        if not self.example_counts:
+            self.example_counts = [0] * len(self.tests)
+        if len(self.example_counts) != len(self.tests) or any(
+            not 0 <= e <= c for e, c in zip(self.example_counts, self.test_counts, strict=True)
+        ):
+            raise ValueError(
+                f"{self.task_id}: example counts {self.example_counts} must be one per test, each between 0 "
+                f"and its test count {self.test_counts}"
+            )
 
     @classmethod
     def from_raw(
@@ -132,7 +145,8 @@ def build_matrices(
     Problems already in `out_path` are read back, not rerun (they must have the same solution and test ids,
     else the file belongs to other inputs and this raises). Identical completions of a problem run once
     when `dedupe_solutions` (their rows are copies). A problem with a job that ended in `sandbox_error`
-    is not written, so that a rerun retries it. Returns the matrices in the order of `problems`.
+    is not written, so that a rerun retries it. Once none is missing the file is rewritten in the order of
+    `problems` (matrices of other problems after them). Returns the matrices in the order of `problems`.
     """
     out_path = Path(out_path)
     started = time.perf_counter()
@@ -162,6 +176,8 @@ def build_matrices(
                 else:
                     done[builder.problem.task_id] = write_matrix(out, builder.matrix())
                     stats.problems_built += 1
+    if stats.problems_incomplete == 0:
+        _put_in_order(out_path, [p.task_id for p in problems])
     stats.wall_s = time.perf_counter() - started
     return [done[p.task_id] for p in problems if p.task_id in done], stats
 
@@ -218,6 +234,7 @@ class _ProblemBuilder:
             test_ids=[snippet_id(t) for t in p.tests],
             tests=list(p.tests),
             test_counts=list(p.test_counts),
+            example_counts=list(p.example_counts),
             passed=self.passed[rows],
             times=self.times[rows],
             job_status=[self.status[r] for r in self.row_of],
@@ -252,13 +269,14 @@ def _read_existing(
         problem = wanted.get(matrix.task_id)
         if problem is None:
             continue
-        if (matrix.solution_ids, matrix.solutions, matrix.tests) != (
+        if (matrix.solution_ids, matrix.solutions, matrix.tests, matrix.example_counts) != (
             problem.solution_ids,
             problem.solutions,
             problem.tests,
+            problem.example_counts,
         ):
             raise ValueError(
-                f"{where}: matrix for {matrix.task_id} was built from other solutions or tests; "
+                f"{where}: matrix for {matrix.task_id} was built from other solutions, tests or example counts; "
                 "delete the file or write to another path"
             )
         if matrix.test_timeout_s not in (None, test_timeout_s):
@@ -268,6 +286,24 @@ def _read_existing(
             )
         done[matrix.task_id] = matrix
     return done
+
+
+def _put_in_order(path: Path, task_ids: list[str]) -> None:
+    """Rewrite a finished file with its matrices in the order of `task_ids` (any others after them).
+
+    Jobs finish in an order that changes from run to run; downstream the pairs file, and so the trainer's
+    batches and the model it trains, follow the file's order, so a build must not leave it to chance.
+    """
+    if not path.exists():
+        return
+    matrices = [matrix for _, matrix in iter_matrix_file(path)]
+    position = {task_id: i for i, task_id in enumerate(task_ids)}
+    ordered = sorted(matrices, key=lambda m: position.get(m.task_id, len(position)))  # stable for the rest
+    if [m.task_id for m in ordered] == [m.task_id for m in matrices]:
+        return
+    staged = path.with_name(path.name + ".ordering")
+    save_matrices(ordered, staged)
+    os.replace(staged, path)  # atomic: a kill leaves the old file or the new one, never half of either
 
 
 class _progress_bar:

@@ -1,8 +1,9 @@
 """The matrix file format: JSONL, one line per problem, plain JSON fields `task_id, prompt, entry_point,
-solution_ids, solutions, test_ids, tests, test_counts, n, m, job_status, format`, plus `passed` (the N x M
+solution_ids, solutions, test_ids, tests, test_counts, example_counts, n, m, job_status, format`, plus `passed` (the N x M
 bool matrix, row-major, `numpy.packbits` big-endian bit order, base64) and `times` (N x M little-endian
 float32 seconds, row-major, base64; NaN where a test did not run). Every line is a flat record that
-`datasets.load_dataset("json", ...)` reads.
+`datasets.load_dataset("json", ...)` reads. A line of another format is refused, not guessed at: format 1
+had no `example_counts`, so its prompt-example columns could not be told from sampled ones.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from codepref.records import append_record, read_records
 
-FORMAT = "codepref.matrix/1"
+FORMAT = "codepref.matrix/2"
 
 
 @dataclass
@@ -27,7 +28,9 @@ class ExecutionMatrix:
 
     `passed[i, j]` is True when solution i ran test j to completion; `times[i, j]` is that test's wall time
     in seconds (NaN where it did not run). `test_counts[j]` is how many sampled test lines were this test
-    before deduplication. `solutions` are completions: the program that ran is `prompt + solution`.
+    before deduplication, of which `example_counts[j]` came from the prompt's own examples
+    (`matrix.prompt_examples`), not from the model: `sampled_counts` is the rest. `solutions` are
+    completions: the program that ran is `prompt + solution`.
     `job_status[i]` is the sandbox status of solution i's job ("" when not recorded); `test_timeout_s` the
     per-test limit the tests ran under; `entry_point` the function the tests call ("" when not recorded).
     """
@@ -44,10 +47,24 @@ class ExecutionMatrix:
     job_status: list[str] = field(default_factory=list)
     test_timeout_s: float | None = None
     entry_point: str = ""
+    example_counts: list[int] = field(default_factory=list)  # empty: no test is a prompt example
+
+    def __post_init__(self) -> None:
+        if not self.example_counts:
+            self.example_counts = [0] * len(self.tests)
+        if len(self.example_counts) != len(self.tests):
+            raise ValueError(
+                f"{self.task_id}: {len(self.example_counts)} example counts for {len(self.tests)} tests"
+            )
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.passed.shape
+
+    @property
+    def sampled_counts(self) -> list[int]:
+        """How many times the model itself sampled each test (0 for an example it never wrote)."""
+        return [c - e for c, e in zip(self.test_counts, self.example_counts, strict=True)]
 
     def to_record(self) -> dict[str, Any]:
         n, m = self.shape
@@ -62,6 +79,7 @@ class ExecutionMatrix:
             "test_ids": list(self.test_ids),
             "tests": list(self.tests),
             "test_counts": [int(c) for c in self.test_counts],
+            "example_counts": [int(c) for c in self.example_counts],
             "job_status": list(self.job_status),
             "test_timeout_s": self.test_timeout_s,
             "entry_point": self.entry_point,
@@ -71,6 +89,11 @@ class ExecutionMatrix:
 
     @classmethod
     def from_record(cls, record: dict[str, Any], where: str = "record") -> ExecutionMatrix:
+        if record.get("format") != FORMAT:
+            raise ValueError(
+                f"{where}: format {record.get('format')!r}, not {FORMAT!r}; rebuild the matrix with this "
+                "version of codepref"
+            )
         for key in (
             "task_id",
             "prompt",
@@ -81,6 +104,7 @@ class ExecutionMatrix:
             "test_ids",
             "tests",
             "test_counts",
+            "example_counts",
             "passed",
             "times",
         ):
@@ -93,6 +117,7 @@ class ExecutionMatrix:
             ("test_ids", m),
             ("tests", m),
             ("test_counts", m),
+            ("example_counts", m),
         ):
             if len(record[key]) != size:
                 raise ValueError(f"{where}: field {key!r} has {len(record[key])} entries, expected {size}")
@@ -114,6 +139,7 @@ class ExecutionMatrix:
             job_status=list(record.get("job_status") or []),
             test_timeout_s=record.get("test_timeout_s"),
             entry_point=record.get("entry_point") or "",
+            example_counts=[int(c) for c in record["example_counts"]],
         )
 
 
