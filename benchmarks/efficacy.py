@@ -11,9 +11,14 @@ that the canonical solution passes), wall time. Repeated over seeds; mean and sp
     python benchmarks/efficacy.py configs/synth-efficacy.yaml             # the full benchmark
     python benchmarks/efficacy.py configs/synth-efficacy-quick.yaml       # the quick variant
     python benchmarks/efficacy.py CONFIG --eval-split validation          # for choosing lr / thresholds
+    python benchmarks/efficacy.py CONFIG --eval-split train               # seen compositions, new prompts
+
+`train`: the synth-train problems after the loop's prompts, compositions the coder was trained on in prompts
+neither it nor the loop saw; beside held-out's unseen compositions it tells not generalizing from not learning.
 
 Every stage is cached by the loop (rerun to resume); results are written as each source finishes. Round 1's
-samples and matrix are the same for every source of a seed, so they run once per seed.
+samples and matrix are the same for every source of a seed, so they run once per seed, and the rounds are
+shared by every evaluation split of a config (one output folder per config, one JSON and plot per split).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class BenchSettings:
     sources: tuple[str, ...] = SOURCES
     seeds: tuple[int, ...] = (0, 1, 2)
     eval_benchmark: str = "synth-heldout"
+    eval_offset: int = 0
     eval_limit: int | None = None
     samples: int = 10
     temperature: float = 0.8
@@ -84,21 +90,13 @@ def test_accuracy(loop: Loop, r: int, tasks: list[Any]) -> tuple[float, int]:
     """(share of the round's distinct sampled asserts that the canonical solution passes, how many). The
     prompt's examples in the matrix (`matrix.prompt_examples`) are not sampled: a column counts only for the
     times the model sampled it."""
-    from codepref.matrix import load_matrices, prompt_example_tests
+    from codepref.matrix import load_matrices
     from codepref.sandbox import Job
 
-    weight = loop.cfg.matrix.prompt_examples
     by_key = {t.key: t for t in tasks}
     jobs = []
     for matrix in load_matrices(loop.runner.stage_dir(r, "matrix") / "matrix.jsonl"):
-        examples = (
-            set(prompt_example_tests(by_key[matrix.task_id].prompt, matrix.entry_point)) if weight else set()
-        )
-        sampled = [
-            test
-            for test, count in zip(matrix.tests, matrix.test_counts, strict=True)
-            if count - (weight if test in examples else 0) > 0
-        ]
+        sampled = [test for test, n in zip(matrix.tests, matrix.sampled_counts, strict=True) if n > 0]
         if sampled:
             program = by_key[matrix.task_id].problem.reference_program
             jobs.append(Job(program=program, tests=tuple(sampled), as_main=False, test_timeout_s=1.0))
@@ -204,18 +202,16 @@ def source_config(
 # --- measuring -----------------------------------------------------------------------------------------
 
 
-def heldout_scores(
-    loop: Loop, model: str, bench: BenchSettings, evals: StageRunner, r: int
-) -> dict[str, float]:
+def eval_scores(loop: Loop, model: str, bench: BenchSettings, evals: StageRunner, r: int) -> dict[str, float]:
     """Greedy pass@1, and sampled pass@1 / pass@n, of round `r`'s `model` on the evaluation split: a stage of
-    `evals`, so it is reused, and resumed, only for the same weights and settings (a rebuilt coder or a
-    retrained round lands in the same folder with other weights)."""
+    `evals` named after the split, so it is reused, and resumed, only for the same weights and settings (a
+    rebuilt coder or a retrained round lands in the same folder with other weights)."""
     # What the scores depend on: not which sources, seeds or trust gates the benchmark runs.
     settings = {k: v for k, v in asdict(bench).items() if k not in ("sources", "seeds", "trust_gate")}
     inputs = {"model": fingerprint(model), "settings": settings}
 
     def body(out: Path) -> dict[str, float]:
-        spec = ProblemSet(bench.eval_benchmark, limit=bench.eval_limit)
+        spec = ProblemSet(bench.eval_benchmark, offset=bench.eval_offset, limit=bench.eval_limit)
         scores: dict[str, float] = {}
         saved = loop.cfg.eval
         for label, n, temperature in (("greedy", 1, 0.0), ("sampled", bench.samples, bench.temperature)):
@@ -229,7 +225,7 @@ def heldout_scores(
         loop.cfg.eval = saved
         return scores
 
-    return evals.run(r, "heldout", inputs, body, dict)
+    return evals.run(r, bench.eval_benchmark, inputs, body, dict)
 
 
 def pair_precision(loop: Loop, r: int, verdicts: dict[str, bool]) -> float:
@@ -274,7 +270,7 @@ def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, r
             # The base coder's scores are every source's round 0: one folder for all of them.
             evals = StageRunner(root / "eval" / f"seed{seed}" / ("base" if res.round == 0 else source))
             row: dict[str, Any] = {"source": source, "seed": seed, "round": res.round}
-            row.update(heldout_scores(meter, res.model, bench, evals, res.round))
+            row.update(eval_scores(meter, res.model, bench, evals, res.round))
             if res.round > 0:
                 verdicts = hidden_verdicts(meter, res.round, tasks)
                 accuracy, tests = test_accuracy(meter, res.round, tasks)
@@ -312,14 +308,8 @@ def summarize(rows: list[dict]) -> list[dict]:
 
 
 def print_table(summary: list[dict]) -> None:
-    columns = (
-        "greedy pass@1",
-        "sampled pass@1",
-        "sampled pass@10",
-        "pairs",
-        "pair_precision",
-        "test_accuracy",
-    )
+    columns = ("greedy pass@1", "sampled pass@1", "sampled pass@10", "pairs", "pair_precision")
+    columns += ("test_accuracy",)
     print("| source | round | " + " | ".join(columns) + " | loop s |")
     print("|---|---|" + "---|" * (len(columns) + 1))
     for e in summary:
@@ -331,7 +321,7 @@ def print_table(summary: list[dict]) -> None:
         )
 
 
-def plot(summary: list[dict], path: Path, metric: str = "sampled pass@1") -> None:
+def plot(summary: list[dict], path: Path, split: str, metric: str = "sampled pass@1") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -350,8 +340,9 @@ def plot(summary: list[dict], path: Path, metric: str = "sampled pass@1") -> Non
             capsize=3,
             label=source,
         )
+    ax.set_xticks(sorted({e["round"] for e in summary}))  # rounds are whole numbers
     ax.set_xlabel("round (0: base coder)")
-    ax.set_ylabel(f"held-out {metric}")
+    ax.set_ylabel(f"{split} {metric}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -359,12 +350,28 @@ def plot(summary: list[dict], path: Path, metric: str = "sampled pass@1") -> Non
     plt.close(fig)
 
 
+def on_split(bench: BenchSettings, base: LoopConfig, split: str) -> BenchSettings:
+    """The settings measuring on `split`: `heldout` and `validation` whole, `train` from the problem after
+    the loop's last prompt (so no problem the loop trained on is measured)."""
+    if split != "train":
+        return replace(bench, eval_benchmark=f"synth-{split}", eval_offset=0)
+    prompts = base.train_problems
+    if prompts.benchmark != "synth-train" or prompts.limit is None:
+        raise ValueError("--eval-split train needs train_problems on synth-train with a limit")
+    return replace(bench, eval_benchmark="synth-train", eval_offset=prompts.offset + prompts.limit)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("config", type=Path)
-    parser.add_argument("--eval-split", choices=("heldout", "validation"), default=None)
+    parser.add_argument(
+        "--eval-split",
+        choices=("heldout", "validation", "train"),
+        default=None,
+        help="default: the config's efficacy.eval_benchmark; train: the synth-train problems after the loop's",
+    )
     parser.add_argument("--sources", help="comma-separated subset of: " + ", ".join(SOURCES))
     parser.add_argument("--seeds", help="comma-separated seeds (default: the config's)")
     parser.add_argument("-o", "--out", type=Path, default=None, help="default: benchmarks/out/efficacy-NAME")
@@ -380,7 +387,10 @@ def main() -> None:
     except (ValueError, TypeError, OSError) as err:
         sys.exit(f"error: {args.config}: {err}")
     if args.eval_split:
-        bench = replace(bench, eval_benchmark=f"synth-{args.eval_split}")
+        try:
+            bench = on_split(bench, base, args.eval_split)
+        except ValueError as err:
+            sys.exit(f"error: {args.config}: {err}")
     if args.sources:
         bench = replace(bench, sources=tuple(args.sources.split(",")))
     if args.seeds:
@@ -390,19 +400,21 @@ def main() -> None:
         sys.exit(f"error: unknown source(s) {', '.join(sorted(unknown))}; choose from {', '.join(SOURCES)}")
     if set(bench.trust_gate) - set(METHODS):
         sys.exit(f"error: {args.config}: efficacy.trust_gate: rankers are {', '.join(METHODS)}")
-    root = args.out or Path("benchmarks/out") / f"efficacy-{base.name}-{bench.eval_benchmark}"
+    root = args.out or Path("benchmarks/out") / f"efficacy-{base.name}"
+    stem = root / f"efficacy-{bench.eval_benchmark}"
+    results, figure = stem.with_suffix(".json"), stem.with_suffix(".png")
     root.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     for seed in bench.seeds:
         for source in bench.sources:
             rows += run_source(base, bench, source, seed, root)
             summary = summarize(rows)
-            (root / "efficacy.json").write_text(
+            results.write_text(
                 json.dumps({"settings": asdict(bench), "rows": rows, "summary": summary}, indent=1) + "\n"
             )
     print_table(summary)
-    plot(summary, root / "efficacy.png")
-    print(f"written: {root / 'efficacy.json'}, {root / 'efficacy.png'}")
+    plot(summary, figure, bench.eval_benchmark)
+    print(f"written: {results}, {figure}")
 
 
 if __name__ == "__main__":

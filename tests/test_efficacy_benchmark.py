@@ -17,6 +17,7 @@ import yaml
 from codepref.loop.stages import MARKER, STARTED, StageRunner
 from codepref.loop.validate import config_from_dict
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
+from codepref.records import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,9 +125,9 @@ def test_nothing_is_copied_from_another_seed_or_from_an_unfinished_source(effica
     assert not (cfg.run_dir / "round-1").exists()
 
 
-def plant_scores(evals, scores: dict) -> None:
+def plant_scores(evals, scores: dict, split: str = "synth-validation") -> None:
     """Overwrite the finished evaluation's recorded scores, to see whether the next call reuses them."""
-    marker = evals.stage_dir(0, "heldout") / MARKER
+    marker = evals.stage_dir(0, split) / MARKER
     saved = json.loads(marker.read_text())
     marker.write_text(json.dumps({**saved, "summary": scores}))
 
@@ -140,19 +141,52 @@ def test_held_out_scores_are_reused_only_for_the_same_weights_and_settings(
     evals = StageRunner(tmp_path / "eval" / "seed0" / "base")
     loop = efficacy.EfficacyLoop(base_config, "oracle")
     with loop._stack:
-        scores = efficacy.heldout_scores(loop, str(model), bench, evals, 0)
+        scores = efficacy.eval_scores(loop, str(model), bench, evals, 0)
         assert set(scores) == {"greedy pass@1", "sampled pass@1", "sampled pass@2"}
         plant_scores(evals, {"marker": 1.0})
-        assert efficacy.heldout_scores(loop, str(model), bench, evals, 0) == {"marker": 1.0}
+        assert efficacy.eval_scores(loop, str(model), bench, evals, 0) == {"marker": 1.0}
         more_seeds = replace(bench, seeds=(0, 1, 2, 3), sources=("oracle",))  # scores do not depend on these
-        assert efficacy.heldout_scores(loop, str(model), more_seeds, evals, 0) == {"marker": 1.0}
+        assert efficacy.eval_scores(loop, str(model), more_seeds, evals, 0) == {"marker": 1.0}
 
         config = model / "config.json"
         config.write_text(config.read_text() + "\n")  # other weights: a rebuilt or retrained model
-        assert efficacy.heldout_scores(loop, str(model), bench, evals, 0) == scores
+        assert efficacy.eval_scores(loop, str(model), bench, evals, 0) == scores
 
         plant_scores(evals, {"marker": 1.0})
-        assert "marker" not in efficacy.heldout_scores(loop, str(model), replace(bench, samples=3), evals, 0)
+        assert "marker" not in efficacy.eval_scores(loop, str(model), replace(bench, samples=3), evals, 0)
+        plant_scores(evals, {"marker": 1.0})
+        assert "marker" not in efficacy.eval_scores(loop, str(model), replace(bench, eval_offset=1), evals, 0)
+
+
+def test_each_evaluation_split_keeps_its_own_scores_beside_the_others(
+    efficacy, base_config, tiny_model_dir, tmp_path
+):
+    validation = efficacy.BenchSettings(
+        eval_benchmark="synth-validation", eval_limit=2, samples=2, max_tokens=4
+    )
+    train = efficacy.on_split(validation, base_config, "train")
+    evals = StageRunner(tmp_path / "eval" / "seed0" / "base")
+    loop = efficacy.EfficacyLoop(base_config, "oracle")
+    with loop._stack:
+        efficacy.eval_scores(loop, str(tiny_model_dir), validation, evals, 0)
+        plant_scores(evals, {"marker": 1.0})
+        efficacy.eval_scores(loop, str(tiny_model_dir), train, evals, 0)
+        assert efficacy.eval_scores(loop, str(tiny_model_dir), validation, evals, 0) == {"marker": 1.0}
+    samples = read_jsonl(evals.stage_dir(0, "synth-train") / "greedy" / "synth-train.samples.jsonl")
+    assert [s["task_id"] for s in samples] == ["synth-train/2200", "synth-train/2201"]
+
+
+def test_the_train_split_starts_after_the_loops_last_prompt_and_needs_a_bounded_prompt_range(
+    efficacy, base_config
+):
+    bench = efficacy.BenchSettings(eval_limit=200)
+    assert base_config.train_problems.offset == 2000 and base_config.train_problems.limit == 200
+    train = efficacy.on_split(bench, base_config, "train")
+    assert (train.eval_benchmark, train.eval_offset, train.eval_limit) == ("synth-train", 2200, 200)
+    assert efficacy.on_split(train, base_config, "heldout").eval_offset == 0
+    unbounded = replace(base_config, train_problems=replace(base_config.train_problems, limit=None))
+    with pytest.raises(ValueError, match="--eval-split train needs"):
+        efficacy.on_split(bench, unbounded, "train")
 
 
 @pytest.mark.parametrize(
@@ -185,34 +219,36 @@ def test_a_gate_set_where_it_would_be_ignored_or_for_an_unknown_ranker_is_refuse
 
 
 def test_generated_test_accuracy_counts_the_sampled_tests_but_not_the_prompts_examples(efficacy, base_config):
-    """An example column counts only for the times the model also sampled it: one example here was never
-    sampled (left out), one was (kept, right), and one sampled test is wrong."""
+    """A column counts only for the times the model itself sampled it (the matrix's `sampled_counts`): one
+    example here was never sampled (left out), one was (kept, right), and one sampled test is wrong."""
     import numpy as np
 
     from codepref.data import load_problems
     from codepref.loop import tasks as T
     from codepref.matrix import ExecutionMatrix, prompt_example_tests, save_matrices
 
-    cfg = replace(base_config, matrix=replace(base_config.matrix, prompt_examples=30))
     task = T.make_task(load_problems("synth-validation")[0])
     sampled, unsampled = prompt_example_tests(task.prompt, task.entry_point)
     wrong = f"assert {task.entry_point}('no such input') == 'no such output'"
-    tests, counts = [sampled, unsampled, wrong], [30 + 2, 30, 1]
-    matrix = ExecutionMatrix(
-        task_id=task.key,
-        prompt=task.prompt,
-        solution_ids=[f"{task.key}#0"],
-        solutions=["    return 0\n"],
-        test_ids=[f"t{i}" for i in range(3)],
-        tests=tests,
-        test_counts=counts,
-        passed=np.zeros((1, 3), dtype=bool),
-        times=np.zeros((1, 3), dtype=np.float32),
-        entry_point=task.entry_point,
-    )
-    loop = efficacy.EfficacyLoop(cfg, "codet")
-    save_matrices([matrix], loop.runner.stage_dir(1, "matrix") / "matrix.jsonl")
-    with loop._stack:
-        assert efficacy.test_accuracy(loop, 1, [task]) == (0.5, 2)
-        loop.cfg = replace(cfg, matrix=replace(cfg.matrix, prompt_examples=0))  # all three count as sampled
-        assert efficacy.test_accuracy(loop, 1, [task]) == (2 / 3, 3)
+
+    def accuracy(example_counts: list[int]) -> tuple[float, int]:
+        matrix = ExecutionMatrix(
+            task_id=task.key,
+            prompt=task.prompt,
+            solution_ids=[f"{task.key}#0"],
+            solutions=["    return 0\n"],
+            test_ids=[f"t{i}" for i in range(3)],
+            tests=[sampled, unsampled, wrong],
+            test_counts=[30 + 2, 30, 1],
+            passed=np.zeros((1, 3), dtype=bool),
+            times=np.zeros((1, 3), dtype=np.float32),
+            entry_point=task.entry_point,
+            example_counts=example_counts,
+        )
+        loop = efficacy.EfficacyLoop(base_config, "codet")
+        save_matrices([matrix], loop.runner.stage_dir(1, "matrix") / "matrix.jsonl")
+        with loop._stack:
+            return efficacy.test_accuracy(loop, 1, [task])
+
+    assert accuracy([30, 30, 0]) == (0.5, 2)
+    assert accuracy([0, 0, 0]) == (2 / 3, 3)  # a matrix without examples: all three were sampled
