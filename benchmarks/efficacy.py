@@ -308,8 +308,14 @@ def summarize(rows: list[dict]) -> list[dict]:
 
 
 def print_table(summary: list[dict]) -> None:
-    columns = ("greedy pass@1", "sampled pass@1", "sampled pass@10", "pairs", "pair_precision")
-    columns += ("test_accuracy",)
+    columns = (
+        "greedy pass@1",
+        "sampled pass@1",
+        "sampled pass@10",
+        "pairs",
+        "pair_precision",
+        "test_accuracy",
+    )
     print("| source | round | " + " | ".join(columns) + " | loop s |")
     print("|---|---|" + "---|" * (len(columns) + 1))
     for e in summary:

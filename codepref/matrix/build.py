@@ -294,8 +294,6 @@ def _put_in_order(path: Path, task_ids: list[str]) -> None:
     Jobs finish in an order that changes from run to run; downstream the pairs file, and so the trainer's
     batches and the model it trains, follow the file's order, so a build must not leave it to chance.
     """
-    if not path.exists():
-        return
     matrices = [matrix for _, matrix in iter_matrix_file(path)]
     position = {task_id: i for i, task_id in enumerate(task_ids)}
     ordered = sorted(matrices, key=lambda m: position.get(m.task_id, len(position)))  # stable for the rest
