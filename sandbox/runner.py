@@ -18,6 +18,7 @@ EXPR's value as plain data, and the host compares (codepref/sandbox/split.py), s
 write makes a wrong value right.
 """
 
+import ast
 import builtins
 import collections
 import ctypes
@@ -29,9 +30,14 @@ import resource
 import selectors
 import shutil
 import signal
+import socket
+import struct
 import sys
 import time
 import traceback
+import types
+import warnings
+from _thread import get_ident as _get_ident
 
 PRELOADED_MODULES = (
     "abc array bisect calendar cmath collections collections.abc copy dataclasses datetime decimal enum "
@@ -247,62 +253,129 @@ def _is_namedtuple(kind) -> bool:
     )
 
 
-def _make_reporter(reported: list):
+def _make_reporter(nonce: str, current_test: list):
     """What split tests call: reports EXPR's value (and EXPECTED's, when the test computes it) as plain data.
 
-    Reports are kept, as JSON text, in `reported` and written with the test's own record (one write per
-    test); a job that dies mid-test loses them, and its test fails anyway.
+    Each report is written at once, as its own record tagged with the running test's index: nothing the
+    job does afterwards (clearing a list, dying, exiting early) can take back a wrong value. The tests reach
+    this function as a constant of their code (see `_compile_test`), never through a name the program
+    could rebind or wrap.
     """
 
     def report(slot, value, *expected):
         if _type(slot) is not int or len(expected) > 1:
             raise TypeError("bad split-test report")
+        index = current_test[0]
         try:
             texts = [_value_text(value), *(_value_text(other) for other in expected)]
         except (NotPlainData, RecursionError) as exc:
-            reported.append(f'{{"slot": {int.__repr__(slot)}, "unplain": {_quote(str.__str__(str(exc)))}}}')
+            _write(RESULT_FD, _record(nonce, "value", index=index, slot=slot, unplain=str.__str__(str(exc))))
             raise AssertionError(f"not plain data: {exc}") from None
         if sum(len(text) for text in texts) > VALUE_CHARS:
-            reported.append(f'{{"slot": {int.__repr__(slot)}, "unplain": "too large to report"}}')
+            _write(RESULT_FD, _record(nonce, "value", index=index, slot=slot, unplain="too large to report"))
             raise AssertionError("value too large to report")
-        expected = f', "expected": {texts[1]}' if len(texts) == 2 else ""
-        reported.append(f'{{"slot": {int.__repr__(slot)}, "value": {texts[0]}{expected}}}')
+        raw = {"value": texts[0]} if len(texts) == 1 else {"value": texts[0], "expected": texts[1]}
+        _write(RESULT_FD, _record(nonce, "value", raw, index=index, slot=slot))
 
     return report
 
 
+class _ReporterConstant(ast.NodeTransformer):
+    """Turns every load of the reporter's name into a placeholder constant, swapped for the reporter later."""
+
+    def __init__(self, placeholder: str) -> None:
+        self.placeholder = placeholder
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id == REPORTER and _isinstance(node.ctx, ast.Load):
+            return ast.copy_location(ast.Constant(self.placeholder), node)
+        return node
+
+
+def _compile_test(text: str, index: int, reporter, placeholder: str):
+    """A test's code object with the reporter bound as a constant (in nested functions and comprehensions
+    too), or the SyntaxError (or other compile error) to raise when the test's turn comes.
+
+    Compiled before the program runs, so the program can change neither the compiler nor the warnings a
+    constant callee would otherwise raise."""
+    try:
+        tree = _ReporterConstant(placeholder).visit(ast.parse(text, f"<test {index}>"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "'str' object is not callable": the placeholder, swapped below
+            code = _compile(tree, f"<test {index}>", "exec")
+    except BaseException as exc:  # noqa: BLE001 - reported as the test's own failure
+        return exc
+    return _bind_constant(code, placeholder, reporter)
+
+
+def _bind_constant(code, placeholder: str, value):
+    consts = tuple(
+        value
+        if _type(const) is str and const == placeholder
+        else _bind_constant(const, placeholder, value)
+        if _isinstance(const, types.CodeType)
+        else const
+        for const in code.co_consts
+    )
+    return code.replace(co_consts=consts)
+
+
+# Names the program's module-level definitions may shadow for its own code but never for its tests: a
+# module-level `range` yielding nothing would otherwise empty a HumanEval-style check() loop.
+PUBLIC_BUILTINS = frozenset(name for name in vars(builtins) if not name.startswith("__"))
+
+
+def _test_globals(namespace: dict, pristine_builtins: dict) -> dict:
+    """The namespace a test runs in: the program's names except those shadowing builtins, and a fresh copy
+    of the builtins as they were before the program ran."""
+    scope = {name: value for name, value in dict.items(namespace) if name not in PUBLIC_BUILTINS}
+    scope["__builtins__"] = dict(pristine_builtins)
+    return scope
+
+
 def _run_in_child(job: dict, nonce: str) -> int:
     """Run the program, then each test; returns the exit status the process would have had."""
-    reported = []
+    current_test = [-1]  # reports made outside a test (in the program) are tagged -1 and count for none
+    reporter = _make_reporter(nonce, current_test)
+    placeholder = f"\0{REPORTER}:{nonce}"
+    tests, test_limit = job.get("tests", ()), job.get("test_timeout_s")
+    compiled = [_compile_test(test, index, reporter, placeholder) for index, test in enumerate(tests)]
+    pristine_builtins = dict(vars(builtins))
     namespace = {
         "__name__": "__main__" if job.get("as_main", True) else "__sandbox__",
         "__builtins__": builtins,
-        REPORTER: _make_reporter(reported),
     }
-    tests, test_limit = job.get("tests", ()), job.get("test_timeout_s")
+    if test_limit:
+        signal.signal(signal.SIGPROF, _raise_test_timeout)
+        signal.signal(signal.SIGALRM, _raise_test_timeout)
+    formatting = _guard_job()  # from here on, the job's own code may run
     try:
         _exec(_compile(job["program"], "<program>", "exec"), namespace)
     except BaseException as exc:  # noqa: BLE001 - every escape, SystemExit included, ends the program
         if not _isinstance(exc, SystemExit):
-            traceback.print_exc()
+            formatting.append(True)  # the traceback module reads tb_frame, which the guard refuses the job
+            try:
+                traceback.print_exc()
+            finally:
+                formatting.clear()
         _flush_streams()
         error, exc_name, code = _describe(exc), _type(exc).__name__, _exit_code(exc)
         _write(RESULT_FD, _record(nonce, "program", ok=False, error=error, exc=exc_name, code=code))
         return 1 if code is None and not _isinstance(exc, SystemExit) else (code or 0) & 0xFF
     _flush_streams()
     _write(RESULT_FD, _record(nonce, "program", ok=True))
-    if test_limit:
-        signal.signal(signal.SIGPROF, _raise_test_timeout)
-        signal.signal(signal.SIGALRM, _raise_test_timeout)
-    for index, test in enumerate(tests):
-        reported.clear()  # reports made outside a test (in the program) count for none
+    for index, code in enumerate(compiled):
+        current_test[0] = index
         started = _clock()
         status, error = "passed", ""
+        scope = _test_globals(namespace, pristine_builtins)
         try:
             if test_limit:  # CPU time is the limit; wall time only catches tests that sleep or block
                 _set_timer(signal.ITIMER_PROF, test_limit)
                 _set_timer(signal.ITIMER_REAL, WALL_SLACK * test_limit)
-            _exec(_compile(test, f"<test {index}>", "exec"), namespace)
+            if _isinstance(code, BaseException):
+                raise code
+            _exec(code, scope)
         except TestTimeout:
             status, error = "timeout", f"test exceeded {test_limit}s of CPU time"
             if _clock() - started >= WALL_SLACK * test_limit:
@@ -313,14 +386,155 @@ def _run_in_child(job: dict, nonce: str) -> int:
             if test_limit:
                 _set_timer(signal.ITIMER_PROF, 0)
                 _set_timer(signal.ITIMER_REAL, 0)
+        current_test[0] = -1
         _flush_streams()
-        raw = {"values": "[" + ", ".join(reported) + "]"} if reported else None
-        record = _record(
-            nonce, "test", raw, index=index, status=status, time_s=_clock() - started, error=error
+        _write(
+            RESULT_FD,
+            _record(nonce, "test", index=index, status=status, time_s=_clock() - started, error=error),
         )
-        _write(RESULT_FD, record)
+        for name, value in dict.items(scope):  # later tests see what earlier ones defined, as in one script
+            if name != "__builtins__":
+                namespace[name] = value
     _write(RESULT_FD, _record(nonce, "done"))
     return 0
+
+
+# ---------------------------------------------------------------- what the job's own code may not do
+#
+# The tests run in the job's process, so anything that reaches the tests' frames (their data, the runner's
+# locals, the nonce) or rewrites them could skip checks. The guard refuses the job every way Python offers
+# to reach a frame or an object it was not handed: frame attributes of tracebacks and generators, frame
+# and object enumeration, tracing, crafted code objects, its own memory through /proc or ctypes, and new
+# audit hooks (which would be handed the objects the guard lets through). A seccomp filter refuses new
+# signal handlers, which Python calls with the interrupted frame.
+
+FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+REFUSED_EVENTS = frozenset(
+    {
+        "sys.settrace",
+        "sys.setprofile",
+        "sys._current_frames",
+        "sys._current_exceptions",
+        "sys.addaudithook",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "code.__new__",
+        "function.__new__",
+        "os.symlink",  # a link to /proc/self/mem under another name
+        "os.link",
+    }
+)
+# Standard-library callers of sys._getframe that only read their caller's module name: (file, function,
+# the function that must have called it, or None).
+FRAME_READERS = (
+    ("/collections/__init__.py", "namedtuple", None),
+    ("/typing.py", "_caller", None),
+    ("/enum.py", "_create_", None),
+    ("/logging/__init__.py", "<lambda>", "findCaller"),
+)
+IMPORTLIB_FILES = ("<frozen importlib._bootstrap_external>", "<frozen importlib._bootstrap>")
+
+
+def _guard_job() -> list:
+    """Install the job's seccomp filter and audit hook; returns the list the runner appends to while it
+    formats a traceback of the job's (the only time frames are read on the job's behalf)."""
+    _refuse_signal_handlers()
+    formatting = []
+    busy = set()  # threads inside the hook: the hook's own frame reads raise events too
+
+    def guard(event, args):
+        thread = _get_ident()
+        if thread in busy:
+            return
+        busy.add(thread)
+        try:
+            reason = _refusal(event, args, formatting)
+        finally:
+            busy.discard(thread)
+        if reason:
+            raise PermissionError(f"not allowed in the sandbox: {reason}")
+
+    sys.addaudithook(guard)
+    return formatting
+
+
+def _refusal(event: str, args: tuple, formatting: list) -> str:
+    """Why the audited event is refused to the job ("" when it is allowed)."""
+    if event in REFUSED_EVENTS or event.startswith("ctypes."):
+        return event
+    if event == "object.__getattr__" and args[1] in FRAME_ATTRIBUTES and not formatting:
+        return f"reading {args[1]}"
+    if event == "object.__setattr__" and args[1] == "__code__":
+        return "replacing a function's code"
+    if event == "sys._getframe" and not _frame_reader(sys._getframe(2)):
+        return "sys._getframe"
+    if (
+        event in ("marshal.loads", "marshal.load")
+        and sys._getframe(2).f_code.co_filename not in IMPORTLIB_FILES
+    ):
+        return event
+    if event == "open" and _is_memory_file(args[0]):
+        return "opening process memory"
+    return ""
+
+
+def _frame_reader(caller) -> bool:
+    code = caller.f_code
+    for suffix, name, parent in FRAME_READERS:
+        if code.co_name == name and code.co_filename.endswith(suffix):
+            if parent is None:
+                return True
+            above = caller.f_back
+            return (
+                above is not None
+                and above.f_code.co_name == parent
+                and above.f_code.co_filename.endswith(suffix)
+            )
+    return False
+
+
+def _is_memory_file(path) -> bool:
+    if _isinstance(path, int):
+        return False
+    try:
+        text = os.fsdecode(path)
+        return os.path.basename(text) == "mem" or os.path.basename(os.path.realpath(text)) == "mem"
+    except (TypeError, ValueError, OSError):
+        return True  # a path the guard cannot read is not opened
+
+
+SECCOMP_ARCHES = {"x86_64": (0xC000003E, 13), "aarch64": (0xC00000B7, 134)}  # AUDIT_ARCH_*, rt_sigaction
+
+
+def _refuse_signal_handlers() -> None:
+    """A seccomp filter refusing (EPERM) every sigaction that installs a handler, and every system call
+    of another ABI; the runner's own test timers are installed before it."""
+    arch, rt_sigaction = SECCOMP_ARCHES[os.uname().machine]
+    load, jump_eq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+    allow, refuse = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    jump_at_least = 0x35  # BPF_JMP|BPF_JGE|BPF_K
+    program = [
+        (load, 0, 0, 4),  # seccomp_data.arch
+        (jump_eq, 1, 0, arch),
+        (ret, 0, 0, refuse),
+        (load, 0, 0, 0),  # seccomp_data.nr
+        (jump_at_least, 0, 1, 0x40000000),  # x32 system calls (nr | 0x40000000) would dodge the nr check
+        (ret, 0, 0, refuse),
+        (jump_eq, 1, 0, rt_sigaction),
+        (ret, 0, 0, allow),
+        (load, 0, 0, 24),  # low half of args[1], the new action
+        (jump_eq, 0, 2, 0),
+        (load, 0, 0, 28),  # high half
+        (jump_eq, 1, 0, 0),
+        (ret, 0, 0, refuse),
+        (ret, 0, 0, allow),  # a NULL action only reads the current one
+    ]
+    code = b"".join(struct.pack("HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(code)
+    fprog = struct.pack("HxxxxxxQ", len(program), ctypes.addressof(buffer))
+    if LIBC.prctl(38, 1, 0, 0, 0) != 0 or LIBC.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "the job's seccomp filter could not be installed")
 
 
 def _raise_test_timeout(signum, frame):
@@ -344,10 +558,98 @@ def _flush_streams() -> None:
 # ---------------------------------------------------------------- the runner side
 
 
+EXIT_FORMAT = "iddq"  # what the launcher reports of a job's end: wait status, user and system CPU, max RSS
+LAUNCH_FDS = ("body", "stdout", "stderr", "result")  # the job's ends of its pipes, in this order
+LAUNCHER_WAIT_S = 5.0  # how long a live launcher may take to answer (it reaps a killed job at once)
+
+
+class LauncherGone(Exception):
+    """The launcher died or stopped answering: only a job can have done that (it runs as the same user)."""
+
+
+class Launcher:
+    """The process every job is forked from: forked from the runner once, before any job ran, and given
+    nothing of any job but its pipes' descriptors and nonce, so a job's memory holds no earlier job's
+    text, values or results (the runner's own memory holds them all, and the runner never forks again).
+    It reports each job's pid, then its wait status and resource use."""
+
+    def __init__(self, limits: dict, close_fds: tuple) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            ours.close()
+            for fd in close_fds:
+                os.close(fd)
+            _serve_launches(theirs, limits)
+        theirs.close()
+        self.channel = ours
+
+    def launch(self, nonce: str, fds: list) -> tuple[int, int]:
+        """Start a job on these descriptors; returns its pid and a pidfd (readable once it exits)."""
+        socket.send_fds(self.channel, [nonce.encode()], fds)
+        self.channel.settimeout(LAUNCHER_WAIT_S)
+        try:
+            message, pidfds, _, _ = socket.recv_fds(self.channel, 64, 1)
+        except OSError as exc:
+            raise LauncherGone(f"the job launcher stopped answering ({exc.__class__.__name__})") from None
+        if not message or len(pidfds) != 1:
+            raise LauncherGone("the job launcher was killed")
+        return int(message), pidfds[0]
+
+    def exit_status(self, timeout: float = LAUNCHER_WAIT_S):
+        status, user, system, max_rss = struct.unpack(EXIT_FORMAT, self._receive(64, timeout))
+        return status, types.SimpleNamespace(ru_utime=user, ru_stime=system, ru_maxrss=max_rss)
+
+    def _receive(self, size: int, timeout: float = LAUNCHER_WAIT_S) -> bytes:
+        self.channel.settimeout(timeout)
+        try:
+            message = self.channel.recv(size)
+        except OSError as exc:  # socket.timeout included
+            raise LauncherGone(f"the job launcher stopped answering ({exc.__class__.__name__})") from None
+        if not message:
+            raise LauncherGone("the job launcher was killed")
+        return message
+
+
+def _serve_launches(channel: socket.socket, limits: dict) -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    workdir = os.path.join(WORK_ROOT, "job")
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(channel, 64, len(LAUNCH_FDS))
+        except OSError:
+            os._exit(0)
+        if not message or len(fds) != len(LAUNCH_FDS):
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            channel.close()
+            _job_process(message.decode(), dict(zip(LAUNCH_FDS, fds, strict=True)), limits, workdir, devnull)
+        for fd in fds:
+            os.close(fd)
+        pidfd = os.pidfd_open(pid)  # opened before the reaping below, so the runner's copy is never stale
+        socket.send_fds(channel, [b"%d" % pid], [pidfd])
+        os.close(pidfd)
+        _, status, usage = os.wait4(pid, 0)
+        channel.send(struct.pack(EXIT_FORMAT, status, usage.ru_utime, usage.ru_stime, usage.ru_maxrss))
+
+
+def _job_process(nonce: str, fds: dict, limits: dict, workdir: str, devnull: int) -> None:
+    try:
+        job = _read_job(fds["body"])
+        stdin_fd = _stdin_file(job.get("stdin", ""), devnull)
+        _child_setup(limits, stdin_fd, fds["stdout"], fds["stderr"], fds["result"], workdir)
+        exit_status = _run_in_child(job, nonce)  # flushes the job's streams before each record it writes
+    except BaseException:  # noqa: BLE001 - the runner's own set-up failed: never a clean exit
+        exit_status = 70
+    os._exit(exit_status)
+
+
 class Runner:
-    def __init__(self, limits: dict, protocol_in: int) -> None:
+    def __init__(self, limits: dict, protocol_in: int, launcher: Launcher) -> None:
         self.limits = limits
         self.protocol_in = protocol_in
+        self.launcher = launcher
         self.jobs_run = 0
         self.selector = selectors.DefaultSelector()  # one epoll for the runner's life, emptied per job
         self.devnull = os.open(os.devnull, os.O_RDWR)
@@ -355,20 +657,20 @@ class Runner:
     def run(self, job: dict, body_bytes: int) -> dict:
         """Run one job whose header is `job`; its body (program, tests, stdin) is still on the protocol pipe."""
         nonce = os.urandom(16).hex()
-        workdir = os.path.join(WORK_ROOT, "job")
-        os.mkdir(workdir, 0o700)
-        pipes = {name: os.pipe() for name in ("body", "stdout", "stderr", "result")}
-        _flush_streams()  # nothing buffered in the runner may surface in the job's output
+        os.mkdir(os.path.join(WORK_ROOT, "job"), 0o700)
+        pipes = {name: os.pipe() for name in LAUNCH_FDS}
         oom_kills = _oom_kills()
         started = time.monotonic()
         ahead = self._send_body_ahead(pipes["body"][1], body_bytes)
-        pid = os.fork()
-        if pid == 0:
-            self._child(nonce, pipes, workdir)
-        for name, (read_end, write_end) in pipes.items():
-            os.close(read_end if name == "body" else write_end)
+        job_ends = [pipes[name][0 if name == "body" else 1] for name in LAUNCH_FDS]
+        try:
+            pid, pidfd = self.launcher.launch(nonce, job_ends)
+        except LauncherGone:
+            pid = pidfd = None
+        for fd in job_ends:
+            os.close(fd)
         self._send_body(pipes["body"][1], body_bytes - ahead)
-        collected = self._collect(pid, job, pipes, started)
+        collected = self._collect(pid, pidfd, job, pipes, started)
         collected["oom_killed"] = oom_kills is not None and (_oom_kills() or 0) > oom_kills
         wiped = _wipe_writable_dirs() and _remove_sysv_ipc()
         verdict = _judge(job, nonce, collected, self.limits)
@@ -376,6 +678,7 @@ class Runner:
         self.jobs_run += 1
         verdict["recycle"] = bool(
             collected["leftovers"]
+            or collected["launcher_gone"]
             or not wiped
             or collected["outcome"] == "timeout"  # killed mid-flight: its leftovers are not worth trusting
             or verdict["status"] == "memory_exceeded"
@@ -385,12 +688,12 @@ class Runner:
         return verdict
 
     def _send_body_ahead(self, fd: int, size: int) -> int:
-        """Before the fork, move what the body pipe holds without blocking (usually all of it), so the child
-        starts with its job waiting for it; returns how many bytes were moved."""
+        """Before the launch, move what the body pipe holds without blocking (usually all of it), so the
+        job starts with its body waiting for it; returns how many bytes were moved."""
         try:
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(max(size, 1), BODY_PIPE_BYTES))
         except OSError:
-            pass  # a smaller pipe only means more of the body moves after the fork
+            pass  # a smaller pipe only means more of the body moves after the launch
         moved = 0
         while moved < size:
             try:
@@ -403,33 +706,20 @@ class Runner:
         return moved
 
     def _send_body(self, fd: int, size: int) -> None:
-        """Move the job's body from the protocol pipe to the child, never through this process's memory."""
+        """Move the job's body from the protocol pipe to the job, never through this process's memory."""
         try:
             while size:
                 moved = os.splice(self.protocol_in, fd, size)
                 if not moved:
                     raise EOFError("the protocol stream ended inside a job")
                 size -= moved
-        except BrokenPipeError:  # the child died before reading it all: drop the rest, unread
+        except BrokenPipeError:  # the job died before reading it all: drop the rest, unread
             while size:
                 size -= os.splice(self.protocol_in, self.devnull, size) or size
         finally:
             os.close(fd)
 
-    def _child(self, nonce: str, pipes: dict, workdir: str) -> None:
-        try:
-            os.close(pipes["body"][1])  # else the body pipe never reaches end-of-file here
-            job = _read_job(pipes["body"][0])
-            stdin_fd = _stdin_file(job.get("stdin", ""), self.devnull)
-            _child_setup(
-                self.limits, stdin_fd, pipes["stdout"][1], pipes["stderr"][1], pipes["result"][1], workdir
-            )
-            exit_status = _run_in_child(job, nonce)  # flushes the job's streams before each record it writes
-        except BaseException:  # noqa: BLE001 - the runner's own set-up failed: never a clean exit
-            exit_status = 70
-        os._exit(exit_status)
-
-    def _collect(self, pid: int, job: dict, pipes: dict, started: float) -> dict:
+    def _collect(self, pid, pidfd, job: dict, pipes: dict, started: float) -> dict:
         deadline = started + (job.get("timeout_s") or self.limits["timeout_s"])
         cap = self.limits["output_bytes"]
         streams = {"stdout": bytearray(), "stderr": bytearray(), "result": bytearray()}
@@ -437,10 +727,10 @@ class Runner:
         selector = self.selector
         for name in streams:
             selector.register(pipes[name][0], selectors.EVENT_READ, name)
-        pidfd = os.pidfd_open(pid)
-        selector.register(pidfd, selectors.EVENT_READ, "exit")
-        outcome = None
-        while outcome is None:
+        if pid is not None:
+            selector.register(pidfd, selectors.EVENT_READ, "exit")
+        outcome, ended, launcher_gone = None, None, pid is None
+        while outcome is None and not launcher_gone:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 outcome = "timeout"
@@ -451,11 +741,15 @@ class Runner:
                 elif _read_into(key.fd, key.data, streams, sizes, cap, selector) == "over":
                     outcome = "output_exceeded"
         # The job is over: kill its group, then read what its pipes still hold (every writer is dead by then).
-        _kill_group(pid)
-        _, status, usage = os.wait4(pid, 0)
-        leftovers = _kill_everything_else()
-        selector.unregister(pidfd)
-        os.close(pidfd)
+        if pid is not None:
+            selector.unregister(pidfd)
+            os.close(pidfd)
+            _kill_group(pid)
+            try:
+                ended = self.launcher.exit_status()
+            except LauncherGone:
+                launcher_gone = True
+        leftovers = _kill_everything_else(spare=None if launcher_gone else self.launcher.pid)
         for key in list(selector.get_map().values()):
             os.set_blocking(key.fd, False)
             while _read_into(key.fd, key.data, streams, sizes, cap, selector) not in ("eof", "empty"):
@@ -464,6 +758,9 @@ class Runner:
             selector.unregister(key.fd)
         for name in streams:
             os.close(pipes[name][0])
+        status, usage = (
+            ended if ended else (None, types.SimpleNamespace(ru_utime=0.0, ru_stime=0.0, ru_maxrss=0))
+        )
         return {
             "outcome": None if outcome == "exited" else outcome,
             "status": status,
@@ -472,6 +769,7 @@ class Runner:
             "sizes": sizes,
             "cap": cap,
             "leftovers": leftovers,
+            "launcher_gone": launcher_gone,
         }
 
 
@@ -500,12 +798,13 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _kill_everything_else() -> bool:
-    """SIGKILL every other process in this PID namespace (only jobs live here); True if any was found."""
-    me = os.getpid()
+def _kill_everything_else(spare) -> bool:
+    """SIGKILL every process in this PID namespace but this one and `spare` (the launcher, while it lives):
+    only jobs live here; True if any was found."""
+    keep = {os.getpid(), spare}
     found = False
     for _ in range(50):
-        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me]
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in keep]
         alive = [p for p in others if not _is_zombie(p)]
         for p in alive:
             try:
@@ -550,7 +849,10 @@ def _wipe_writable_dirs() -> bool:
                     shutil.rmtree(path, onerror=_force_remove)
                 else:
                     os.unlink(path)
-            except OSError:
+            except (
+                OSError,
+                RecursionError,
+            ):  # a tree deeper than rmtree can recurse: the sandbox is recycled
                 ok = False
         ok = ok and not os.listdir(top)
     return ok
@@ -615,16 +917,39 @@ def _oom_kills():
 # ---------------------------------------------------------------- turning what was collected into a verdict
 
 
+RECORD_FIELDS = {  # what each record must carry, with its type: anything else on the result pipe is ignored
+    "program": {"ok": bool},
+    "test": {"index": int, "status": str, "time_s": float, "error": str},
+    "value": {"index": int, "slot": int},
+    "done": {},
+}
+TEST_STATUSES = frozenset({"passed", "failed", "timeout", "memory_exceeded"})
+
+
 def _parse_records(raw: bytes, nonce: str) -> list:
+    """The job's records: lines carrying this job's nonce and the fields of their kind. The job can write
+    anything to its result pipe (records of its own, deep nesting, invalid text): nothing it writes can
+    make this raise."""
     records = []
     for line in raw.decode("utf-8", "replace").splitlines():
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
-        if isinstance(record, dict) and record.get("nonce") == nonce:
+        if isinstance(record, dict) and record.get("nonce") == nonce and _well_formed(record):
             records.append(record)
     return records
+
+
+def _well_formed(record: dict) -> bool:
+    fields = RECORD_FIELDS.get(record.get("kind"))
+    if fields is None or any(type(record.get(name)) is not kind for name, kind in fields.items()):
+        return False
+    if record["kind"] == "test":
+        return record["status"] in TEST_STATUSES
+    if record["kind"] == "program" and not record["ok"]:
+        return type(record.get("error")) is str and type(record.get("exc")) is str
+    return True
 
 
 def _judge(job: dict, nonce: str, collected: dict, limits: dict) -> dict:
@@ -633,8 +958,9 @@ def _judge(job: dict, nonce: str, collected: dict, limits: dict) -> dict:
     done = any(r["kind"] == "done" for r in records)
     tests = _test_results(job, records, collected["outcome"] == "timeout")
     status, usage = collected["status"], collected["usage"]
-    signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    ended = status is not None  # None: the launcher died, and with it the job's wait status
+    signal_number = os.WTERMSIG(status) if ended and os.WIFSIGNALED(status) else None
+    exit_code = os.WEXITSTATUS(status) if ended and os.WIFEXITED(status) else None
     cpu_s = usage.ru_utime + usage.ru_stime
     verdict_status = _overall_status(collected, program, done, tests, signal_number, exit_code, cpu_s, limits)
     error = program["error"] if program and not program["ok"] and verdict_status != "passed" else ""
@@ -658,6 +984,13 @@ def _judge(job: dict, nonce: str, collected: dict, limits: dict) -> dict:
 
 def _test_results(job: dict, records: list, timed_out: bool) -> list:
     by_index = {r["index"]: r for r in records if r["kind"] == "test"}
+    values = {}
+    for record in records:
+        if record["kind"] == "value":
+            report = {
+                name: record[name] for name in ("slot", "value", "expected", "unplain") if name in record
+            }
+            values.setdefault(record["index"], []).append(report)
     results = []
     for index in range(job["n_tests"]):
         record = by_index.get(index)
@@ -671,8 +1004,8 @@ def _test_results(job: dict, records: list, timed_out: bool) -> list:
             }
         else:
             result = {"status": "failed", "time_s": 0.0, "error": "not run: the job ended before this test"}
-        if record and record.get("values"):
-            result["values"] = record["values"]
+        if index in values:
+            result["values"] = values[index]
         results.append(result)
     return results
 
@@ -683,6 +1016,8 @@ def _overall_status(collected, program, done, tests, signal_number, exit_code, c
         return outcome
     if collected["oom_killed"]:
         return "memory_exceeded"
+    if collected["launcher_gone"]:
+        return "failed"
     if _hit_cpu_limit(signal_number, cpu_s, limits):
         return "timeout"
     if _raised_memory_error(program, tests):
@@ -717,6 +1052,8 @@ def _explain(
         return f"output exceeded {collected['cap']} bytes"
     if collected["oom_killed"]:
         return "killed by the sandbox's memory limit (OOM)"
+    if collected["launcher_gone"]:
+        return "the job killed or stopped the sandbox's job launcher"
     if _hit_cpu_limit(signal_number, cpu_s, limits):
         return f"CPU-time limit of {limits['cpu_s']} s reached"
     if signal_number:
@@ -759,6 +1096,18 @@ def _frames(fd: int):
         yield json.loads(_read_exactly(fd, header_bytes)), body_bytes
 
 
+def _broken_runner_verdict(job: dict, exc: Exception) -> dict:
+    """A job that made the runner itself fail has failed: its verdict, never the sandbox's fault."""
+    error = f"the job broke the sandbox runner: {_describe(exc)}"
+    return {
+        "job_id": job.get("job_id"),
+        "status": "failed",
+        "tests": [{"status": "failed", "time_s": 0.0, "error": error}] * int(job.get("n_tests") or 0),
+        "error": error,
+        "recycle": True,
+    }
+
+
 def main() -> None:
     if os.getpid() != 1:
         sys.exit("runner.py must be PID 1 of its own PID namespace (it kills every other process it can see)")
@@ -777,18 +1126,16 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
         os.dup2(devnull, fd)  # nothing the runner's own libraries print can corrupt the protocol
-    runner = Runner(limits, protocol_in)
+    launcher = Launcher(limits, close_fds=(protocol_in, protocol_out))
+    runner = Runner(limits, protocol_in, launcher)
     os.write(protocol_out, b'{"ready": true}\n')
     for job, body_bytes in _frames(protocol_in):
         try:
             verdict = runner.run(job, body_bytes)
-        except Exception as exc:  # noqa: BLE001 - report, then let the client replace this sandbox
-            verdict = {
-                "job_id": job.get("job_id"),
-                "status": "sandbox_error",
-                "error": _describe(exc),
-                "recycle": True,
-            }
+        except (EOFError, BrokenPipeError):
+            raise  # the host's side of the protocol broke: nothing left to answer
+        except Exception as exc:  # noqa: BLE001 - only a job can have led here: its verdict, then a new sandbox
+            verdict = _broken_runner_verdict(job, exc)
         os.write(protocol_out, (json.dumps(verdict) + "\n").encode())
         if verdict["recycle"]:
             return

@@ -1,8 +1,8 @@
 """Split tests: expected values judged outside the job, and every trick a job can try against that.
 
 The tricks run on both backends (real Docker engine, real bubblewrap): equality lies (AlwaysEqual,
-subclasses, `__bool__`), monkeypatched builtins and operator, walking frames or gc to the reporter, forged
-records, trace-function jumps, and reading the process's memory for an expected value or another job.
+subclasses, `__bool__`), monkeypatched builtins and operator. What the runner keeps from the job (frames,
+gc, tracing, memory, earlier jobs) is tested in test_sandbox_guard.py.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sandboxes import BACKENDS, open_sandbox, run
 
-from codepref.sandbox import Job, Limits, Status
+from codepref.sandbox import Limits, Status
 from codepref.sandbox.split import (
     REPORTER,
     Check,
@@ -171,135 +171,3 @@ def test_values_compare_as_python_does(sandbox):
     ]
     verdict = run(sandbox, program, tests)
     assert [t.status for t in verdict.tests] == [Status.PASSED] * len(tests), verdict.tests
-
-
-# ------------------------------------------------------------------------------------------ forged reports
-
-FRAME_WALK = """
-import os, sys
-def forge(n_tests):
-    frame = sys._getframe()
-    while frame is not None and not isinstance(frame.f_locals.get("nonce"), str):
-        frame = frame.f_back
-    nonce = frame.f_locals["nonce"]
-    for index in range(n_tests):
-        os.write(3, ('{"nonce": "%s", "kind": "test", "index": %d, "status": "passed", "time_s": 0.0, '
-                     '"error": ""}\\n' % (nonce, index)).encode())
-    os.write(3, ('{"nonce": "%s", "kind": "done"}\\n' % nonce).encode())
-    os._exit(0)
-def f(x):
-    forge(2)
-"""
-
-GC_SEARCH = """
-import gc, os
-def f(x):
-    reporters = [o for o in gc.get_objects() if callable(o) and getattr(o, "__name__", "") == "report"]
-    nonces = [o for o in gc.get_objects() if type(o) is str and len(o) == 32 and o.isalnum()]
-    for report in reporters:
-        for slot in range(2):
-            try:
-                report(slot, x + 1)
-            except BaseException:
-                pass
-    for nonce in set(nonces):
-        for index in range(2):
-            os.write(3, ('{"nonce": "%s", "kind": "test", "index": %d, "status": "passed", "time_s": 0.0, '
-                         '"error": ""}\\n' % (nonce, index)).encode())
-        os.write(3, ('{"nonce": "%s", "kind": "done"}\\n' % nonce).encode())
-    os._exit(0)
-"""
-
-TRACE_JUMP = """
-import sys
-def f(x):
-    return x + 1
-def jump_over_wrong_checks(frame, event, arg):
-    if frame.f_code.co_name == "check":
-        frame.f_trace_lines = True
-        def line(frame, event, arg):
-            if event == "line" and frame.f_lineno == 3:
-                frame.f_lineno = 4  # skip the check that would fail
-            return line
-        return line
-    return None
-sys.settrace(jump_over_wrong_checks)
-"""
-
-
-def test_walking_frames_to_the_runner_cannot_forge_a_split_test(sandbox):
-    verdict = run(sandbox, FRAME_WALK, ["assert f(1) == 2", "assert f(2) == 3"])
-    assert verdict.status == Status.FAILED
-    assert all("never reached" in t.error for t in verdict.tests)
-
-
-def test_searching_gc_for_the_nonce_and_reporter_cannot_forge_a_split_test(sandbox):
-    verdict = run(sandbox, GC_SEARCH, ["assert f(1) == 5", "assert f(2) == 7"])
-    assert verdict.status == Status.FAILED
-    # the forger exits before its tests run: neither is reported as reached, let alone passed
-    assert [t.status for t in verdict.tests] == [Status.NOT_RUN, Status.NOT_RUN]
-
-
-def test_a_trace_function_skipping_a_check_fails(sandbox):
-    test = (
-        "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 4\n    return None\n"
-        "check(f)\n"
-    )
-    verdict = run(sandbox, TRACE_JUMP, [test])
-    assert verdict.status == Status.FAILED and "never reached" in verdict.tests[0].error
-
-
-def test_other_shapes_stay_forgeable_by_walking_frames(sandbox):
-    """What the README admits: a test that is not an equality check runs in the job, which can forge it."""
-    verdict = run(sandbox, FRAME_WALK, ["assert f(1) is None and False", "assert not f(2)"])
-    assert verdict.status == Status.PASSED
-
-
-# ------------------------------------------------------------------------------------------ reading memory
-
-# Finds FIRST + SECOND in this process's memory without ever holding the two halves side by side. Each test
-# uses its own marker: a value an earlier job reported may linger in the runner's freed memory (README).
-MEMORY_SCAN = """
-import ctypes, os, re
-FIRST, SECOND = b"%s", b"%s"
-def found_in_memory():
-    ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable again, so /proc/self/mem opens
-    mem = os.open("/proc/self/mem", os.O_RDONLY)
-    with open("/proc/self/maps") as maps:
-        regions = [line.split() for line in maps]
-    for fields in regions:
-        if not fields[1].startswith("r") or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
-            continue
-        start, end = (int(part, 16) for part in fields[0].split("-"))
-        for offset in range(start, end, 1 << 20):
-            try:
-                chunk = os.pread(mem, min(1 << 20, end - offset) + 16, offset)
-            except OSError:
-                continue
-            for hit in re.finditer(FIRST, chunk):
-                if chunk[hit.end():hit.end() + 5] == SECOND:
-                    return True
-    return False
-def f():
-    return (FIRST + SECOND).decode() if found_in_memory() else "not found"
-"""
-
-
-def test_the_memory_scan_finds_text_that_is_in_the_job(sandbox):
-    program = MEMORY_SCAN % ("KNOWN", "TEXT1") + "text = 'KNOWNTEXT1'\n"
-    verdict = run(sandbox, program, ["assert f() != 'not found'"])
-    assert verdict.passed, verdict.tests[0].error or verdict.stderr
-
-
-def test_a_literal_expected_value_never_enters_the_job(sandbox):
-    verdict = run(sandbox, MEMORY_SCAN % ("ZQX7Q", "K3P9W"), ["assert f() == 'ZQX7QK3P9W'"])
-    assert verdict.tests[0].error == "AssertionError: line 1: expected 'ZQX7QK3P9W', got 'not found'"
-
-
-def test_queued_and_earlier_jobs_are_not_in_the_jobs_memory(sandbox):
-    secret = "secret = 'QUEUEDJOB7'\n" * 50
-    earlier = Job(secret)
-    scanner = Job(MEMORY_SCAN % ("QUEUE", "DJOB7") + "import time\ntime.sleep(0.3)\nprint(f())")
-    queued = [Job(secret) for _ in range(3)]  # sent behind the scanner while it runs
-    verdicts = {v.job_id: v for v in sandbox.run_many([earlier, scanner, *queued])}
-    assert verdicts[scanner.job_id].stdout == "not found\n", verdicts[scanner.job_id].stderr

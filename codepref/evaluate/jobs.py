@@ -45,11 +45,11 @@ def harness_source() -> str:
 
 def harness_call(function: str, *arguments: object) -> str:
     """A snippet that loads the harness into a private namespace and calls one of its functions with the
-    program's namespace and the name of the sandbox's value reporter first.
+    program's namespace and the sandbox's value reporter first (named here, bound by the runner).
 
     The harness must not share the program's namespace: its helper names would shadow the solution's.
     """
-    rendered = ", ".join(["globals()", repr(REPORTER), *(repr(argument) for argument in arguments)])
+    rendered = ", ".join(["globals()", REPORTER, *(repr(argument) for argument in arguments)])
     return (
         f"{HARNESS_NAME} = {{'__name__': 'codepref_harness'}}\n"
         f"exec(compile({harness_source()!r}, 'codepref_harness', 'exec'), {HARNESS_NAME})\n"
