@@ -325,10 +325,14 @@ def _bind_constant(code, placeholder: str, value):
 PUBLIC_BUILTINS = frozenset(name for name in vars(builtins) if not name.startswith("__"))
 
 
-def _test_globals(namespace: dict, pristine_builtins: dict) -> dict:
-    """The namespace a test runs in: the program's names except those shadowing builtins, and a fresh copy
-    of the builtins as they were before the program ran."""
-    scope = {name: value for name, value in dict.items(namespace) if name not in PUBLIC_BUILTINS}
+def _test_globals(namespace: dict, pristine_builtins: dict, entry_point) -> dict:
+    """The namespace a test runs in: the program's names except those shadowing builtins (but the function
+    under test, whatever its name), and a fresh copy of the builtins as they were before the program ran."""
+    scope = {
+        name: value
+        for name, value in dict.items(namespace)
+        if name not in PUBLIC_BUILTINS or name == entry_point
+    }
     scope["__builtins__"] = dict(pristine_builtins)
     return scope
 
@@ -368,7 +372,7 @@ def _run_in_child(job: dict, nonce: str) -> int:
         current_test[0] = index
         started = _clock()
         status, error = "passed", ""
-        scope = _test_globals(namespace, pristine_builtins)
+        scope = _test_globals(namespace, pristine_builtins, job.get("entry_point"))
         try:
             if test_limit:  # CPU time is the limit; wall time only catches tests that sleep or block
                 _set_timer(signal.ITIMER_PROF, test_limit)

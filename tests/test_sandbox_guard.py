@@ -171,6 +171,13 @@ def test_shadowing_a_builtin_cannot_empty_a_check_loop(sandbox):
     assert verdict.status == Status.FAILED and "expected 1, got 0" in verdict.tests[0].error
 
 
+def test_the_function_under_test_may_have_a_builtins_name(sandbox):
+    program = "def sum(a, b):\n    return min(a, b) - 4\n"  # MBPP 126's function is called sum
+    test = "assert sum(10, 15) == 6"
+    assert sandbox.run(Job(program, (test,), entry_point="sum")).passed
+    assert sandbox.run(Job(program, (test,))).status == Status.FAILED  # any other name: the real builtin
+
+
 def test_tests_still_see_the_programs_names_and_each_others(sandbox):
     program = "class Node:\n    def __init__(self, v):\n        self.v = v\ndef f(node):\n    return node.v\n"
     verdict = run(sandbox, program, ["root = Node(3)", "assert f(root) == 3"])

@@ -70,7 +70,7 @@ def build_job(
     if (completion is None) == (solution is None):
         raise ValueError("give exactly one of completion or solution")
     program = problem.program(completion) if completion is not None else solution
-    extra = {"job_id": job_id} if job_id else {}
+    extra = {"entry_point": problem.entry_point} | ({"job_id": job_id} if job_id else {})
     if problem.is_plus:
         return differential_job(problem, program, extra)
     if problem.test_code:
@@ -174,4 +174,5 @@ def expected_outputs_job(problem: Problem) -> Job:
         tests=(ValueReport(harness_call("compute_expected", *arguments)),),
         as_main=False,
         timeout_s=EXPECTED_JOB_TIMEOUT_S,
+        entry_point=problem.entry_point,
     )

@@ -117,14 +117,17 @@ def tests_job(
     test_timeout_s: float,
     job_id: str | None = None,
     as_main: bool = False,
+    entry_point: str | None = None,
 ) -> Job:
     """A job running `program` (with `__name__` not "__main__" unless `as_main`, so demo blocks stay inert),
-    then each test in its namespace under `test_timeout_s`, within a wall clock sized for all of them."""
+    then each test in its namespace under `test_timeout_s`, within a wall clock sized for all of them.
+    `entry_point`: the function the tests call (see `Job.entry_point`)."""
     extra = {"job_id": job_id} if job_id is not None else {}
     return Job(
         program=program,
         tests=tuple(tests),
         as_main=as_main,
+        entry_point=entry_point or None,
         test_timeout_s=test_timeout_s,
         timeout_s=job_timeout_for(len(tests), test_timeout_s),
         **extra,
@@ -250,7 +253,9 @@ def _make_jobs(builders: dict[str, _ProblemBuilder], test_timeout_s: float) -> t
         if not p.tests:
             continue
         for row in builder.unique_rows:
-            job = tests_job(p.prompt + p.solutions[row] + "\n", p.tests, test_timeout_s)
+            job = tests_job(
+                p.prompt + p.solutions[row] + "\n", p.tests, test_timeout_s, entry_point=p.entry_point
+            )
             jobs.append(job)
             owner[job.job_id] = (builder, row)
     return jobs, owner

@@ -57,6 +57,7 @@ def frame(job: Job, splits: tuple[SplitTest | ValueReport | None, ...]) -> bytes
             "stdin": job.stdin,
             "as_main": job.as_main,
             "test_timeout_s": job.test_timeout_s,
+            "entry_point": job.entry_point,
         }
     ).encode()
     return b"%09d %09d\n" % (len(header), len(body)) + header + body
