@@ -12,7 +12,9 @@ import uuid
 
 import pytest
 from sandboxes import BACKENDS, open_sandbox, run
+from typer.testing import CliRunner
 
+from codepref.cli import app
 from codepref.sandbox import BackendUnavailable, Limits, Sandbox
 from codepref.sandbox.backends import ProcessBackend
 from codepref.sandbox.pool import SandboxStartError
@@ -205,3 +207,15 @@ def test_without_pyseccomp_the_process_backend_refuses_to_start_and_says_what_to
     with pytest.raises(BackendUnavailable, match=r"pip install pyseccomp==") as refused:
         ProcessBackend(LIMITS)
     assert "\n" not in str(refused.value)
+
+
+def test_doctor_says_the_seccomp_filter_is_active_on_the_process_backend():
+    result = CliRunner().invoke(app, ["sandbox", "doctor"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    process = next(i for i, line in enumerate(lines) if line.startswith("process"))
+    assert lines[process].split()[1] == "ok" and lines[process + 1].split() == [
+        "seccomp",
+        "filter:",
+        "active",
+    ]
