@@ -20,6 +20,7 @@ import docker.errors
 
 from codepref.sandbox.image import RUNNER_PATH_IN_IMAGE, SANDBOX_UID, find_image, image_exists, runner_source
 from codepref.sandbox.pool import SandboxProcess
+from codepref.sandbox.seccomp import SeccompUnavailable, compile_filter, program_fd
 from codepref.sandbox.types import Limits
 
 CONTAINER_LABEL = "codepref.sandbox"
@@ -173,7 +174,8 @@ def _remove(client: docker.DockerClient, container_id: str) -> None:
 
 
 class ProcessBackend:
-    """The runner under bubblewrap: new user, PID, network, IPC, UTS and mount namespaces, read-only system."""
+    """The runner under bubblewrap: new user, PID, network, IPC, UTS and mount namespaces, read-only system,
+    and a seccomp filter at least as strict as Docker's default profile (codepref.sandbox.seccomp)."""
 
     name = "process"
 
@@ -184,10 +186,15 @@ class ProcessBackend:
             raise BackendUnavailable("bubblewrap is not installed (apt-get install -y bubblewrap)")
         self.python = _system_python()
         self.runner = str(runner_source())
+        try:
+            self.seccomp = compile_filter()
+        except SeccompUnavailable as exc:  # never a sandbox without the filter
+            raise BackendUnavailable(str(exc)) from exc
 
-    def argv(self) -> list[str]:
+    def argv(self, seccomp_fd: int) -> list[str]:
         argv = [
-            self.bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+            self.bwrap, "--seccomp", str(seccomp_fd),  # loaded right before the runner is exec'd
+            "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--unshare-pid", "--as-pid-1", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
         ]  # fmt: skip
@@ -217,7 +224,11 @@ class ProcessBackend:
         # As root, drop to nobody first: inside, the sandbox user then maps to an unprivileged host uid, so
         # RLIMIT_NPROC applies (the kernel exempts uid 0) and nothing can reach root-owned files.
         options = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if os.geteuid() == 0 else {}
-        return SandboxProcess(self.argv(), options)
+        seccomp_fd = program_fd(self.seccomp)
+        try:
+            return SandboxProcess(self.argv(seccomp_fd), options | {"pass_fds": (seccomp_fd,)})
+        finally:
+            os.close(seccomp_fd)  # bwrap has its own copy, read by the time the runner says it is ready
 
     def close(self) -> None:
         pass

@@ -84,10 +84,13 @@ def doctor() -> None:
     """Say which sandbox backends work on this host, and why not."""
     for name in ("docker", "process"):
         backend, problem = make_backend_or_none(name, Limits())
+        seccomp = None
         if backend is not None:
-            problem = _try_one_job(name)
+            problem, seccomp = _try_one_job(name)
         status = "[green]ok[/green]" if problem is None else f"[red]unavailable[/red]: {problem}"
         console.print(f"{name:8} {status}")
+        if seccomp is not None:
+            console.print(f"         {_seccomp_line(seccomp)}")
         if name == "process" and backend is not None:
             for limit, why in unenforced_limits():
                 console.print(f"         not enforced here: {limit} ({why})")
@@ -104,17 +107,29 @@ def _client_or_none():
         return None
 
 
-def _try_one_job(backend: str) -> str | None:
+# Seen from inside, so a filter that bubblewrap or the Docker engine failed to apply is reported as missing.
+SECCOMP_PROBE = """print(6 * 7)
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")))
+"""
+
+
+def _try_one_job(backend: str) -> tuple[str | None, str | None]:
+    """(what went wrong, or None; the job's seccomp mode from /proc/self/status, "2" being a filter)."""
     try:
         with Sandbox(backend=backend, workers=1) as sandbox:
-            verdict = sandbox.run(Job("print(6 * 7)"))
+            verdict = sandbox.run(Job(SECCOMP_PROBE))
     except BackendUnavailable as exc:
-        return str(exc)
-    return (
-        None
-        if verdict.passed and verdict.stdout == "42\n"
-        else f"a trivial job gave {verdict.status}: {verdict.error}"
-    )
+        return str(exc), None
+    answer, _, mode = verdict.stdout.partition("\n")
+    if not verdict.passed or answer != "42":
+        return f"a trivial job gave {verdict.status}: {verdict.error}", None
+    return None, mode.strip()
+
+
+def _seccomp_line(mode: str) -> str:
+    if mode == "2":
+        return "seccomp filter: active"
+    return f"not enforced here: seccomp filter (mode {mode}: keyrings, namespaces, ptrace, bpf open to jobs)"
 
 
 @app.command()
