@@ -36,9 +36,12 @@ def process_sandbox():
 
 
 def call(name: str, *args: int | str, before: str = "", after: str = "") -> str:
-    """A job that makes one raw syscall and prints its result and errno (strings are Python source)."""
+    """A job that makes one raw syscall and prints its result and errno (strings are Python source).
+
+    The call is made by a Python the job starts: the job itself is refused ctypes (sandbox/runner.py's
+    guard), a program it starts is not, and inherits every seccomp filter."""
     values = ", ".join(f"ctypes.c_long({arg})" if isinstance(arg, int) else arg for arg in args)
-    return f"""
+    code = f"""
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -48,6 +51,12 @@ errno = ctypes.get_errno()
 {after}
 print(result, errno)
 """
+    return (
+        "import subprocess, sys\n"
+        f"done = subprocess.run([sys.executable, '-c', {code!r}], capture_output=True, text=True)\n"
+        "print(done.stdout, end='')\n"
+        "print(done.stderr, end='', file=sys.stderr)\n"
+    )
 
 
 EPERM = f"-1 {errno.EPERM}\n"
