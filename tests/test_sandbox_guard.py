@@ -178,6 +178,35 @@ def test_the_function_under_test_may_have_a_builtins_name(sandbox):
     assert sandbox.run(Job(program, (test,))).status == Status.FAILED  # any other name: the real builtin
 
 
+REBIND_THE_RUNNER = """
+import builtins, os, signal, sys
+def silence(*args, **kwargs):
+    return 0
+namespaces = [vars(module) for name, module in list(sys.modules.items()) if name.startswith("codepref_runtime")]
+namespaces.append(vars(sys.modules["__main__"]))
+namespaces += [cls.__init__.__globals__ for cls in object.__subclasses__() if hasattr(cls.__init__, "__globals__")]
+namespaces.append(signal.getsignal(signal.SIGPROF).__globals__)
+for namespace in namespaces:
+    for name in ("_write", "_record", "_value_text", "_plain", "_test_globals", "_refusal", "_getframe"):
+        if name in namespace:
+            namespace[name] = silence
+os.write = silence
+builtins.isinstance = lambda *args: True
+sys._getframe = lambda depth=0: None
+def f(x):
+    return 0
+"""
+
+
+def test_rebinding_the_runners_own_names_changes_nothing_it_does(sandbox):
+    """The job can reach the runner's modules (sys.modules, a class's methods) and rebind their names, the
+    builtins and os.write: the job-side code runs from sealed copies bound before the job's code ran."""
+    tests = ["for x in [1, 2]:\n    assert f(x) == x", "open('/proc/self/mem', 'rb')"]
+    verdict = run(sandbox, REBIND_THE_RUNNER, tests, test_timeout_s=2.0)
+    assert verdict.status == Status.FAILED
+    assert "expected 1, got 0" in verdict.tests[0].error and REFUSED in verdict.tests[1].error, verdict.tests
+
+
 def test_tests_still_see_the_programs_names_and_each_others(sandbox):
     program = "class Node:\n    def __init__(self, v):\n        self.v = v\ndef f(node):\n    return node.v\n"
     verdict = run(sandbox, program, ["root = Node(3)", "assert f(root) == 3"])
@@ -210,9 +239,10 @@ def test_a_job_that_kills_or_stops_the_launcher_fails_and_the_next_job_runs(sand
 
 
 def test_the_runner_reads_only_well_formed_records_of_this_job():
-    spec = importlib.util.spec_from_file_location("sandbox_runner", runner_source())
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
+    path = runner_source().parent / "codepref_runtime" / "verdict.py"
+    spec = importlib.util.spec_from_file_location("codepref_runtime_verdict", path)
+    verdict = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(verdict)
     nonce = "n" * 32
     lines = [
         "[" * 100000,
@@ -223,5 +253,5 @@ def test_the_runner_reads_only_well_formed_records_of_this_job():
         "\xff\xfe",
         '{"nonce": "NONCE", "kind": "program", "ok": false}',
     ]
-    records = runner._parse_records("\n".join(lines).replace("NONCE", nonce).encode(), nonce)
+    records = verdict.parse_records("\n".join(lines).replace("NONCE", nonce).encode(), nonce)
     assert records == [{"nonce": nonce, "kind": "done", "extra": [[[]]]}]

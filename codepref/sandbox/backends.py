@@ -18,7 +18,15 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from codepref.sandbox.image import RUNNER_PATH_IN_IMAGE, SANDBOX_UID, find_image, image_exists, runner_source
+from codepref.sandbox.image import (
+    RUNNER_DIR_IN_IMAGE,
+    RUNNER_PATH_IN_IMAGE,
+    SANDBOX_UID,
+    find_image,
+    image_exists,
+    runner_files,
+    sandbox_dir,
+)
 from codepref.sandbox.pool import SandboxProcess
 from codepref.sandbox.seccomp import SeccompUnavailable, compile_filter, program_fd
 from codepref.sandbox.types import Limits
@@ -185,7 +193,7 @@ class ProcessBackend:
         if self.bwrap is None:
             raise BackendUnavailable("bubblewrap is not installed (apt-get install -y bubblewrap)")
         self.python = _system_python()
-        self.runner = str(runner_source())
+        self.runner_files = runner_files()
         try:
             self.seccomp = compile_filter()
         except SeccompUnavailable as exc:  # never a sandbox without the filter
@@ -207,8 +215,10 @@ class ProcessBackend:
         prefix = Path(self.python).resolve().parents[1]
         if not str(prefix).startswith("/usr"):
             argv += ["--ro-bind", str(prefix), str(prefix)]
+        for source in self.runner_files:  # the runner's files alone, where the image has them
+            target = f"{RUNNER_DIR_IN_IMAGE}/{source.relative_to(sandbox_dir()).as_posix()}"
+            argv += ["--ro-bind", str(source), target]
         argv += [
-            "--ro-bind", self.runner, RUNNER_PATH_IN_IMAGE,
             "--proc", "/proc", "--dev", "/dev",
             "--size", str(DEV_SHM_MB << 20), "--tmpfs", "/dev/shm",  # capped, and wiped after each job
             "--mqueue", "/dev/mqueue",  # POSIX message queues, visible so they can be wiped after each job

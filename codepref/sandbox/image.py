@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 IMAGE_REPOSITORY = "codepref-sandbox"
 SANDBOX_UID = 10001
-RUNNER_PATH_IN_IMAGE = "/opt/codepref/runner.py"
+RUNNER_DIR_IN_IMAGE = "/opt/codepref"  # runner.py and its package codepref_runtime/
+RUNNER_PATH_IN_IMAGE = f"{RUNNER_DIR_IN_IMAGE}/runner.py"
+RUNTIME_PACKAGE = "codepref_runtime"
 DEBIAN_SUITE = "bookworm"
 # Bump when the offline recipe below changes what ends up in the image.
 OFFLINE_RECIPE_VERSION = "2"  # 2: numpy, which generated code often imports
@@ -44,14 +46,21 @@ def runner_source() -> Path:
     return sandbox_dir() / "runner.py"
 
 
+def runner_files() -> list[Path]:
+    """Everything the runner runs: runner.py and its package's modules, in a stable order."""
+    package = sandbox_dir() / RUNTIME_PACKAGE
+    return [runner_source(), *sorted(package.glob("*.py"))]
+
+
 RECIPES = ("dockerfile", "offline")  # the order the sandbox looks for an existing image in
 
 
 def content_hash(recipe: str) -> str:
     digest = hashlib.sha256(recipe.encode() + b"\0")
-    names = ("Dockerfile", "runner.py") if recipe == "dockerfile" else ("runner.py",)
-    for name in names:
-        digest.update(name.encode() + b"\0" + (sandbox_dir() / name).read_bytes() + b"\0")
+    files = ([sandbox_dir() / "Dockerfile"] if recipe == "dockerfile" else []) + runner_files()
+    for path in files:
+        name = path.relative_to(sandbox_dir()).as_posix()
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     if recipe == "offline":
         digest.update(f"offline-recipe-{OFFLINE_RECIPE_VERSION}-{DEBIAN_SUITE}".encode())
     return digest.hexdigest()[:16]
@@ -133,10 +142,11 @@ def _build_offline() -> str:
             "debootstrap",
         )
         _add_sandbox_user(root)
-        runner = root / RUNNER_PATH_IN_IMAGE.lstrip("/")
-        runner.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(runner_source(), runner)
-        runner.chmod(0o644)
+        for source in runner_files():
+            target = root / RUNNER_DIR_IN_IMAGE.lstrip("/") / source.relative_to(sandbox_dir())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            target.chmod(0o644)
         for cache in ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
             shutil.rmtree(root / cache, ignore_errors=True)
         changes = [
