@@ -434,7 +434,7 @@ def plus_sandbox(request, tmp_path_factory):
         patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))  # never the user's cache
         wanted = {TRICK_TASKS[bench] for bench in TRICK_TASKS} | {t for t, _ in TOLERANT_SAMPLES.values()}
         problems = [p for bench in TRICK_TASKS for p in load_problems(bench, DATA_DIR) if p.task_id in wanted]
-        expected = with_expected_outputs(problems, sandbox=box, progress=False)
+        expected = with_expected_outputs(problems, backend=request.param, workers=1, progress=False)
         yield box, {problem.task_id: problem for problem in expected}
 
 
@@ -487,7 +487,7 @@ def test_cli_prints_json(tmp_path: Path) -> None:
     assert report["scores"]["pass@1"] == pytest.approx((0.5 + 1 + 1) / 3)
 
 
-# ------------------------------------------------------------------------------------ sandbox faults
+# ------------------------------------------------------------------------------------ faults and pools
 
 
 class ScriptedSandbox:
@@ -554,3 +554,51 @@ def test_the_cli_reports_sandbox_errors_counted_as_failed(tmp_path: Path, monkey
     )
     result = CliRunner().invoke(app, ["eval", "humaneval", str(path), "-k", "1"])
     assert "sandbox errors: 1 sample(s), counted as failed in pass@k" in result.stdout
+
+
+def test_canonical_outputs_are_computed_on_a_pool_of_their_own_closed_before_any_sample_runs(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from codepref.evaluate import expected
+    from codepref.sandbox import Sandbox
+
+    events = []
+
+    class Tracked(Sandbox):
+        def run_many(self, jobs_to_run):
+            jobs_to_run = list(jobs_to_run)
+            events.append(("run", self, [job.job_id for job in jobs_to_run]))
+            return super().run_many(jobs_to_run)
+
+        def close(self) -> None:
+            super().close()
+            events.append(("close", self, []))
+
+    monkeypatch.setattr(expected, "Sandbox", Tracked)
+    data = trimmed_data_dir(tmp_path, ["HumanEval/0"], plus_inputs=5)
+    (problem,) = load_problems("humaneval+", data)
+    rows = [
+        {"task_id": problem.task_id, "solution": problem.reference_program},
+        {
+            "task_id": problem.task_id,
+            "solution": "def has_close_elements(numbers, threshold):\n    return True\n",
+        },
+    ]
+    path = write_samples(tmp_path / "samples.jsonl", rows)
+    limits = limits_profile("evaluation")
+    options = {"ks": (1,), "backend": "process", "workers": 1, "data_dir": data, "progress": False}
+    with Tracked(backend="process", workers=1, limits=limits) as callers:
+        report = evaluate_samples("humaneval+", path, sandbox=callers, **options)
+    # The canonical run had a pool of its own, closed before any sample ran; the samples' pool ran only them.
+    seen = [(kind, "samples'" if pool is callers else "own", ids) for kind, pool, ids in events]
+    assert [event[:2] for event in seen] == [
+        ("run", "own"),
+        ("close", "own"),
+        ("run", "samples'"),
+        ("close", "samples'"),
+    ]
+    assert events[0][1] is events[1][1] and seen[2][2] == ["line-1", "line-2"]
+    own_pools = evaluate_samples("humaneval+", path, results_path=tmp_path / "own.jsonl", **options)
+    assert report.scores == own_pools.scores == {"pass@1": 0.5}
+    assert report.base_scores == own_pools.base_scores
+    assert [r["passed"] for r in records_of(tmp_path / "samples_results.jsonl")] == [True, False]

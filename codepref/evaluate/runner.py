@@ -7,7 +7,8 @@ program; a rerun skips what is already there, so an interrupted evaluation resum
 
 A sample whose sandbox fault (`sandbox_error`) persisted after the pool's retry is recorded as such and
 counts as failed: a job that breaks its sandbox must never drop out of the score. A rerun runs it again
-(its newer line counts).
+(its newer line counts). Canonical outputs of the plus variants are computed on a sandbox pool of their
+own, closed before any sample runs (codepref.evaluate.expected).
 """
 
 from __future__ import annotations
@@ -206,6 +207,7 @@ def evaluate_samples(
     ks: tuple[int, ...] | list[int] = (1, 10, 100),
     workers: int = 4,
     backend: str = "auto",
+    address: str | None = None,
     data_dir: str | Path | None = None,
     results_path: str | Path | None = None,
     split: str | None = None,
@@ -213,8 +215,9 @@ def evaluate_samples(
     sandbox: Sandbox | None = None,
     problems_list: list[Problem] | None = None,
 ) -> EvalReport:
-    """Score a samples file. `sandbox`: a running pool to use (the loop's); without one, a pool of
-    `backend` x `workers` is opened. `problems_list`: the benchmark's problems when the caller has them."""
+    """Score a samples file. `sandbox`: a running pool for the samples (the loop's); without one, a pool of
+    `backend` x `workers` (at `address` for Ray) is opened. Canonical outputs always get a pool of that
+    shape of their own. `problems_list`: the benchmark's problems when the caller has them."""
     samples_path = Path(samples_path)
     results_path = Path(results_path) if results_path else default_results_path(samples_path)
     all_problems = problems_list or load_problems(benchmark, data_dir, split=split)
@@ -229,19 +232,21 @@ def evaluate_samples(
     ]
     if todo:
         needed = {sample.task_id for sample in todo}
-        # Without a caller's pool, the canonical solutions get a pool of their own limits (they print bulk
-        # outputs), and the samples one with evaluation's.
+        # Computed, and their pool closed, before any sample runs: no expected output may linger in the
+        # memory of a sandbox that later runs samples.
         ready = with_expected_outputs(
             [problems[t] for t in needed],
             backend=backend,
             workers=workers,
+            address=address,
             progress=progress,
-            sandbox=sandbox,
         )
         problems.update({problem.task_id: problem for problem in ready})
         with contextlib.ExitStack() as stack:
             if sandbox is None:
-                sandbox = stack.enter_context(Sandbox(backend=backend, workers=workers, limits=EVAL_LIMITS))
+                sandbox = stack.enter_context(
+                    Sandbox(backend=backend, workers=workers, limits=EVAL_LIMITS, address=address)
+                )
             records = run_samples(todo, problems, results_path, sandbox=sandbox, progress=progress)
         done.update({record["line"]: record for record in records})
     return summarize(benchmark, samples_path, results_path, list(done.values()), len(all_problems), ks)

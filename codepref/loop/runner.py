@@ -10,7 +10,8 @@ and runs every solution against every test in the sandbox; `rank` scores the sol
 `Judge` (the execution judge over that matrix by default); `pairs` draws preference pairs from that
 ranking (with the executability fallback only where a config asks for it and the tests gave no signal);
 `train` fine-tunes with TRL; `evaluate` samples the evaluation sets with the new model and scores the
-programs against the benchmarks' own tests in the same sandbox pool. A job whose sandbox fault persists
+programs against the benchmarks' own tests in the same sandbox pool (the plus variants' canonical outputs
+are computed on a pool of their own, closed before any sample runs). A job whose sandbox fault persists
 counts as failing: a matrix row fails every test, a sample fails its problem, and the stage reports how many.
 
 Stages hand each other typed records (`codepref.loop.records`); `codepref.loop.stages` skips a stage whose
@@ -321,6 +322,9 @@ class Loop:
             split=spec.split,
             results_path=out / f"{spec.label}.results.jsonl",
             progress=False,
+            backend=self.cfg.sandbox.backend,
+            workers=self.cfg.sandbox.workers,
+            address=self.cfg.sandbox.address,
             sandbox=self.sandbox(),
             problems_list=self.all_problems(spec),
         )
@@ -338,7 +342,8 @@ class Loop:
     # resources ----------------------------------------------------------------------------------------------
 
     def sandbox(self) -> Any:
-        """The run's one sandbox pool: every stage's jobs, evaluation included, run in it."""
+        """The run's one sandbox pool: every stage's jobs, evaluation included, run in it (canonical
+        outputs excepted: codepref.evaluate.expected computes them on a pool of their own)."""
         if self._sandbox is None:
             from codepref.sandbox import Sandbox
             from codepref.sandbox.types import limits_profile
