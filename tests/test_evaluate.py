@@ -29,7 +29,7 @@ from codepref.evaluate.runner import (
     read_results,
     read_samples,
 )
-from codepref.sandbox.types import limits_profile
+from codepref.sandbox.types import Status, Verdict, limits_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -422,7 +422,7 @@ def plus_sandbox(request, tmp_path_factory):
         patch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("cache")))  # never the user's cache
         wanted = {TRICK_TASKS[bench] for bench in TRICK_TASKS} | {t for t, _ in TOLERANT_SAMPLES.values()}
         problems = [p for bench in TRICK_TASKS for p in load_problems(bench, DATA_DIR) if p.task_id in wanted]
-        expected = with_expected_outputs(problems, sandbox=box, progress=False)
+        expected = with_expected_outputs(problems, backend=request.param, workers=1, progress=False)
         yield box, {problem.task_id: problem for problem in expected}
 
 
@@ -473,3 +473,120 @@ def test_cli_prints_json(tmp_path: Path) -> None:
     report = json.loads(result.output)
     assert report["samples"] == 4 and report["problems_evaluated"] == 3
     assert report["scores"]["pass@1"] == pytest.approx((0.5 + 1 + 1) / 3)
+
+
+# ------------------------------------------------------------------------------------ faults and pools
+
+
+class ScriptedSandbox:
+    """Stands in for a sandbox pool: each job gets the status `status_of(job)` names."""
+
+    def __init__(self, status_of) -> None:
+        self.status_of = status_of
+
+    def run_many(self, jobs_to_run):
+        for job in jobs_to_run:
+            yield Verdict(job_id=job.job_id, status=self.status_of(job), error="scripted")
+
+    def __enter__(self) -> ScriptedSandbox:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+
+def crashes_when_wrong(job) -> Status:
+    return Status.SANDBOX_ERROR if "wrong" in job.program else Status.PASSED
+
+
+def test_a_sample_whose_sandbox_fault_persists_counts_as_failed_and_is_reported(tmp_path: Path) -> None:
+    """A model that breaks the sandbox on every wrong answer scores what it earned: 1 right in 10."""
+    problem = load_problems("humaneval")[0]
+    rows = [{"task_id": problem.task_id, "completion": problem.canonical_solution}]
+    rows += [{"task_id": problem.task_id, "completion": f"    return 'wrong {i}'\n"} for i in range(9)]
+    path = write_samples(tmp_path / "samples.jsonl", rows)
+    report = evaluate_samples(
+        "humaneval", path, ks=(1,), progress=False, sandbox=ScriptedSandbox(crashes_when_wrong)
+    )
+    assert report.scores == {"pass@1": pytest.approx(0.1)} and report.samples == 10
+    assert report.sandbox_errors == 9 and report.statuses == {"passed": 1, "sandbox_error": 9}
+    records = records_of(tmp_path / "samples_results.jsonl")
+    assert (
+        sorted((r["status"], r["passed"]) for r in records)
+        == [("passed", True)] + [("sandbox_error", False)] * 9
+    )
+    # A rerun runs the sandbox errors again; their newer records count.
+    rerun = evaluate_samples(
+        "humaneval", path, ks=(1,), progress=False, sandbox=ScriptedSandbox(lambda job: Status.FAILED)
+    )
+    assert rerun.sandbox_errors == 0 and rerun.statuses == {"passed": 1, "failed": 9}
+    assert rerun.scores == {"pass@1": pytest.approx(0.1)} and rerun.samples == 10
+
+
+def test_the_cli_reports_sandbox_errors_counted_as_failed(tmp_path: Path, monkeypatch) -> None:
+    from codepref.cli import app
+    from codepref.evaluate import runner
+
+    monkeypatch.setattr(runner, "Sandbox", lambda **options: ScriptedSandbox(crashes_when_wrong))
+    problem = load_problems("humaneval")[0]
+    rows = [{"task_id": problem.task_id, "completion": problem.canonical_solution}]
+    rows.append({"task_id": problem.task_id, "completion": "    return 'wrong'\n"})
+    path = write_samples(tmp_path / "s.jsonl", rows)
+    result = CliRunner().invoke(app, ["eval", "humaneval", str(path), "-k", "1", "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["scores"] == {"pass@1": 0.5} and report["sandbox_errors"] == 1
+    assert (
+        "1 sample(s) hit sandbox errors (infrastructure faults, retried once) and count as failed"
+        in result.stderr
+    )
+    result = CliRunner().invoke(app, ["eval", "humaneval", str(path), "-k", "1"])
+    assert "sandbox errors: 1 sample(s), counted as failed in pass@k" in result.stdout
+
+
+def test_canonical_outputs_are_computed_on_a_pool_of_their_own_closed_before_any_sample_runs(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from codepref.evaluate import expected
+    from codepref.sandbox import Sandbox
+
+    events = []
+
+    class Tracked(Sandbox):
+        def run_many(self, jobs_to_run):
+            jobs_to_run = list(jobs_to_run)
+            events.append(("run", self, [job.job_id for job in jobs_to_run]))
+            return super().run_many(jobs_to_run)
+
+        def close(self) -> None:
+            super().close()
+            events.append(("close", self, []))
+
+    monkeypatch.setattr(expected, "Sandbox", Tracked)
+    data = trimmed_data_dir(tmp_path, ["HumanEval/0"], plus_inputs=5)
+    (problem,) = load_problems("humaneval+", data)
+    rows = [
+        {"task_id": problem.task_id, "solution": problem.reference_program},
+        {
+            "task_id": problem.task_id,
+            "solution": "def has_close_elements(numbers, threshold):\n    return True\n",
+        },
+    ]
+    path = write_samples(tmp_path / "samples.jsonl", rows)
+    limits = limits_profile("evaluation")
+    options = {"ks": (1,), "backend": "process", "workers": 1, "data_dir": data, "progress": False}
+    with Tracked(backend="process", workers=1, limits=limits) as callers:
+        report = evaluate_samples("humaneval+", path, sandbox=callers, **options)
+    # The canonical run had a pool of its own, closed before any sample ran; the samples' pool ran only them.
+    seen = [(kind, "samples'" if pool is callers else "own", ids) for kind, pool, ids in events]
+    assert [event[:2] for event in seen] == [
+        ("run", "own"),
+        ("close", "own"),
+        ("run", "samples'"),
+        ("close", "samples'"),
+    ]
+    assert events[0][1] is events[1][1] and seen[2][2] == ["line-1", "line-2"]
+    own_pools = evaluate_samples("humaneval+", path, results_path=tmp_path / "own.jsonl", **options)
+    assert report.scores == own_pools.scores == {"pass@1": 0.5}
+    assert report.base_scores == own_pools.base_scores
+    assert [r["passed"] for r in records_of(tmp_path / "samples_results.jsonl")] == [True, False]

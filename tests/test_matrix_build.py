@@ -130,3 +130,41 @@ def test_tests_a_job_never_reached_have_a_status_of_their_own(sandbox):
         Status.NOT_RUN,
         Status.PASSED,
     )
+
+
+class ScriptedSandbox:
+    """Stands in for the sandbox: a job whose program holds `crash` ends in a sandbox error, any other
+    passes every test."""
+
+    def __init__(self, crash: str | None) -> None:
+        self.crash = crash
+
+    def run_many(self, jobs):
+        from codepref.sandbox.types import Status, TestResult, Verdict
+
+        for job in jobs:
+            if self.crash is not None and self.crash in job.program:
+                yield Verdict(job_id=job.job_id, status=Status.SANDBOX_ERROR, error="scripted", attempts=2)
+            else:
+                tests = [TestResult(Status.PASSED, 0.01) for _ in job.tests]
+                yield Verdict(job_id=job.job_id, status=Status.PASSED, tests=tests)
+
+
+def test_a_row_lost_to_a_sandbox_error_fails_every_test_and_its_problem_stays_in_the_file(tmp_path):
+    path = tmp_path / "m.jsonl"
+    matrices, stats = build_matrices(
+        [OTHER, TOY], path, ScriptedSandbox(crash="return x\n"), test_timeout_s=0.2, progress=False
+    )
+    assert [m.task_id for m in matrices] == [m.task_id for m in load_matrices(path)] == ["toy/neg", "toy/inc"]
+    assert stats.problems_built == 2 and stats.sandbox_errors == 2  # `return x` in both problems
+    neg, inc = matrices
+    np.testing.assert_array_equal(neg.passed, [[True], [False]])
+    assert neg.job_status == ["passed", "sandbox_error"] and inc.job_status[2] == "sandbox_error"
+    assert not inc.passed[2].any() and inc.passed[[0, 1, 3, 4, 5]].all()
+    # A rerun builds those problems again; the file keeps one matrix per problem, the last build.
+    matrices, stats = build_matrices(
+        [OTHER, TOY], path, ScriptedSandbox(crash=None), test_timeout_s=0.2, progress=False
+    )
+    assert (stats.problems_resumed, stats.problems_built, stats.sandbox_errors) == (0, 2, 0)
+    assert [m.task_id for m in load_matrices(path)] == ["toy/neg", "toy/inc"]
+    assert all(m.passed.all() for m in load_matrices(path))

@@ -69,7 +69,8 @@ def eval_command(
         print_report(report)
     if report.sandbox_errors:
         typer.echo(
-            f"{report.sandbox_errors} sample(s) hit sandbox errors and were not recorded; run again to retry them",
+            f"{report.sandbox_errors} sample(s) hit sandbox errors (infrastructure faults, retried once) and "
+            "count as failed; run again to retry them",
             err=True,
         )
         raise typer.Exit(1)
@@ -81,6 +82,8 @@ def print_report(report: EvalReport) -> None:
         f"{report.problems_in_benchmark} problems; results in {report.results_path}"
     )
     typer.echo("statuses: " + ", ".join(f"{name} {count}" for name, count in sorted(report.statuses.items())))
+    if report.sandbox_errors:
+        typer.echo(f"sandbox errors: {report.sandbox_errors} sample(s), counted as failed in pass@k")
     if report.base_scores is not None:
         typer.echo(f"{report.benchmark.rstrip('+')} (base tests)  {format_scores(report.base_scores)}")
         typer.echo(f"{report.benchmark} (base + plus tests)  {format_scores(report.scores)}")

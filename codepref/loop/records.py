@@ -25,6 +25,7 @@ class Matrices:
     tests: int
     cells: int
     passing_cells: int
+    sandbox_errors: int = 0  # jobs whose sandbox fault persisted: their rows fail every test
 
 
 @dataclass
@@ -59,4 +60,4 @@ class Trained:
 class Evaluated:
     scores: dict[str, dict[str, float]] = field(
         default_factory=dict
-    )  # set label -> {"pass@1": ..., "problems": n}
+    )  # set label -> {"pass@1": ..., "problems": n, "sandbox_errors": samples counted as failed}

@@ -95,7 +95,7 @@ class BuildStats:
     problems_total: int = 0
     problems_resumed: int = 0
     problems_built: int = 0
-    problems_incomplete: int = 0  # left out of the file because of sandbox errors; a rerun retries them
+    sandbox_errors: int = 0  # jobs whose sandbox fault persisted: their rows fail every test
     jobs: int = 0
     test_runs: int = 0
     wall_s: float = 0.0
@@ -147,9 +147,10 @@ def build_matrices(
 
     Problems already in `out_path` are read back, not rerun (they must have the same solution and test ids,
     else the file belongs to other inputs and this raises). Identical completions of a problem run once
-    when `dedupe_solutions` (their rows are copies). A problem with a job that ended in `sandbox_error`
-    is not written, so that a rerun retries it. Once none is missing the file is rewritten in the order of
-    `problems` (matrices of other problems after them). Returns the matrices in the order of `problems`.
+    when `dedupe_solutions` (their rows are copies). A job that ended in `sandbox_error` (a fault that
+    persisted after the pool's retry) fails every test of its rows, so no problem ever leaves the file
+    because of one; a rerun builds such a problem again. Once all are in, the file is rewritten in the
+    order of `problems` (matrices of other problems after them). Returns the matrices in that order.
     """
     out_path = Path(out_path)
     started = time.perf_counter()
@@ -174,15 +175,12 @@ def build_matrices(
             advance()
             if builder.complete:
                 stats.test_runs += builder.test_runs
-                if builder.sandbox_errors:
-                    stats.problems_incomplete += 1
-                else:
-                    done[builder.problem.task_id] = write_matrix(out, builder.matrix())
-                    stats.problems_built += 1
-    if stats.problems_incomplete == 0:
-        _put_in_order(out_path, [p.task_id for p in problems])
+                stats.sandbox_errors += builder.sandbox_errors
+                done[builder.problem.task_id] = write_matrix(out, builder.matrix())
+                stats.problems_built += 1
+    _put_in_order(out_path, [p.task_id for p in problems])
     stats.wall_s = time.perf_counter() - started
-    return [done[p.task_id] for p in problems if p.task_id in done], stats
+    return [done[p.task_id] for p in problems], stats
 
 
 class _ProblemBuilder:
@@ -215,7 +213,7 @@ class _ProblemBuilder:
             raise RuntimeError(
                 f"{self.problem.task_id}: sandbox returned {len(verdict.tests)} test results for {m} tests"
             )
-        for j, result in enumerate(verdict.tests):
+        for j, result in enumerate(verdict.tests):  # none for a sandbox error: its row fails every test
             if result.status == Status.NOT_RUN:
                 continue  # stays failed, with NaN time
             self.passed[row, j] = result.status == Status.PASSED
@@ -289,8 +287,9 @@ def _read_existing(
                 f"{where}: matrix for {matrix.task_id} ran with a {matrix.test_timeout_s} s test "
                 f"timeout, not {test_timeout_s} s; delete the file or write to another path"
             )
-        done[matrix.task_id] = matrix
-    return done
+        done[matrix.task_id] = matrix  # a problem built again after a sandbox error: its last build counts
+    # A row lost to a sandbox fault counted as failing; a rerun gives its problem another chance.
+    return {task_id: m for task_id, m in done.items() if Status.SANDBOX_ERROR not in m.job_status}
 
 
 def _put_in_order(path: Path, task_ids: list[str]) -> None:
@@ -300,8 +299,9 @@ def _put_in_order(path: Path, task_ids: list[str]) -> None:
     batches and the model it trains, follow the file's order, so a build must not leave it to chance.
     """
     matrices = [matrix for _, matrix in iter_matrix_file(path)]
+    latest = {m.task_id: m for m in matrices}  # a problem built again after a sandbox error: the last build
     position = {task_id: i for i, task_id in enumerate(task_ids)}
-    ordered = sorted(matrices, key=lambda m: position.get(m.task_id, len(position)))  # stable for the rest
+    ordered = sorted(latest.values(), key=lambda m: position.get(m.task_id, len(position)))  # stable
     if [m.task_id for m in ordered] == [m.task_id for m in matrices]:
         return
     staged = path.with_name(path.name + ".ordering")

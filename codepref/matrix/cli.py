@@ -92,12 +92,13 @@ def matrix_command(
         )
     cells = sum(m.passed.size for m in matrices)
     console.print(
-        f"{len(matrices)}/{stats.problems_total} problems in {out} ({stats.problems_resumed} resumed, "
-        f"{stats.problems_incomplete} incomplete); {stats.jobs} jobs, {stats.test_runs} test runs, "
-        f"{cells} cells, {stats.wall_s:.1f} s; job statuses {stats.statuses}"
+        f"{len(matrices)}/{stats.problems_total} problems in {out} ({stats.problems_resumed} resumed); "
+        f"{stats.jobs} jobs, {stats.test_runs} test runs, {cells} cells, {stats.wall_s:.1f} s; "
+        f"job statuses {stats.statuses}"
     )
-    if stats.problems_incomplete:
+    if stats.sandbox_errors:
         console.print(
-            "[yellow]some problems hit sandbox errors; run the same command again to retry them[/yellow]"
+            f"[yellow]{stats.sandbox_errors} job(s) hit sandbox errors (infrastructure faults, retried once): "
+            "their rows fail every test; run the same command again to retry them[/yellow]"
         )
         raise typer.Exit(1)

@@ -7,12 +7,15 @@ only when a config asks for it (`PairConfig.fallback`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from codepref.matrix.build import tests_job
 from codepref.matrix.format import ExecutionMatrix
 from codepref.pairs.selection import PreferencePair, distinct_texts, make_pair
 from codepref.sandbox.types import Status
+
+log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_S = 2.0
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
@@ -29,8 +32,12 @@ def executability_levels(matrix: ExecutionMatrix, sandbox: Any) -> dict[int, int
     }
     levels = {}
     for verdict in sandbox.run_many(list(jobs.values())) if jobs else ():
-        if verdict.status == Status.SANDBOX_ERROR:
-            raise RuntimeError(f"sandbox error in executability check: {verdict.error}")
+        if verdict.status == Status.SANDBOX_ERROR:  # a failure like any other: level 1
+            log.warning(
+                "sandbox error in executability check %s (counted as failing): %s",
+                verdict.job_id,
+                verdict.error,
+            )
         syntax = verdict.error.startswith(SYNTAX_ERRORS)
         levels[int(verdict.job_id)] = 2 if verdict.passed else 0 if syntax else 1
     return levels

@@ -6,6 +6,7 @@ least `min_time_diff_s` and the two solutions' run times do not overlap.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -13,6 +14,8 @@ import numpy as np
 
 from codepref.matrix.build import tests_job
 from codepref.sandbox.types import Status
+
+log = logging.getLogger(__name__)
 
 
 class Timer(Protocol):
@@ -87,8 +90,12 @@ class SandboxTimer:
         ]
         runs = np.full((len(solutions), repeats), np.nan)
         for verdict in self.sandbox.run_many(jobs):
-            if verdict.status == Status.SANDBOX_ERROR:
-                raise RuntimeError(f"sandbox error while timing job {verdict.job_id}: {verdict.error}")
+            if verdict.status == Status.SANDBOX_ERROR:  # untimed, as any run that did not pass
+                log.warning(
+                    "sandbox error while timing job %s (counted as failing): %s",
+                    verdict.job_id,
+                    verdict.error,
+                )
             i, r = (int(part) for part in verdict.job_id.split(":"))
             if verdict.passed:
                 runs[i, r] = sum(result.time_s for result in verdict.tests)

@@ -19,6 +19,7 @@ A judge that reads log-probabilities (self-judging) implements `score` directly.
 from __future__ import annotations
 
 import itertools
+import logging
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from codepref.rank import RANKERS, rank
+
+log = logging.getLogger(__name__)
 
 MatrixBuilder = Callable[[str, Sequence[str], Sequence[str]], np.ndarray]
 """(prompt, candidates, tests) -> bool pass matrix of shape (len(candidates), len(tests))."""
@@ -157,8 +160,10 @@ class SandboxMatrixBuilder:
             for i, candidate in enumerate(candidates)
         ]
         for verdict in self.sandbox.run_many(jobs):
-            if verdict.status == Status.SANDBOX_ERROR:
-                raise RuntimeError(f"sandbox error on candidate {verdict.job_id}: {verdict.error}")
+            if verdict.status == Status.SANDBOX_ERROR:  # no test results: its row fails every test
+                log.warning(
+                    "sandbox error on candidate %s (counted as failing): %s", verdict.job_id, verdict.error
+                )
             row = int(verdict.job_id)
             for j, result in enumerate(verdict.tests[: len(tests)]):
                 passed[row, j] = result.status == Status.PASSED

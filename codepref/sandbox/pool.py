@@ -3,9 +3,10 @@
 Backends only say how to start one sandbox process (a `docker run -i` or a `bwrap`); everything else is
 here: one thread per worker keeps a few jobs in flight to its sandbox, so the runner never waits on a
 round trip, restarts the sandbox when the runner asks to be recycled or when it dies, and retries the job
-that was running when a sandbox died once, on a fresh one, before reporting `sandbox_error`. Split tests
-(codepref.sandbox.split) are rewritten before a job is sent, or come split by the job's builder, and are
-judged here when its verdict comes back.
+that was running when a sandbox died or failed, once, on a fresh one, before reporting `sandbox_error`.
+Every reply is checked before use (codepref.sandbox.replies): a malformed one fails its job and retires
+the sandbox that wrote it. Split tests (codepref.sandbox.split) are rewritten before a job is sent, or come
+split by the job's builder, and are judged here when its verdict comes back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from codepref.sandbox.replies import MAX_ERROR_CHARS, MAX_REPLY_BYTES, MalformedReply, check_reply, parse_line
 from codepref.sandbox.split import SplitTest, ValueReport, judge_test, split_test
 from codepref.sandbox.types import Job, Status, Verdict
 
@@ -104,10 +106,12 @@ class SandboxProcess:
             return False
 
     def receive(self) -> dict | None:
-        line = self.process.stdout.readline()
+        """The next reply line as a JSON object; None at the end of the stream. Raises MalformedReply for
+        anything else (codepref.sandbox.replies), after which the stream is no longer to be trusted."""
+        line = self.process.stdout.readline(MAX_REPLY_BYTES + 1)
         if not line:
             return None
-        return json.loads(line)
+        return parse_line(line)
 
     def close(self) -> None:
         try:
@@ -166,38 +170,68 @@ class WorkerPool:
     # ------------------------------------------------------------------ worker thread
 
     def _serve(self) -> None:
+        """Serve jobs until told to stop. A worker never dies with jobs waiting on it: an unexpected error
+        answers every job it holds (sandbox_error) and serving goes on with a fresh sandbox."""
         sandbox: SandboxProcess | None = None
         in_flight: deque[_Task] = deque()
         retry: deque[_Task] = deque()
         stopping = False
         while True:
-            stopping = self._fill(in_flight, retry, stopping)
-            if not in_flight:
-                break
-            if sandbox is None:
-                sandbox = self._start_or_fail(in_flight)
+            try:
+                stopping = self._fill(in_flight, retry, stopping)
+                if not in_flight:
+                    break
                 if sandbox is None:
-                    continue
-                for task in in_flight:
-                    sandbox.send(task.wire)
-            reply = sandbox.receive()
-            if reply is None:
-                self._on_sandbox_death(in_flight, retry)
-                sandbox.close()
-                sandbox = None
-                continue
-            task = in_flight.popleft()
-            task.attempts += 1
-            task.results.put(_verdict_from_reply(reply, task))
-            if reply.get("recycle"):
-                retry.extend(in_flight)  # the runner exits after a recycle verdict: the rest never ran
+                    sandbox = self._start_or_fail(in_flight)
+                    if sandbox is None:
+                        continue
+                    for task in in_flight:
+                        sandbox.send(task.wire)
+                if self._take_reply(sandbox, in_flight, retry):
+                    stopping = self._top_up(sandbox, in_flight, retry, stopping)
+                else:
+                    sandbox.close()
+                    sandbox = None
+            except Exception as exc:  # noqa: BLE001 - else the callers of its jobs would wait forever
+                log.exception("sandbox worker failed; answering its jobs and starting a fresh sandbox")
+                for task in (*in_flight, *retry):
+                    task.results.put(_sandbox_error(task, f"the host failed while running this job: {exc!r}"))
                 in_flight.clear()
-                sandbox.close()
-                sandbox = None
-            else:
-                stopping = self._top_up(sandbox, in_flight, retry, stopping)
+                retry.clear()
+                sandbox = _discard(sandbox)
         if sandbox is not None:
             sandbox.close()
+
+    def _take_reply(self, sandbox: SandboxProcess, in_flight: deque, retry: deque) -> bool:
+        """Answer the job at the head of in_flight from the sandbox's next reply; False when the sandbox must
+        go (it died, asked to be recycled, failed the job itself, or wrote a malformed reply). The jobs it
+        still holds then move to the retry list: each job is answered exactly once."""
+        try:
+            reply: dict | MalformedReply | None = sandbox.receive()
+        except MalformedReply as exc:
+            reply = exc
+        if reply is None:
+            self._on_sandbox_death(in_flight, retry)
+            return False
+        task = in_flight.popleft()
+        task.attempts += 1
+        try:
+            verdict, keep = _verdict_from_reply(reply, task)
+        except MalformedReply as exc:
+            verdict, keep = _malformed(task, str(exc)), False
+            sandbox.process.kill()  # it may be blocked writing more replies, and is no longer trusted anyway
+        if verdict.status == Status.SANDBOX_ERROR and task.attempts < 2:
+            log.warning(
+                "sandbox error on job %s (%s); retrying it on a fresh sandbox", task.job.job_id, verdict.error
+            )
+            retry.append(task)
+            keep = False
+        else:
+            task.results.put(verdict)
+        if not keep:
+            retry.extend(in_flight)  # never answered: the next sandbox runs them
+            in_flight.clear()
+        return keep
 
     def _fill(self, in_flight: deque, retry: deque, stopping: bool) -> bool:
         """Bring in_flight up to depth from the retry list, then the shared queue; True once told to stop."""
@@ -246,13 +280,23 @@ class WorkerPool:
         in_flight.clear()
 
 
-def _verdict_from_reply(reply: dict, task: _Task) -> Verdict:
-    reply = {k: v for k, v in reply.items() if k != "recycle"}
-    reply["job_id"] = task.job.job_id
-    reply["attempts"] = task.attempts
-    if reply.get("tests"):
-        _judge_split_tests(reply, task.splits)
-    return Verdict.from_dict(reply)
+def _verdict_from_reply(reply: dict | MalformedReply, task: _Task) -> tuple[Verdict, bool]:
+    """The job's verdict, and whether the sandbox that replied may run more jobs. Raises MalformedReply for
+    a reply that cannot be used: the runner never writes one, so the job (by forging records) or a broken
+    sandbox did."""
+    if isinstance(reply, MalformedReply):
+        raise reply
+    try:
+        check_reply(reply, task.job.job_id, len(task.job.tests))
+        reply = dict(reply, attempts=task.attempts)
+        keep = not reply.pop("recycle")
+        if reply.get("tests"):
+            _judge_split_tests(reply, task.splits)
+        return Verdict.from_dict(reply), keep
+    except MalformedReply:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a forged reply may trip judging in ways no check foresees
+        raise MalformedReply(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _judge_split_tests(reply: dict, splits: tuple[SplitTest | ValueReport | None, ...]) -> None:
@@ -273,7 +317,26 @@ def _judge_split_tests(reply: dict, splits: tuple[SplitTest | ValueReport | None
         reply["status"], reply["error"] = "failed", "a test failed"
 
 
+def _malformed(task: _Task, reason: str) -> Verdict:
+    """A failed verdict: the job's reply could not be used."""
+    log.warning("malformed reply from the sandbox for job %s: %s", task.job.job_id, reason[:200])
+    error = f"malformed reply from the sandbox: {reason}"[:MAX_ERROR_CHARS]
+    return Verdict(job_id=task.job.job_id, status=Status.FAILED, error=error, attempts=task.attempts)
+
+
 def _sandbox_error(task: _Task, message: str) -> Verdict:
     return Verdict(
-        job_id=task.job.job_id, status=Status.SANDBOX_ERROR, error=message, attempts=max(task.attempts, 1)
+        job_id=task.job.job_id,
+        status=Status.SANDBOX_ERROR,
+        error=message[:MAX_ERROR_CHARS],  # an exception's text may carry reply data of any size
+        attempts=max(task.attempts, 1),
     )
+
+
+def _discard(sandbox: SandboxProcess | None) -> None:
+    """Close a sandbox after an unexpected error, whatever state it is in."""
+    if sandbox is not None:
+        try:
+            sandbox.close()
+        except Exception:  # noqa: BLE001 - it is being thrown away; the error that led here is logged
+            log.exception("could not close a sandbox")
