@@ -27,12 +27,13 @@ REFUSED_EVENTS = frozenset(
         "sys.setprofile",
         "sys._current_frames",
         "sys._current_exceptions",
+        "sys.monitoring.register_callback",  # 3.12+: another way to run code at every line of the tests
+        "sys.remote_exec",  # 3.14+
         "sys.addaudithook",
         "gc.get_objects",
         "gc.get_referrers",
         "gc.get_referents",
         "code.__new__",
-        "function.__new__",
         "os.symlink",  # a link to /proc/self/mem under another name
         "os.link",
     }
