@@ -11,7 +11,7 @@ import importlib.util
 import pytest
 from sandboxes import BACKENDS, memory_while_running, open_sandbox, run
 
-from codepref.sandbox import Job, Limits, Status
+from codepref.sandbox import Job, Limits, Sandbox, Status
 from codepref.sandbox.image import runner_source
 
 LIMITS = Limits(timeout_s=10.0, cpu_s=10, memory_mb=512, pids=32, output_bytes=1 << 16)
@@ -26,7 +26,7 @@ def sandbox(request):
 
 def hold(marker: str) -> str:
     """Program text that keeps /tmp/job/MARKER open while the host reads the job's memory."""
-    return f"import time\nheld = open({marker!r}, 'w')\ntime.sleep(3)\n"
+    return f"import time\nheld = open({marker!r}, 'w')\ntime.sleep(5)\n"
 
 
 # ------------------------------------------------------------------------------------------ memory
@@ -91,6 +91,8 @@ def test_a_job_cannot_read_its_own_memory(sandbox, program):
         "import sys\nsys.setprofile(lambda *a: None)",
         "import sys\nsys._current_frames()",
         "f.__code__ = f.__code__.replace(co_consts=(None,))",
+        "type(f.__code__)(0, 0, 0, 0, 0, 0, b'', (), (), (), 'x', 'x', 'x', 0, b'', b'', (), ())",
+        "exec(compile('x = 1', '/usr/lib/python3/dist-packages/evil.py', 'exec'))",
         "import marshal\nmarshal.loads(marshal.dumps(f.__code__))",
     ],
 )
@@ -147,6 +149,19 @@ def test_honest_code_that_reads_frames_inside_the_standard_library_still_runs(sa
     verdict = run(sandbox, program, ["assert T(1).a == 1 and Colour.RED.value == 1"])
     assert verdict.passed, verdict.stderr
     assert verdict.stdout == "[1, 4]\n42\n\n" and "logged P(x=1, y=2)" in verdict.stderr
+
+
+@pytest.mark.docker
+def test_numpy_which_rebuilds_code_objects_as_it_loads_still_runs(docker_image):
+    """numpy renames functions with code.replace and its Cython modules build code objects: allowed to
+    installed libraries, refused to the job's own code (a compile under a library's name included)."""
+    program = (
+        "import numpy as np\nprint(np.arange(4).sum(), np.random.default_rng(0).integers(1, 2))\n"
+        "try:\n    compile('x = 1', np.__file__, 'exec')\nexcept PermissionError:\n    print('refused')\n"
+    )
+    with Sandbox(backend="docker", workers=1, limits=LIMITS) as box:
+        verdict = box.run(Job(program))
+    assert verdict.passed and verdict.stdout == "6 1\nrefused\n", verdict.stderr
 
 
 def test_a_failing_program_still_gets_its_traceback(sandbox):

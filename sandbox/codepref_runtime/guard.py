@@ -33,7 +33,6 @@ REFUSED_EVENTS = frozenset(
         "gc.get_objects",
         "gc.get_referrers",
         "gc.get_referents",
-        "code.__new__",
         "os.symlink",  # a link to /proc/self/mem under another name
         "os.link",
     }
@@ -47,6 +46,14 @@ FRAME_READERS = (
     ("/logging/__init__.py", "<lambda>", "findCaller"),
 )
 IMPORTLIB_FILES = ("<frozen importlib._bootstrap_external>", "<frozen importlib._bootstrap>")
+# Where the installed libraries are (the read-only system, not the runner's own folder): code whose file is
+# here was imported, since only the import system may compile or unmarshal code under these names. Such
+# code may rebuild code objects (numpy renames its functions with code.replace); the job's own code may not,
+# since crafted bytecode reads and writes memory past every check here.
+_RUNNER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIBRARY_DIRS = tuple(
+    os.path.join(path, "") for path in sys.path if os.path.isabs(path) and not path.startswith(_RUNNER_DIR)
+)
 
 
 def guard_job() -> list:
@@ -82,19 +89,42 @@ def _refusal(event: str, args: tuple, formatting: list) -> str:
         return event
     if event == "object.__getattr__" and args[1] in FRAME_ATTRIBUTES and not formatting:
         return f"reading {args[1]}"
-    if event == "object.__setattr__" and args[1] == "__code__":
+    if event == "code.__new__" and not _in_library(_getframe(2).f_code):
+        return "making a code object"
+    if event == "object.__setattr__" and args[1] == "__code__" and not _in_library(_getframe(2).f_code):
         return "replacing a function's code"
     if event == "sys._getframe" and not _frame_reader(_getframe(2)):
         return "sys._getframe"
-    if event in ("marshal.loads", "marshal.load") and _getframe(2).f_code.co_filename not in IMPORTLIB_FILES:
-        return event
+    if event in ("marshal.loads", "marshal.load", "compile") and not _importing(event, args):
+        return event if event != "compile" else "compiling under a library's file name"
     if event == "open" and _is_memory_file(args[0]):
         return "opening process memory"
     return ""
 
 
+def _in_library(code) -> bool:
+    """Whether this code was imported from the installed libraries, or is the import system itself (which
+    runs extension modules' initialisation: Cython's builds code objects for its tracebacks)."""
+    filename = code.co_filename
+    return type(filename) is str and (str.startswith(filename, LIBRARY_DIRS) or filename in IMPORTLIB_FILES)
+
+
+def _importing(event: str, args: tuple) -> bool:
+    """Whether this unmarshalling, or this compiling under a library's file name, is the import system's
+    (compiling anything else is the job's own business)."""
+    if event == "compile":
+        filename = args[1]
+        if type(filename) is bytes:
+            filename = bytes.decode(filename, "utf-8", "surrogateescape")
+        if type(filename) is str and not str.startswith(filename, LIBRARY_DIRS):
+            return True
+    return _getframe(3).f_code.co_filename in IMPORTLIB_FILES
+
+
 def _frame_reader(caller) -> bool:
     code = caller.f_code
+    if not _in_library(code):
+        return False
     for suffix, name, parent in FRAME_READERS:
         if code.co_name == name and code.co_filename.endswith(suffix):
             if parent is None:
