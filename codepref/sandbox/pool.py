@@ -38,18 +38,18 @@ class _Task:
     results: queue.Queue
     attempts: int = 0
     wire: bytes = field(default=b"", repr=False)
-    splits: tuple[SplitTest | ValueReport | None, ...] = ()
+    splits: tuple[SplitTest | ValueReport, ...] = ()
 
 
-def frame(job: Job, splits: tuple[SplitTest | ValueReport | None, ...]) -> bytes:
+def frame(job: Job, splits: tuple[SplitTest | ValueReport, ...]) -> bytes:
     """The job as the runner reads it: lengths, a header the runner keeps, a body only the job's process reads.
 
-    Split tests travel in their job-side form: their literal expected values stay in this process.
+    Tests travel in their job-side form (`splits`, one per test): values they hide stay in this process.
     """
     header = json.dumps(
         {"job_id": job.job_id, "timeout_s": job.timeout_s, "n_tests": len(job.tests)}
     ).encode()
-    tests = [test if split is None else split.job_text for test, split in zip(job.tests, splits, strict=True)]
+    tests = [split.job_text for split in splits]
     body = json.dumps(
         {
             "program": job.program,
@@ -254,20 +254,15 @@ def _verdict_from_reply(reply: dict, task: _Task) -> Verdict:
     return Verdict.from_dict(reply)
 
 
-def _judge_split_tests(reply: dict, splits: tuple[SplitTest | ValueReport | None, ...]) -> None:
+def _judge_split_tests(reply: dict, splits: tuple[SplitTest | ValueReport, ...]) -> None:
     """Decide split tests here, from the values the job reported; a wrong value fails a job that says passed.
     A value report's values are handed back as reported."""
     for result, split in zip(reply["tests"], splits, strict=True):
         values = result.pop("values", None)
         if isinstance(split, ValueReport):
             result["values"] = values or []
-        elif split is not None:
+        else:
             result["status"], result["error"] = judge_test(split, result | {"values": values or ()})
-        elif values:
-            result["status"], result["error"] = (
-                "failed",
-                "reported values for a test that has no split checks",
-            )
     if reply["status"] == "passed" and any(result["status"] != "passed" for result in reply["tests"]):
         reply["status"], reply["error"] = "failed", "a test failed"
 
