@@ -15,6 +15,7 @@ import pytest
 from sandboxes import BACKENDS, open_sandbox, run
 
 from codepref.sandbox import Job, Limits, Status
+from codepref.sandbox.hiding import groups
 from codepref.sandbox.split import (
     REPORTER,
     Check,
@@ -305,6 +306,31 @@ def test_a_constant_assert_is_decided_here():
     assert split.job_text == "(None)\nraise AssertionError(\n\n)" and not split.checks
 
 
+# ------------------------------------------------------------------------------------------ repeated values
+
+
+def test_a_check_whose_value_its_own_test_repeats_is_reported_not_hidden():
+    """HumanEval/151's `i > 0` repeats the expected 0: that check's constant travels, and is reported."""
+    test = "assert f([]) == 0\nassert f([5]) == 25\nodd = [i for i in lst if i > 0]"
+    ((_, (split,)),) = groups([test])
+    assert split.job_text.splitlines()[:2] == [f"{REPORTER}(0, (f([])), (0))", f"{REPORTER}(1, (f([5])))"]
+    assert [(c.literal, c.expected) for c in split.checks] == [(False, None), (True, 25)]
+
+
+def test_a_test_repeating_a_value_another_test_hides_goes_to_a_second_job():
+    tests = ["assert f('ab') == 'ba'", "s = 'ba'\nassert f(s) == 'ab'", "assert f('c') == 'c'"]
+    (first, first_splits), (second, second_splits) = groups(tests)
+    assert first == (0, 2) and second == (1,)
+    assert [c.literal for split in (*first_splits, *second_splits) for c in split.checks] == [True] * 3
+    assert groups(["assert f(1) == 2", "assert f(2) == 4"])[0][0] == (0, 1)
+
+
+def test_a_value_is_repeated_when_python_would_find_it_equal():
+    hidden = ["assert f(1) == 2", "assert f(2) == (1, [2, 1])", "assert f(3) == {'a': None, 'b': {1, 2}}"]
+    for repeated in ("x = 2.0", "x = (1, [2, True])", "x = {'b': {2, 1}, 'a': None}", "x = 2 + 0j"):
+        assert [indices for indices, _ in groups([*hidden, repeated])] == [(0, 1, 2), (3,)], repeated
+
+
 # ------------------------------------------------------------------------------------------ line endings
 
 
@@ -395,6 +421,16 @@ def test_each_shape_passes_a_right_program_and_fails_a_wrong_one(sandbox, shape)
     assert wrong.status == Status.FAILED and wrong.tests[0].error.startswith("AssertionError: line"), (
         wrong.tests
     )
+
+
+def test_a_job_split_in_two_comes_back_as_one_verdict(sandbox):
+    tests = ["assert f(1) == 2", "x = 2\nassert f(x) == 4", "assert f(3) == 6"]  # the second repeats a 2
+    assert [indices for indices, _ in groups(tests)] == [(0, 2), (1,)]
+    right = run(sandbox, RIGHT, tests)
+    assert right.passed and [t.status for t in right.tests] == [Status.PASSED] * 3
+    wrong = run(sandbox, "def f(x):\n    return 4 if x == 2 else 0\n", tests)
+    assert wrong.status == Status.FAILED
+    assert [t.status for t in wrong.tests] == [Status.FAILED, Status.PASSED, Status.FAILED]
 
 
 # ------------------------------------------------------------------------------------------ equality lies
@@ -577,6 +613,26 @@ def test_the_memory_scan_finds_text_that_is_in_the_job(sandbox):
 def test_a_literal_expected_value_never_enters_the_job(sandbox):
     verdict = run(sandbox, MEMORY_SCAN % ("ZQX7Q", "K3P9W"), ["assert f() == 'ZQX7QK3P9W'"])
     assert verdict.tests[0].error == "AssertionError: line 1: expected 'ZQX7QK3P9W', got 'not found'"
+
+
+def test_no_shape_puts_its_hidden_value_in_the_jobs_memory(sandbox):
+    """The value sits in a comment, a message, a chain, an `and`, a loop's table and a folded expression;
+    a second test repeats it, and runs in a job of its own."""
+    tests = [
+        "assert f() == 'ZQX8QK3P9W'  # 'ZQX8QK3P9W'",
+        "assert f() != 'x' and f() <= 'ZQX8Q' + 'K3P9W', 'ZQX8QK3P9W'",
+        "def check(c):\n    for n, want in [(0, 'ZQX8QK3P9W')]:\n        assert c() == want\ncheck(f)",
+        "assert f() in ('ZQX8QK3P9W',)",
+        "x = 'ZQX8QK3P9W'",
+    ]
+    verdict = run(sandbox, MEMORY_SCAN % ("ZQX8Q", "K3P9W"), tests)
+    assert [t.error for t in verdict.tests] == [
+        "AssertionError: line 1: expected 'ZQX8QK3P9W', got 'not found'",
+        "AssertionError: line 1, part 2: expected value <= 'ZQX8QK3P9W', got 'not found'",
+        "AssertionError: line 3, iteration 1: expected 'ZQX8QK3P9W', got 'not found'",
+        "AssertionError: line 1: expected value in ('ZQX8QK3P9W',), got 'not found'",
+        "",
+    ]
 
 
 def test_queued_and_earlier_jobs_are_not_in_the_jobs_memory(sandbox):

@@ -5,7 +5,8 @@ here: one thread per worker keeps a few jobs in flight to its sandbox, so the ru
 round trip, restarts the sandbox when the runner asks to be recycled or when it dies, and retries the job
 that was running when a sandbox died once, on a fresh one, before reporting `sandbox_error`. Split tests
 (codepref.sandbox.split) are rewritten before a job is sent, or come split by the job's builder, and are
-judged here when its verdict comes back.
+judged here when its verdict comes back. A job whose tests must not share one job's text (a test repeating
+a value another hides, codepref.sandbox.hiding) runs as two, whose verdicts merge back into one.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from codepref.sandbox.split import SplitTest, ValueReport, judge_test, split_test
+from codepref.sandbox.hiding import groups
+from codepref.sandbox.split import SplitTest, ValueReport, judge_test
 from codepref.sandbox.types import Job, Status, Verdict
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ class SandboxStartError(RuntimeError):
 @dataclass
 class _Task:
     job: Job
-    results: queue.Queue
+    results: queue.Queue | _Part
     attempts: int = 0
     wire: bytes = field(default=b"", repr=False)
     splits: tuple[SplitTest | ValueReport, ...] = ()
@@ -137,8 +139,15 @@ class WorkerPool:
     def submit(self, job: Job, results: queue.Queue) -> None:
         if self._closed:
             raise RuntimeError("the sandbox pool is closed")
-        splits = tuple(split_test(test) if isinstance(test, str) else test for test in job.tests)
-        self._tasks.put(_Task(job, results, wire=frame(job, splits), splits=splits))
+        planned = groups(job.tests)
+        if len(planned) == 1:
+            splits = planned[0][1]
+            self._tasks.put(_Task(job, results, wire=frame(job, splits), splits=splits))
+            return
+        merger = _Merger(job, [indices for indices, _ in planned], results)
+        for part, (indices, splits) in enumerate(planned):
+            subjob = replace(job, tests=tuple(job.tests[i] for i in indices))
+            self._tasks.put(_Task(subjob, _Part(merger, part), wire=frame(subjob, splits), splits=splits))
 
     def run_many(self, jobs: Iterable[Job], window: int = 1024) -> Iterator[Verdict]:
         """Submit lazily (at most `window` pending) and yield verdicts in completion order."""
@@ -243,6 +252,62 @@ class WorkerPool:
             retry.append(head)
         retry.extend(in_flight)
         in_flight.clear()
+
+
+class _Merger:
+    """Collects the verdicts of a job run as several parts and hands on one verdict once all are in."""
+
+    def __init__(self, job: Job, parts: list[tuple[int, ...]], results: queue.Queue) -> None:
+        self.job, self.parts, self.results = job, parts, results
+        self.verdicts: dict[int, Verdict] = {}
+        self.lock = threading.Lock()
+
+    def put(self, part: int, verdict: Verdict) -> None:
+        with self.lock:
+            self.verdicts[part] = verdict
+            if len(self.verdicts) < len(self.parts):
+                return
+        self.results.put(
+            _merge(self.job, [(self.parts[i], self.verdicts[i]) for i in range(len(self.parts))])
+        )
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Where a part's verdict goes: its merger, as a results queue would take it."""
+
+    merger: _Merger
+    index: int
+
+    def put(self, verdict: Verdict) -> None:
+        self.merger.put(self.index, verdict)
+
+
+def _merge(job: Job, parts: list[tuple[tuple[int, ...], Verdict]]) -> Verdict:
+    """One verdict for the job: its tests back in their places, the status and error of the first part
+    that did not pass (a part without per-test results, such as a sandbox error, stands for the job)."""
+    for indices, verdict in parts:
+        if len(verdict.tests) != len(indices):
+            return replace(verdict, job_id=job.job_id)
+    verdicts = [verdict for _, verdict in parts]
+    lead = next((v for v in verdicts if v.status != Status.PASSED), verdicts[0])
+    tests = [None] * len(job.tests)
+    for indices, verdict in parts:
+        for index, result in zip(indices, verdict.tests, strict=True):
+            tests[index] = result
+    return replace(
+        lead,
+        job_id=job.job_id,
+        tests=tests,
+        stdout="".join(v.stdout for v in verdicts),
+        stderr="".join(v.stderr for v in verdicts),
+        stdout_truncated=any(v.stdout_truncated for v in verdicts),
+        stderr_truncated=any(v.stderr_truncated for v in verdicts),
+        wall_s=sum(v.wall_s for v in verdicts),
+        cpu_s=sum(v.cpu_s for v in verdicts),
+        peak_memory_mb=max(v.peak_memory_mb for v in verdicts),
+        attempts=max(v.attempts for v in verdicts),
+    )
 
 
 def _verdict_from_reply(reply: dict, task: _Task) -> Verdict:
