@@ -27,6 +27,11 @@ def run(sandbox: Sandbox, program: str, tests=(), **options) -> Verdict:
     return sandbox.run(Job(program, tuple(tests), **options))
 
 
+def hold(marker: str) -> str:
+    """Program text that keeps /tmp/job/MARKER open while the host reads the job's memory."""
+    return f"import time\nheld = open({marker!r}, 'w')\ntime.sleep(5)\n"
+
+
 def memory_while_running(sandbox: Sandbox, jobs: list[Job], marker: str) -> tuple[dict[str, bytes], dict]:
     """Run `jobs` in order; while the one that opens /tmp/job/`marker` sleeps, read from this host (as
     root: no job can stop it) all readable memory of that job's process, its launcher and the runner.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from sandboxes import BACKENDS, memory_while_running, open_sandbox, run
+from sandboxes import BACKENDS, hold, memory_while_running, open_sandbox, run
 
 from codepref.sandbox import Job, Limits, Sandbox, Status
 from codepref.sandbox.image import runner_source
@@ -22,11 +22,6 @@ REFUSED = "not allowed in the sandbox"
 def sandbox(request):
     with open_sandbox(request, LIMITS) as box:
         yield box
-
-
-def hold(marker: str) -> str:
-    """Program text that keeps /tmp/job/MARKER open while the host reads the job's memory."""
-    return f"import time\nheld = open({marker!r}, 'w')\ntime.sleep(5)\n"
 
 
 # ------------------------------------------------------------------------------------------ memory

@@ -7,6 +7,8 @@ that was running when a sandbox died or failed, once, on a fresh one, before rep
 Every reply is checked before use (codepref.sandbox.replies): a malformed one fails its job and retires
 the sandbox that wrote it. Split tests (codepref.sandbox.split) are rewritten before a job is sent, or come
 split by the job's builder, and are judged here when its verdict comes back.
+A job whose tests must not share one job's text (a test repeating a value another hides,
+codepref.sandbox.hiding) runs as two, whose verdicts merge back into one.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from codepref.sandbox.hiding import groups
 from codepref.sandbox.replies import MAX_ERROR_CHARS, MAX_REPLY_BYTES, MalformedReply, check_reply, parse_line
-from codepref.sandbox.split import SplitTest, ValueReport, judge_test, split_test
+from codepref.sandbox.split import SplitTest, ValueReport, judge_test
 from codepref.sandbox.types import Job, Status, Verdict
 
 log = logging.getLogger(__name__)
@@ -37,21 +40,21 @@ class SandboxStartError(RuntimeError):
 @dataclass
 class _Task:
     job: Job
-    results: queue.Queue
+    results: queue.Queue | _Part
     attempts: int = 0
     wire: bytes = field(default=b"", repr=False)
-    splits: tuple[SplitTest | ValueReport | None, ...] = ()
+    splits: tuple[SplitTest | ValueReport, ...] = ()
 
 
-def frame(job: Job, splits: tuple[SplitTest | ValueReport | None, ...]) -> bytes:
+def frame(job: Job, splits: tuple[SplitTest | ValueReport, ...]) -> bytes:
     """The job as the runner reads it: lengths, a header the runner keeps, a body only the job's process reads.
 
-    Split tests travel in their job-side form: their literal expected values stay in this process.
+    Tests travel in their job-side form (`splits`, one per test): values they hide stay in this process.
     """
     header = json.dumps(
         {"job_id": job.job_id, "timeout_s": job.timeout_s, "n_tests": len(job.tests)}
     ).encode()
-    tests = [test if split is None else split.job_text for test, split in zip(job.tests, splits, strict=True)]
+    tests = [split.job_text for split in splits]
     body = json.dumps(
         {
             "program": job.program,
@@ -142,8 +145,15 @@ class WorkerPool:
     def submit(self, job: Job, results: queue.Queue) -> None:
         if self._closed:
             raise RuntimeError("the sandbox pool is closed")
-        splits = tuple(split_test(test) if isinstance(test, str) else test for test in job.tests)
-        self._tasks.put(_Task(job, results, wire=frame(job, splits), splits=splits))
+        planned = groups(job.tests)
+        if len(planned) == 1:
+            splits = planned[0][1]
+            self._tasks.put(_Task(job, results, wire=frame(job, splits), splits=splits))
+            return
+        merger = _Merger(job, [indices for indices, _ in planned], results)
+        for part, (indices, splits) in enumerate(planned):
+            subjob = replace(job, tests=tuple(job.tests[i] for i in indices))
+            self._tasks.put(_Task(subjob, _Part(merger, part), wire=frame(subjob, splits), splits=splits))
 
     def run_many(self, jobs: Iterable[Job], window: int = 1024) -> Iterator[Verdict]:
         """Submit lazily (at most `window` pending) and yield verdicts in completion order."""
@@ -280,6 +290,62 @@ class WorkerPool:
         in_flight.clear()
 
 
+class _Merger:
+    """Collects the verdicts of a job run as several parts and hands on one verdict once all are in."""
+
+    def __init__(self, job: Job, parts: list[tuple[int, ...]], results: queue.Queue) -> None:
+        self.job, self.parts, self.results = job, parts, results
+        self.verdicts: dict[int, Verdict] = {}
+        self.lock = threading.Lock()
+
+    def put(self, part: int, verdict: Verdict) -> None:
+        with self.lock:
+            self.verdicts[part] = verdict
+            if len(self.verdicts) < len(self.parts):
+                return
+        self.results.put(
+            _merge(self.job, [(self.parts[i], self.verdicts[i]) for i in range(len(self.parts))])
+        )
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Where a part's verdict goes: its merger, as a results queue would take it."""
+
+    merger: _Merger
+    index: int
+
+    def put(self, verdict: Verdict) -> None:
+        self.merger.put(self.index, verdict)
+
+
+def _merge(job: Job, parts: list[tuple[tuple[int, ...], Verdict]]) -> Verdict:
+    """One verdict for the job: its tests back in their places, the status and error of the first part
+    that did not pass (a part without per-test results, such as a sandbox error, stands for the job)."""
+    for indices, verdict in parts:
+        if len(verdict.tests) != len(indices):
+            return replace(verdict, job_id=job.job_id)
+    verdicts = [verdict for _, verdict in parts]
+    lead = next((v for v in verdicts if v.status != Status.PASSED), verdicts[0])
+    tests = [None] * len(job.tests)
+    for indices, verdict in parts:
+        for index, result in zip(indices, verdict.tests, strict=True):
+            tests[index] = result
+    return replace(
+        lead,
+        job_id=job.job_id,
+        tests=tests,
+        stdout="".join(v.stdout for v in verdicts),
+        stderr="".join(v.stderr for v in verdicts),
+        stdout_truncated=any(v.stdout_truncated for v in verdicts),
+        stderr_truncated=any(v.stderr_truncated for v in verdicts),
+        wall_s=sum(v.wall_s for v in verdicts),
+        cpu_s=sum(v.cpu_s for v in verdicts),
+        peak_memory_mb=max(v.peak_memory_mb for v in verdicts),
+        attempts=max(v.attempts for v in verdicts),
+    )
+
+
 def _verdict_from_reply(reply: dict | MalformedReply, task: _Task) -> tuple[Verdict, bool]:
     """The job's verdict, and whether the sandbox that replied may run more jobs. Raises MalformedReply for
     a reply that cannot be used: the runner never writes one, so the job (by forging records) or a broken
@@ -299,20 +365,15 @@ def _verdict_from_reply(reply: dict | MalformedReply, task: _Task) -> tuple[Verd
         raise MalformedReply(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _judge_split_tests(reply: dict, splits: tuple[SplitTest | ValueReport | None, ...]) -> None:
+def _judge_split_tests(reply: dict, splits: tuple[SplitTest | ValueReport, ...]) -> None:
     """Decide split tests here, from the values the job reported; a wrong value fails a job that says passed.
     A value report's values are handed back as reported."""
     for result, split in zip(reply["tests"], splits, strict=True):
         values = result.pop("values", None)
         if isinstance(split, ValueReport):
             result["values"] = values or []
-        elif split is not None:
+        else:
             result["status"], result["error"] = judge_test(split, result | {"values": values or ()})
-        elif values:
-            result["status"], result["error"] = (
-                "failed",
-                "reported values for a test that has no split checks",
-            )
     if reply["status"] == "passed" and any(result["status"] != "passed" for result in reply["tests"]):
         reply["status"], reply["error"] = "failed", "a test failed"
 
