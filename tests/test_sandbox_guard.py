@@ -219,7 +219,7 @@ def test_rebinding_the_runners_own_names_changes_nothing_it_does(sandbox):
 
 def test_tests_still_see_the_programs_names_and_each_others(sandbox):
     program = "class Node:\n    def __init__(self, v):\n        self.v = v\ndef f(node):\n    return node.v\n"
-    verdict = run(sandbox, program, ["root = Node(3)", "assert f(root) == 3"])
+    verdict = run(sandbox, program, ["root = Node(3)", "assert f(root) * 2 == 6"])
     assert verdict.passed, verdict.tests
 
 
