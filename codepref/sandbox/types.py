@@ -70,8 +70,9 @@ class Job:
 
     With tests, the job passes only when the program ran to its end (a `sys.exit` in it fails) and every
     test ran to completion without raising; the per-test outcome is reported in `Verdict.tests` in the
-    order given. A test's `assert EXPR == EXPECTED` (or `!=`) is judged outside the job's process, on
-    EXPR's value as plain data (codepref.sandbox.split); a test may also come split by its builder (a
+    order given. A test's asserts (`==`, `!=`, comparisons with literals, truthiness, identity with
+    None/True/False, tolerances, literal loops) are judged outside the job's process, on the computed
+    value as plain data (codepref.sandbox.split); a test may also come split by its builder (a
     `SplitTest`, judged with the comparison it names) or be a `ValueReport`. Without tests, the job passes
     when its process exits with status 0: the program ran to its end, or called `sys.exit(0)` / `os._exit(0)`.
     `as_main=False` runs the program with `__name__ != "__main__"`, as openai/human-eval does, so
