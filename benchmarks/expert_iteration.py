@@ -8,7 +8,9 @@ as the coder itself was trained) on the selected ones:
 
 * `oracle`: every distinct sample that passes its problem's hidden tests;
 * `random`: the control, as many distinct samples as `oracle` would take from the same round's samples,
-  drawn at random whatever their verdict.
+  drawn at random whatever their verdict;
+* `canonical`: a diagnostic ceiling, not a pair source: each prompt's canonical solution (labels the loop
+  never has), to tell what these prompts can teach at all.
 
 After every round it measures sampled pass@1 and pass@10 (T=0.8) and greedy pass@1 on `--eval` and
 writes each problem's count of passing samples, so `--compare` can give a paired bootstrap interval over
@@ -172,18 +174,27 @@ def run(args: argparse.Namespace) -> None:
     evaluated = load_problems(args.eval)[: args.eval_limit]
     model = Path(args.model) if args.model else cached_coder(RECIPES["cpu"])
     rng = random.Random(f"select:{args.seed}")
-    history = [
-        {"round": 0, **drop_counts(measure(model, args.eval, evaluated, out / "eval-0", 0, args.workers))}
-    ]
-    print(json.dumps(history[-1]), flush=True)
+    start = model
+    history = []
     for r in range(1, args.rounds + 1):
         started = time.perf_counter()
         here = out / f"round-{r}"
         here.mkdir(exist_ok=True)
         seed = 1000 * args.seed + r
-        completions = sample(model, prompts, here / "samples.jsonl", args.samples, 0.8, seed)
-        verdicts = judge(args.prompts, prompts, completions, here / "samples.jsonl", args.workers)
-        chosen = select(verdicts, args.select, rng)
+        pool = here
+        if r == 1:  # the starting model's samples: every run of this seed and these prompts shares them
+            pool = (
+                out.parent
+                / f"samples-{model.name}-{args.prompts}-{args.offset}+{args.limit}x{args.samples}-{seed}"
+            )
+            pool.mkdir(exist_ok=True)
+        if args.select == "canonical":  # the ceiling: each prompt's own canonical solution, nothing sampled
+            completions = {p.task_id: [p.canonical_solution] for p in prompts}
+            verdicts = {k: {c: True for c in v} for k, v in completions.items()}
+        else:
+            completions = sample(model, prompts, pool / "samples.jsonl", args.samples, 0.8, seed)
+            verdicts = judge(args.prompts, prompts, completions, pool / "samples.jsonl", args.workers)
+        chosen = select(verdicts, "oracle" if args.select == "canonical" else args.select, rng)
         texts = {p.task_id: solution_prompt(p.prompt, p.entry_point).text for p in prompts}
         rows = [{"prompt": texts[k], "completion": c} for k, c in chosen]
         model = fine_tune(model, rows, here / "model", args, seed)
@@ -203,6 +214,16 @@ def run(args: argparse.Namespace) -> None:
         )
         print(json.dumps(history[-1]), flush=True)
         (out / "history.json").write_text(json.dumps(history, indent=1))
+    # The starting model's measurement, shared by every run beside this one (same model, same split); taken
+    # last, so that a `--rounds 0` run started beside the first run can take it meanwhile.
+    base = out.parent / f"base-{start.name}-{args.eval}-{len(evaluated)}"
+    history.insert(
+        0, {"round": 0, **drop_counts(measure(start, args.eval, evaluated, base, 0, args.workers))}
+    )
+    if not (out / "eval-0").exists():
+        (out / "eval-0").symlink_to(base.resolve())
+    print(json.dumps(history[0]), flush=True)
+    (out / "history.json").write_text(json.dumps(history, indent=1))
 
 
 def drop_counts(figures: dict) -> dict:
@@ -239,7 +260,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--compare", nargs="+", metavar="RUN:ROUND", help="only compare runs already made")
-    parser.add_argument("--select", choices=("oracle", "random"), default="oracle")
+    parser.add_argument("--select", choices=("oracle", "random", "canonical"), default="oracle")
     parser.add_argument("--prompts", default="synth-prompts")
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--limit", type=int, default=1000)
