@@ -59,6 +59,12 @@ def sample(model: Path, problems: list[Any], out: Path, n: int, temperature: flo
         generator = HFGenerator(str(model), batch_size=160)  # a 2M-parameter model: wide batches
         generate_jsonl(generator, records, out, request, chunk_size=64)
         generator.close()
+    return read_samples(problems, out)
+
+
+def read_samples(problems: list[Any], out: Path) -> dict:
+    """task_id -> the completions sampled into `out`, cut at the prompt's stop sequences."""
+    prompts = {p.task_id: solution_prompt(p.prompt, p.entry_point) for p in problems}
     rows = read_generations(out)
     return {
         k: [truncate_at_stop(c["text"], prompts[k].stop)[0] for c in rows[k]["completions"]] for k in prompts
@@ -255,11 +261,55 @@ def compare(specs: list[str]) -> None:
         print(spec, json.dumps({k: round(v, 4) for k, v in paired_bootstrap(base, counts(spec)).items()}))
 
 
+def constant_shape(program: str) -> str | None:
+    """The program's AST with every literal blanked: two programs of one shape differ in constants only."""
+    import ast
+
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant):
+            node.value = "K"
+    return ast.dump(tree)
+
+
+def errors(specs: list[str], benchmark: str) -> None:
+    """RUN:ROUND [...]: of each measurement's failing samples, how many have the canonical solution's shape
+    with other constants (the coder's main error: guessing a constant instead of copying it)."""
+    problems = {p.task_id: p for p in load_problems(benchmark)}
+    for spec in specs:
+        run_dir, r = spec.rsplit(":", 1)
+        here = Path(run_dir) / f"eval-{r}"
+        judged = here / "sampled.distinct.jsonl"
+        rows = [json.loads(line) for line in judged.read_text().splitlines()]
+        passed = {
+            json.loads(line)["line"]: json.loads(line)["passed"]
+            for line in open(default_results_path(judged))
+        }
+        failing = [(r["task_id"], r["completion"]) for i, r in enumerate(rows, 1) if not passed[i]]
+        completions = read_samples(
+            [problems[k] for k in dict.fromkeys(r["task_id"] for r in rows)], here / "sampled.jsonl"
+        )
+        fails = same = 0
+        for k, c in failing:  # each distinct failure weighted by how often it was sampled
+            count = completions[k].count(c)
+            fails += count
+            right = constant_shape(problems[k].program(problems[k].canonical_solution))
+            same += count * (constant_shape(problems[k].program(c)) == right)
+        print(
+            spec,
+            json.dumps({"failing_samples": fails, "canonical_shape_other_constants": round(same / fails, 3)}),
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--compare", nargs="+", metavar="RUN:ROUND", help="only compare runs already made")
+    parser.add_argument("--errors", nargs="+", metavar="RUN:ROUND", help="only classify measured failures")
     parser.add_argument("--select", choices=("oracle", "random", "canonical"), default="oracle")
     parser.add_argument("--prompts", default="synth-prompts")
     parser.add_argument("--offset", type=int, default=0)
@@ -279,6 +329,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.compare:
         compare(args.compare)
+    elif args.errors:
+        errors(args.errors, args.eval)
     else:
         run(args)
 

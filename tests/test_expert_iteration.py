@@ -46,3 +46,10 @@ def test_the_paired_interval_is_a_point_when_every_problem_changes_alike_and_wid
     assert alike["change"] == pytest.approx(0.2) and alike["low"] == pytest.approx(alike["high"])
     mixed = ei.paired_bootstrap(before, {k: (10 if i % 2 else 0) for i, k in enumerate(before)})
     assert mixed["change"] == pytest.approx(0.3) and mixed["low"] < 0.2 < 0.4 < mixed["high"]
+
+
+def test_programs_that_differ_only_in_constants_share_a_shape_and_a_changed_step_does_not(ei):
+    right = "def f(xs):\n    return [x * 3 for x in xs if x > 2]\n"
+    assert ei.constant_shape(right) == ei.constant_shape(right.replace("3", "4").replace("2", "5"))
+    assert ei.constant_shape(right) != ei.constant_shape(right.replace("x > 2", "x < 2"))
+    assert ei.constant_shape("def f(:\n") is None
