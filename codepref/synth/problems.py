@@ -1,7 +1,9 @@
 """Synthetic function-synthesis problems as `Problem` records, in three splits with disjoint compositions.
 
 `train` holds the loop's prompts (and the base model's training data), `validation` is for choosing
-thresholds and learning rates, `heldout` only for measuring. Every primitive appears in `train` (alone, and
+thresholds and learning rates, `heldout` only for measuring. `prompts` holds unlabeled loop prompts of the
+unseen compositions (the target distribution, as CodeDPO trains on prompts near its benchmarks), none of
+which repeats a validation or heldout problem's function. Every primitive appears in `train` (alone, and
 in other compositions); the compositions of two non-trivial primitives are divided by a seeded shuffle of
 their keys into trained ones and unseen ones, so `validation` and `heldout` ask for compositions never seen
 in training. Both draw their (distinct) problems from the same unseen keys: with only a few dozen unseen
@@ -39,11 +41,11 @@ from codepref.synth.compose import (
     signature,
 )
 
-SPLITS = ("train", "validation", "heldout")
+SPLITS = ("train", "validation", "heldout", "prompts")
 # Changes whenever the same seed would generate different problems; coder recipes hash it, so a coder trained
 # on problems that no longer exist is rebuilt.
 SYNTH_VERSION = 2
-SPLIT_SIZES = {"train": 2400, "validation": 200, "heldout": 300}
+SPLIT_SIZES = {"train": 2400, "validation": 200, "heldout": 300, "prompts": 1600}
 # Share of the non-trivial composition keys (two real primitives) that train sees; validation and heldout
 # share the rest.
 TRAIN_KEY_SHARE = 0.6
@@ -155,7 +157,8 @@ def split_keys(seed: int = DEFAULT_SEED) -> dict[str, list[tuple[str, ...]]]:
     mixed = [k for k in keys if k not in trivial]
     random.Random(f"synth-keys:{seed}").shuffle(mixed)
     n_train = round(TRAIN_KEY_SHARE * len(mixed))
-    return {"train": trivial + mixed[:n_train], "validation": mixed[n_train:], "heldout": mixed[n_train:]}
+    unseen = mixed[n_train:]
+    return {"train": trivial + mixed[:n_train], "validation": unseen, "heldout": unseen, "prompts": unseen}
 
 
 def _families_for(key: tuple[str, ...]) -> tuple[str, ...]:
@@ -163,10 +166,15 @@ def _families_for(key: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _draw_problems(
-    split: str, keys: list[tuple[str, ...]], rng: random.Random, keep: Callable[[int], bool], wanted: int
+    split: str,
+    keys: list[tuple[str, ...]],
+    rng: random.Random,
+    keep: Callable[[int], bool],
+    wanted: int,
+    banned: frozenset[str] = frozenset(),
 ) -> list[SynthProblem]:
     """Distinct problems from `keys`, in the order drawn; of the i-th problem drawn only those with
-    `keep(i)` are returned, until `wanted` are."""
+    `keep(i)` are returned, until `wanted` are. A problem whose solution is in `banned` is skipped."""
     problems: list[SynthProblem] = []
     seen: set[str] = set()
     attempts = 0
@@ -178,7 +186,7 @@ def _draw_problems(
         group = rng.choice(groups)  # int, string, words: equally often
         key = rng.choice([k for k in keys if k[0] == group])
         problem = make_problem(draw(rng.choice(_families_for(key)), key, rng), rng)
-        if problem is None or problem.prompt in seen:
+        if problem is None or problem.prompt in seen or problem.solution in banned:
             continue
         if keep(len(seen)):
             problems.append(problem)
@@ -201,8 +209,18 @@ def generate_split(split: str, seed: int = DEFAULT_SEED, size: int | None = None
     def dealt_to_this_split(position: int) -> bool:
         return (position % 5 in VALIDATION_POSITIONS) == (split == "validation")
 
+    if split == "prompts":  # a stream of its own: validation and heldout stay as they were
+        rng = random.Random(f"synth-problems:{seed}:prompts")
+        return tuple(_draw_problems(split, keys, rng, lambda i: True, wanted, measured(seed)))
     rng = random.Random(f"synth-problems:{seed}:unseen")
     return tuple(_draw_problems(split, keys, rng, dealt_to_this_split, wanted))
+
+
+def measured(seed: int = DEFAULT_SEED) -> frozenset[str]:
+    """The canonical solutions (constants included) of validation and heldout at their registered sizes:
+    a loop prompt with one of them would train on a problem it is measured on (prompts differ in their
+    examples only). Of the problems drawn from the unseen compositions about 2 in 5 are such repeats."""
+    return frozenset(p.solution for s in ("validation", "heldout") for p in generate_split(s, seed))
 
 
 def to_problem(problem: SynthProblem, benchmark: str, index: int) -> Problem:

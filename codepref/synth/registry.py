@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-SYNTH_BENCHMARKS = ("synth-train", "synth-validation", "synth-heldout")
+SYNTH_BENCHMARKS = ("synth-train", "synth-validation", "synth-heldout", "synth-prompts")
 
 
 def register_synth_benchmarks(register: Callable[..., object]) -> None:
