@@ -152,7 +152,7 @@ class Runner:
         if pid is not None:
             selector.register(pidfd, selectors.EVENT_READ, "exit")
         outcome, ended, launcher_gone = None, None, pid is None
-        while outcome is None and not launcher_gone:
+        while outcome is None and pid is not None:  # no pid: the launcher died before starting the job
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 outcome = "timeout"

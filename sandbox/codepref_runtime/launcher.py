@@ -47,13 +47,13 @@ class Launcher:
         return int(message), pidfds[0]
 
     def exit_status(self, timeout: float = LAUNCHER_WAIT_S):
-        status, user, system, max_rss = struct.unpack(EXIT_FORMAT, self._receive(64, timeout))
+        status, user, system, max_rss = struct.unpack(EXIT_FORMAT, self._receive(timeout))
         return status, types.SimpleNamespace(ru_utime=user, ru_stime=system, ru_maxrss=max_rss)
 
-    def _receive(self, size: int, timeout: float = LAUNCHER_WAIT_S) -> bytes:
+    def _receive(self, timeout: float) -> bytes:
         self.channel.settimeout(timeout)
         try:
-            message = self.channel.recv(size)
+            message = self.channel.recv(struct.calcsize(EXIT_FORMAT))
         except OSError as exc:  # socket.timeout included
             raise LauncherGone(f"the job launcher stopped answering ({exc.__class__.__name__})") from None
         if not message:
