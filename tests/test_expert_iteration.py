@@ -2,11 +2,16 @@
 bootstrap over problems that every reported change carries."""
 
 import importlib.util
+import json
 import random
 import sys
 from pathlib import Path
 
 import pytest
+
+from codepref.data import load_problems
+from codepref.evaluate.runner import default_results_path
+from codepref.synth.problems import generate_split
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,3 +58,39 @@ def test_programs_that_differ_only_in_constants_share_a_shape_and_a_changed_step
     assert ei.constant_shape(right) == ei.constant_shape(right.replace("3", "4").replace("2", "5"))
     assert ei.constant_shape(right) != ei.constant_shape(right.replace("x > 2", "x < 2"))
     assert ei.constant_shape("def f(:\n") is None
+
+
+def test_coverage_splits_a_measurement_by_whether_the_pool_solved_a_prompt_of_the_same_function_shape(
+    ei, tmp_path, capsys
+):
+    def shape(p):
+        return (p.composition.family, *(s.name for s in p.composition.steps))
+
+    prompts, measured = generate_split("prompts"), generate_split("validation")
+    shapes_in_pool = {shape(p) for p in prompts}
+    solved = next(p for p in measured if shape(p) in shapes_in_pool)
+    solved_shape = shape(solved)
+    unsolved = next(p for p in measured if shape(p) in shapes_in_pool and shape(p) != solved_shape)
+    absent = next(p for p in measured if shape(p) not in shapes_in_pool)  # a constant-free function
+    ids = {p.prompt: p.task_id for p in load_problems("synth-prompts")}
+    pool_rows = [  # one passing sample of the first shape, a failing one of the second
+        (ids[next(q.prompt for q in prompts if shape(q) == solved_shape)], True),
+        (ids[next(q.prompt for q in prompts if shape(q) == shape(unsolved))], False),
+    ]
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    judged = pool / "samples.distinct.jsonl"
+    judged.write_text("".join(json.dumps({"task_id": k, "completion": "pass"}) + "\n" for k, _ in pool_rows))
+    default_results_path(judged).write_text(
+        "".join(json.dumps({"line": i, "passed": ok}) + "\n" for i, (_, ok) in enumerate(pool_rows, 1))
+    )
+    task_of = {p.prompt: p.task_id for p in load_problems("synth-validation")}
+    counts = {task_of[solved.prompt]: 7, task_of[unsolved.prompt]: 1, task_of[absent.prompt]: 4}
+    (tmp_path / "run" / "eval-1").mkdir(parents=True)
+    (tmp_path / "run" / "eval-1" / "figures.json").write_text(json.dumps({"counts": counts}))
+
+    ei.coverage(pool, [f"{tmp_path / 'run'}:1"], "synth-prompts", "synth-validation")
+    figures = json.loads(capsys.readouterr().out.split(" ", 1)[1])
+    assert figures["solved in pool"]["sampled"] == pytest.approx(0.7)
+    assert figures["unsolved in pool"]["sampled"] == pytest.approx(0.1)
+    assert figures["not in pool"]["sampled"] == pytest.approx(0.4)

@@ -45,7 +45,7 @@ SPLITS = ("train", "validation", "heldout", "prompts")
 # Changes whenever the same seed would generate different problems; coder recipes hash it, so a coder trained
 # on problems that no longer exist is rebuilt.
 SYNTH_VERSION = 2
-SPLIT_SIZES = {"train": 2400, "validation": 200, "heldout": 300, "prompts": 1600}
+SPLIT_SIZES = {"train": 2400, "validation": 200, "heldout": 300, "prompts": 8000}
 # Share of the non-trivial composition keys (two real primitives) that train sees; validation and heldout
 # share the rest.
 TRAIN_KEY_SHARE = 0.6
