@@ -89,12 +89,24 @@ def judge(benchmark: str, problems: list[Any], completions: dict, out: Path, wor
     evaluate_samples(
         benchmark, samples, ks=[1], workers=workers, backend="process", progress=False, problems_list=problems
     )
-    results = [json.loads(line) for line in default_results_path(samples).read_text().splitlines()]
-    passed = {r["line"]: r["passed"] for r in results}
     verdicts: dict[str, dict[str, bool]] = {k: {} for k in completions}
-    for line, (k, c) in enumerate(distinct, 1):
-        verdicts[k][c] = passed[line]
+    for k, c, passed in read_judged(samples):
+        verdicts[k][c] = passed
     return verdicts
+
+
+def read_judged(samples: Path) -> list[tuple[str, str, bool]]:
+    """(task_id, completion, passed) per line of a judged samples file, in its order (the results file
+    is written in completion order, keyed by line)."""
+    passed = {r["line"]: r["passed"] for r in map(json.loads, open(default_results_path(samples)))}
+    rows = map(json.loads, open(samples))
+    return [(r["task_id"], r["completion"], passed[line]) for line, r in enumerate(rows, 1)]
+
+
+def example_verdicts(problems: list[Any], completions: dict, out: Path, workers: int, benchmark: str) -> dict:
+    """task_id -> {completion: passes the prompt's own `>>>` examples}: the hidden tests are not used."""
+    shown = [replace(p, test_list=tuple(prompt_example_tests(p.prompt, p.entry_point))) for p in problems]
+    return judge(benchmark, shown, completions, out, workers)
 
 
 def measure(model: Path, benchmark: str, problems: list[Any], out: Path, seed: int, workers: int) -> dict:
@@ -211,11 +223,10 @@ def run(args: argparse.Namespace) -> None:
             completions = sample(model, prompts, pool / "samples.jsonl", args.samples, 0.8, seed)
             verdicts = judge(args.prompts, prompts, completions, pool / "samples.jsonl", args.workers)
         if args.select == "examples":  # selected by the visible examples, scored by the hidden tests
-            shown = [
-                replace(p, test_list=tuple(prompt_example_tests(p.prompt, p.entry_point))) for p in prompts
-            ]
-            by_examples = judge(args.prompts, shown, completions, pool / "examples.jsonl", args.workers)
-            chosen = select(by_examples, "oracle", rng)
+            shown = example_verdicts(
+                prompts, completions, pool / "examples.jsonl", args.workers, args.prompts
+            )
+            chosen = select(shown, "oracle", rng)
         else:
             chosen = select(verdicts, "oracle" if args.select == "canonical" else args.select, rng)
         texts = {p.task_id: solution_prompt(p.prompt, p.entry_point).text for p in prompts}
@@ -299,15 +310,10 @@ def errors(specs: list[str], benchmark: str) -> None:
     for spec in specs:
         run_dir, r = spec.rsplit(":", 1)
         here = Path(run_dir) / f"eval-{r}"
-        judged = here / "sampled.distinct.jsonl"
-        rows = [json.loads(line) for line in judged.read_text().splitlines()]
-        passed = {
-            json.loads(line)["line"]: json.loads(line)["passed"]
-            for line in open(default_results_path(judged))
-        }
-        failing = [(r["task_id"], r["completion"]) for i, r in enumerate(rows, 1) if not passed[i]]
+        judged = read_judged(here / "sampled.distinct.jsonl")
+        failing = [(k, c) for k, c, passed in judged if not passed]
         completions = read_samples(
-            [problems[k] for k in dict.fromkeys(r["task_id"] for r in rows)], here / "sampled.jsonl"
+            [problems[k] for k in dict.fromkeys(k for k, _, _ in judged)], here / "sampled.jsonl"
         )
         fails = same = 0
         for k, c in failing:  # each distinct failure weighted by how often it was sampled
@@ -323,24 +329,22 @@ def errors(specs: list[str], benchmark: str) -> None:
 
 def coverage(pool: Path, specs: list[str], prompts: str, benchmark: str) -> None:
     """POOL RUN:ROUND [...]: sampled pass@1 of each measurement on three parts of `benchmark`: problems whose
-    composition has a loop prompt the pool solved, one it never solved, and none at all (a composition
-    without constants has one function, so a measured problem's solution bans every prompt of it)."""
+    function shape (primitives and output, constants aside) has a loop prompt the pool solved, one it never
+    solved, and none at all (a shape without constants has one function, so a measured problem's solution
+    bans every prompt of it)."""
     from codepref.synth.problems import generate_split
 
-    def compositions(split: str) -> dict[str, tuple[str, ...]]:  # prompt text -> its primitives, output too
+    def shapes(split: str) -> dict[str, tuple[str, ...]]:  # prompt text -> its primitives, output too
         problems = generate_split(split.removeprefix("synth-"))
         return {p.prompt: (p.composition.family, *(s.name for s in p.composition.steps)) for p in problems}
 
-    of_prompt = compositions(prompts)
-    judged = pool / "samples.distinct.jsonl"
-    results = (json.loads(line) for line in open(default_results_path(judged)))
-    passed = {r["line"]: r["passed"] for r in results}
+    of_prompt = shapes(prompts)
     texts = {p.task_id: p.prompt for p in load_problems(prompts)}
     solved: dict[tuple[str, ...], bool] = {}
-    for line, row in enumerate((json.loads(text) for text in open(judged)), 1):
-        key = of_prompt[texts[row["task_id"]]]
-        solved[key] = solved.get(key, False) or passed[line]
-    of_measured = compositions(benchmark)
+    for task_id, _, passed in read_judged(pool / "samples.distinct.jsonl"):
+        key = of_prompt[texts[task_id]]
+        solved[key] = solved.get(key, False) or passed
+    of_measured = shapes(benchmark)
     parts: dict[str, list[str]] = {"solved in pool": [], "unsolved in pool": [], "not in pool": []}
     for problem in load_problems(benchmark):
         key = of_measured[problem.prompt]
@@ -369,7 +373,7 @@ def main() -> None:
         "--coverage",
         nargs="+",
         metavar="POOL RUN:ROUND",
-        help="only split measurements by whether the samples in POOL solved a prompt of the composition",
+        help="only split measurements by whether the samples in POOL solved a prompt of the same shape",
     )
     parser.add_argument("--select", choices=("oracle", "examples", "random", "canonical"), default="oracle")
     parser.add_argument("--prompts", default="synth-prompts")

@@ -94,3 +94,14 @@ def test_coverage_splits_a_measurement_by_whether_the_pool_solved_a_prompt_of_th
     assert figures["solved in pool"]["sampled"] == pytest.approx(0.7)
     assert figures["unsolved in pool"]["sampled"] == pytest.approx(0.1)
     assert figures["not in pool"]["sampled"] == pytest.approx(0.4)
+
+
+def test_the_examples_source_judges_samples_by_the_prompts_own_examples_in_the_sandbox(ei, tmp_path):
+    problem = load_problems("synth-prompts")[1]
+    # Prompt 1's two examples return -3 and -12: this answers them by rote and fails every hidden test.
+    wrong_on_hidden_only = "    return -3 if xs[0] == -1 else -12\n"
+    completions = {problem.task_id: [problem.canonical_solution, "    return 0\n", wrong_on_hidden_only]}
+    shown = ei.example_verdicts([problem], completions, tmp_path / "examples.jsonl", 2, "synth-prompts")
+    hidden = ei.judge("synth-prompts", [problem], completions, tmp_path / "hidden.jsonl", 2)
+    assert shown[problem.task_id] == {c: c != "    return 0\n" for c in completions[problem.task_id]}
+    assert hidden[problem.task_id][wrong_on_hidden_only] is False
