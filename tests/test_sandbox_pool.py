@@ -3,6 +3,7 @@ fails its job (never an exception, never a hang) and retires the sandbox, and la
 
 from __future__ import annotations
 
+import queue
 import sys
 from pathlib import Path
 
@@ -196,3 +197,30 @@ def test_an_unexpected_error_in_a_worker_answers_its_jobs_and_the_pool_still_clo
     assert sorted(verdicts) == [str(i) for i in range(6)]
     for verdict in verdicts.values():
         assert verdict.status == Status.SANDBOX_ERROR and "OSError('no such engine')" in verdict.error
+
+
+class ProducerInTheGap(WorkerPool):
+    """Submits jobs just after the worker topped up its sandbox and found the queue empty: the moment a slow
+    producer (a busy machine) hands over its next jobs."""
+
+    def __init__(self, start_sandbox, late: list[Job], results: queue.Queue) -> None:
+        self.late, self.results = late, results
+        super().__init__(start_sandbox=start_sandbox, workers=1)
+
+    def _top_up(self, sandbox, in_flight, retry, stopping):
+        stopping = super()._top_up(sandbox, in_flight, retry, stopping)
+        while self.late:
+            self.submit(self.late.pop(0), self.results)
+        return stopping
+
+
+def test_jobs_handed_over_between_two_top_ups_are_sent_before_their_replies_are_awaited(tmp_path):
+    results: queue.Queue[Verdict] = queue.Queue()
+    late = [Job("pass", ("assert True",), job_id=f"late-{i}") for i in range(3)]
+    pool = ProducerInTheGap(FakeSandboxes(tmp_path), late, results)
+    for i in range(2):  # two in flight, so a top-up does not wait for the queue
+        pool.submit(Job("pass", ("assert True",), job_id=f"early-{i}"), results)
+    verdicts = [results.get(timeout=10) for _ in range(5)]
+    pool.close()
+    assert sorted(v.job_id for v in verdicts) == ["early-0", "early-1", "late-0", "late-1", "late-2"]
+    assert all(v.status == Status.PASSED for v in verdicts), [(v.job_id, v.error) for v in verdicts]

@@ -188,7 +188,12 @@ class WorkerPool:
         stopping = False
         while True:
             try:
-                stopping = self._fill(in_flight, retry, stopping)
+                # Every job taken into in_flight while a sandbox runs is sent to it at once (a job taken but
+                # never sent would leave the next reply answering the wrong job).
+                if sandbox is None:
+                    stopping = self._fill(in_flight, retry, stopping)
+                else:
+                    stopping = self._top_up(sandbox, in_flight, retry, stopping)
                 if not in_flight:
                     break
                 if sandbox is None:
@@ -197,9 +202,7 @@ class WorkerPool:
                         continue
                     for task in in_flight:
                         sandbox.send(task.wire)
-                if self._take_reply(sandbox, in_flight, retry):
-                    stopping = self._top_up(sandbox, in_flight, retry, stopping)
-                else:
+                if not self._take_reply(sandbox, in_flight, retry):
                     sandbox.close()
                     sandbox = None
             except Exception as exc:  # noqa: BLE001 - else the callers of its jobs would wait forever
