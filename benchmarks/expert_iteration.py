@@ -10,21 +10,25 @@ as the coder itself was trained) on the selected ones:
 * `oracle`: every distinct sample that passes its problem's hidden tests;
 * `examples`: a source without labels, CodeT's signal at its simplest: every distinct sample that passes
   the prompt's own `>>>` examples (the problem's visible tests; the hidden ones are not used);
+* `codet`, `codedpo`, `dstc`: the execution rankers, without labels: each prompt's top-ranked distinct
+  samples, where the ranking clears the ranker's trust gate (`--gate`, default codepref.pairs' for it), over
+  a matrix of the samples against the round's sampled tests (4 test samples of the same model, up to 5
+  asserts each) and the prompt's examples counted 30 times (the efficacy config's settings); the round's
+  `gates.json` gives rows and right rows at other gates, on the loop prompts' hidden tests (a training
+  split, never the measured one);
 * `random`: the control, as many distinct samples as `oracle` would take from the same round's samples,
   drawn at random whatever their verdict;
 * `canonical`: a diagnostic ceiling, not a pair source: each prompt's canonical solution (labels the loop
   never has), to tell what these prompts can teach at all.
 
-After every round it measures sampled pass@1 and pass@10 (T=0.8) and greedy pass@1 on `--eval` and
-writes each problem's count of passing samples, so `--compare` can give a paired bootstrap interval over
-problems between any two runs' rounds. Choose settings on synth-validation; synth-heldout is for measuring.
+`--max-steps` gives every source the same training compute whatever its row count. After every round it
+measures sampled pass@1 and pass@10 (T=0.8) and greedy pass@1 on `--eval` and writes each problem's count of
+passing samples; benchmarks/expert_iteration_report.py compares runs (a paired bootstrap over problems) and
+reads their pools. Choose settings on synth-validation; synth-heldout is for measuring.
 
     python benchmarks/expert_iteration.py --select oracle --eval synth-validation -o OUT/oracle-s0
-    python benchmarks/expert_iteration.py --compare OUT/oracle-s0:0 OUT/oracle-s0:1
-    python benchmarks/expert_iteration.py --coverage OUT/samples-...-1 OUT/oracle-s0:0 OUT/oracle-s0:1
-
-`--coverage` splits a measurement by whether the round-1 pool solved a loop prompt of the same function
-shape (primitives and output, constants aside): what the samples can teach reaches only those.
+    python benchmarks/expert_iteration.py --select dstc --max-steps 572 --eval synth-validation -o OUT/dstc-s0
+    python benchmarks/expert_iteration_report.py --compare OUT/oracle-s0:0 OUT/oracle-s0:1 OUT/dstc-s0:1
 """
 
 from __future__ import annotations
@@ -42,32 +46,42 @@ import numpy as np
 
 from codepref.coder import RECIPES, cached_coder
 from codepref.data import load_problems
-from codepref.evaluate.passk import pass_at_k
-from codepref.evaluate.runner import default_results_path, evaluate_samples
+from codepref.evaluate.passk import paired_bootstrap, pass_at_k
+from codepref.evaluate.runner import evaluate_samples, judged_samples
 from codepref.generate import GenerationRequest, PromptRecord, generate_jsonl, read_generations
 from codepref.generate.extract import truncate_at_stop
-from codepref.generate.prompts import solution_prompt
+from codepref.generate.prompts import codet_test_prompt, solution_prompt
 from codepref.matrix.examples import prompt_example_tests
+from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
 
-BOOTSTRAP_DRAWS = 10_000
+RANKERS = ("codet", "codedpo", "dstc")
 
 
 # --- sampling and judging --------------------------------------------------------------------------------
 
 
-def sample(model: Path, problems: list[Any], out: Path, n: int, temperature: float, seed: int) -> dict:
-    """task_id -> n completions (resumable: generate_jsonl skips prompts already in `out`)."""
+def sample(
+    model: Path, problems: list[Any], out: Path, n: int, temperature: float, seed: int, tests: bool = False
+) -> dict:
+    """task_id -> n completions of each solution prompt, or of each test prompt with `tests` (resumable:
+    generate_jsonl skips prompts already in `out`)."""
     from codepref.generate.hf import HFGenerator
 
-    prompts = {p.task_id: solution_prompt(p.prompt, p.entry_point) for p in problems}
+    render = codet_test_prompt if tests else solution_prompt
     if not out.exists() or len(read_generations(out)) < len(problems):
-        records = [PromptRecord(key=k, prompt=v.text, stop=v.stop) for k, v in prompts.items()]
+        records = [
+            PromptRecord(key=p.task_id, prompt=prompt.text, stop=prompt.stop)
+            for p in problems
+            for prompt in [render(p.prompt, p.entry_point)]
+        ]
         request = GenerationRequest(
-            prompts=(), n=n, temperature=temperature, top_p=0.95, max_tokens=96, seed=seed
+            prompts=(), n=n, temperature=temperature, top_p=0.95, max_tokens=128 if tests else 96, seed=seed
         )
         generator = HFGenerator(str(model), batch_size=160)  # a 2M-parameter model: wide batches
         generate_jsonl(generator, records, out, request, chunk_size=64)
         generator.close()
+    if tests:
+        return {k: [c["text"] for c in row["completions"]] for k, row in read_generations(out).items()}
     return read_samples(problems, out)
 
 
@@ -90,23 +104,70 @@ def judge(benchmark: str, problems: list[Any], completions: dict, out: Path, wor
         benchmark, samples, ks=[1], workers=workers, backend="process", progress=False, problems_list=problems
     )
     verdicts: dict[str, dict[str, bool]] = {k: {} for k in completions}
-    for k, c, passed in read_judged(samples):
+    for k, c, passed in judged_samples(samples):
         verdicts[k][c] = passed
     return verdicts
-
-
-def read_judged(samples: Path) -> list[tuple[str, str, bool]]:
-    """(task_id, completion, passed) per line of a judged samples file, in its order (the results file
-    is written in completion order, keyed by line)."""
-    passed = {r["line"]: r["passed"] for r in map(json.loads, open(default_results_path(samples)))}
-    rows = map(json.loads, open(samples))
-    return [(r["task_id"], r["completion"], passed[line]) for line, r in enumerate(rows, 1)]
 
 
 def example_verdicts(problems: list[Any], completions: dict, out: Path, workers: int, benchmark: str) -> dict:
     """task_id -> {completion: passes the prompt's own `>>>` examples}: the hidden tests are not used."""
     shown = [replace(p, test_list=tuple(prompt_example_tests(p.prompt, p.entry_point))) for p in problems]
     return judge(benchmark, shown, completions, out, workers)
+
+
+def ranker_tops(
+    method: str, problems: list[Any], completions: dict, tests: dict, out: Path, workers: int
+) -> dict[str, tuple[float, set[str]]]:
+    """task_id -> (the ranking's top confidence, the completions in its top set); -1 where no sample passed
+    any test, which no trust gate lets through.
+
+    The ranker sees what the loop's matrix stage gives it (efficacy config's settings): the round's sampled
+    tests, up to 5 asserts per sample, and the prompt's own examples counted 30 times each; no hidden test."""
+    from codepref.matrix import MatrixProblem, build_matrices, load_matrices, with_example_tests
+    from codepref.rank.ranked import execution_judges, rank_matrices
+    from codepref.sandbox import Sandbox
+    from codepref.sandbox.types import limits_profile
+
+    matrix_file = out / "matrix.jsonl"
+    if not matrix_file.exists() or sum(1 for _ in open(matrix_file)) < len(problems):
+        shown = [
+            with_example_tests(
+                MatrixProblem.from_raw(
+                    p.task_id, p.prompt, p.entry_point, completions[p.task_id], tests[p.task_id], limit=5
+                ),
+                prompt_example_tests(p.prompt, p.entry_point),
+                30,
+            )
+            for p in problems
+        ]
+        with Sandbox(backend="process", workers=workers, limits=limits_profile("pipeline")) as sandbox:
+            build_matrices(shown, matrix_file, sandbox, test_timeout_s=1.0, progress=False)
+    matrices = list(load_matrices(matrix_file))
+    tops = {}
+    for matrix, ranked in zip(matrices, rank_matrices(matrices, execution_judges(method)), strict=True):
+        confidence = ranked.top_confidence if ranked.has_signal and ranked.order else -1.0
+        tops[matrix.task_id] = (confidence, {completions[matrix.task_id][i] for i in ranked.top})
+    return tops
+
+
+def trusted_tops(tops: dict, completions: dict, gate: float) -> dict:
+    """task_id -> {completion: in a top set whose confidence clears the gate (`RankedProblem.trusted`)}."""
+    return {
+        k: {c: confidence > gate and c in top for c in completions[k]}
+        for k, (confidence, top) in tops.items()
+    }
+
+
+def gate_sweep(tops: dict, completions: dict, verdicts: dict) -> list[dict]:
+    """Rows kept and rows right (hidden tests of the loop prompts, a training split) at gates spread over the
+    rankings' top confidences: what a gate is chosen on, never the measured split."""
+    confidences = sorted({c for c, _ in tops.values() if c >= 0})
+    gates = sorted({-0.5, *np.quantile(confidences, np.linspace(0, 0.9, 10)).round(4)}) if confidences else []
+    sweep = []
+    for gate in gates:
+        kept = [(k, c) for k, v in trusted_tops(tops, completions, gate).items() for c, ok in v.items() if ok]
+        sweep.append({"gate": float(gate), "rows": len(kept), "right": sum(verdicts[k][c] for k, c in kept)})
+    return sweep
 
 
 def measure(model: Path, benchmark: str, problems: list[Any], out: Path, seed: int, workers: int) -> dict:
@@ -200,7 +261,7 @@ def run(args: argparse.Namespace) -> None:
     (out / "settings.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}, indent=1))
     prompts = load_problems(args.prompts)[args.offset : args.offset + args.limit]
     evaluated = load_problems(args.eval)[: args.eval_limit]
-    model = Path(args.model) if args.model else cached_coder(RECIPES["cpu"])
+    model = Path(args.model) if args.model else cached_coder(replace(RECIPES["cpu"], seed=args.coder_seed))
     rng = random.Random(f"select:{args.seed}")
     start = model
     history = []
@@ -227,6 +288,12 @@ def run(args: argparse.Namespace) -> None:
                 prompts, completions, pool / "examples.jsonl", args.workers, args.prompts
             )
             chosen = select(shown, "oracle", rng)
+        elif args.select in RANKERS:  # selected by a ranker over sampled tests and examples, no label
+            tests = sample(model, prompts, pool / "tests.jsonl", args.samples, 0.8, seed, tests=True)
+            gate = DEFAULT_MIN_TOP_CONFIDENCE[args.select] if args.gate is None else args.gate
+            tops = ranker_tops(args.select, prompts, completions, tests, pool, args.workers)
+            (here / "gates.json").write_text(json.dumps(gate_sweep(tops, completions, verdicts), indent=1))
+            chosen = select(trusted_tops(tops, completions, gate), "oracle", rng)
         else:
             chosen = select(verdicts, "oracle" if args.select == "canonical" else args.select, rng)
         texts = {p.task_id: solution_prompt(p.prompt, p.entry_point).text for p in prompts}
@@ -260,122 +327,49 @@ def run(args: argparse.Namespace) -> None:
     (out / "history.json").write_text(json.dumps(history, indent=1))
 
 
+def summarize(out: Path, sources: list[str]) -> dict:
+    """OUT/figures.json: each source's last round against the base (sampled pass@1 change, 95% paired
+    bootstrap interval over problems) and against the random control where it ran (the same, paired between
+    the two runs): differences within one run, what the CI gate checks."""
+
+    def last(source: str) -> tuple[dict, dict]:
+        history = json.loads((out / source / "history.json").read_text())
+        counts = json.loads((out / source / f"eval-{history[-1]['round']}" / "figures.json").read_text())
+        return history[-1], counts["counts"]
+
+    base = json.loads((out / sources[0] / "eval-0" / "figures.json").read_text())
+    figures: dict[str, Any] = {"base": drop_counts(base), "sources": {}}
+    for source in sources:
+        row, counts = last(source)
+        change = paired_bootstrap(base["counts"], counts, 10)
+        entry = {**row, "precision": round(row["rows_right"] / max(1, row["rows"]), 4), "change": change}
+        if "random" in sources and source != "random":
+            entry["minus_random"] = paired_bootstrap(last("random")[1], counts, 10)
+        figures["sources"][source] = entry
+        print(source, json.dumps(entry), flush=True)
+    (out / "figures.json").write_text(json.dumps(figures, indent=1))
+    return figures
+
+
 def drop_counts(figures: dict) -> dict:
     return {k: round(v, 4) for k, v in figures.items() if k != "counts"}
-
-
-# --- comparing two measurements ----------------------------------------------------------------------------
-
-
-def paired_bootstrap(before: dict[str, int], after: dict[str, int], seed: int = 0) -> dict[str, float]:
-    """Sampled pass@1 change (after - before) with a 95% percentile interval, resampling problems."""
-    keys = sorted(before)
-    diff = np.array([(after[k] - before[k]) / 10 for k in keys])
-    draws = np.random.default_rng(seed).integers(0, len(keys), size=(BOOTSTRAP_DRAWS, len(keys)))
-    means = diff[draws].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return {"change": float(diff.mean()), "low": float(low), "high": float(high), "problems": len(keys)}
-
-
-def compare(specs: list[str]) -> None:
-    """RUN:ROUND RUN:ROUND [...]: each later one against the first."""
-
-    def counts(spec: str) -> dict[str, int]:
-        run_dir, r = spec.rsplit(":", 1)
-        return json.loads((Path(run_dir) / f"eval-{r}" / "figures.json").read_text())["counts"]
-
-    base = counts(specs[0])
-    for spec in specs[1:]:
-        print(spec, json.dumps({k: round(v, 4) for k, v in paired_bootstrap(base, counts(spec)).items()}))
-
-
-def constant_shape(program: str) -> str | None:
-    """The program's AST with every literal blanked: two programs of one shape differ in constants only."""
-    import ast
-
-    try:
-        tree = ast.parse(program)
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant):
-            node.value = "K"
-    return ast.dump(tree)
-
-
-def errors(specs: list[str], benchmark: str) -> None:
-    """RUN:ROUND [...]: of each measurement's failing samples, how many have the canonical solution's shape
-    with other constants (the coder's main error: guessing a constant instead of copying it)."""
-    problems = {p.task_id: p for p in load_problems(benchmark)}
-    for spec in specs:
-        run_dir, r = spec.rsplit(":", 1)
-        here = Path(run_dir) / f"eval-{r}"
-        judged = read_judged(here / "sampled.distinct.jsonl")
-        failing = [(k, c) for k, c, passed in judged if not passed]
-        completions = read_samples(
-            [problems[k] for k in dict.fromkeys(k for k, _, _ in judged)], here / "sampled.jsonl"
-        )
-        fails = same = 0
-        for k, c in failing:  # each distinct failure weighted by how often it was sampled
-            count = completions[k].count(c)
-            fails += count
-            right = constant_shape(problems[k].program(problems[k].canonical_solution))
-            same += count * (constant_shape(problems[k].program(c)) == right)
-        print(
-            spec,
-            json.dumps({"failing_samples": fails, "canonical_shape_other_constants": round(same / fails, 3)}),
-        )
-
-
-def coverage(pool: Path, specs: list[str], prompts: str, benchmark: str) -> None:
-    """POOL RUN:ROUND [...]: sampled pass@1 of each measurement on three parts of `benchmark`: problems whose
-    function shape (primitives and output, constants aside) has a loop prompt the pool solved, one it never
-    solved, and none at all (a shape without constants has one function, so a measured problem's solution
-    bans every prompt of it)."""
-    from codepref.synth.problems import generate_split
-
-    def shapes(split: str) -> dict[str, tuple[str, ...]]:  # prompt text -> its primitives, output too
-        problems = generate_split(split.removeprefix("synth-"))
-        return {p.prompt: (p.composition.family, *(s.name for s in p.composition.steps)) for p in problems}
-
-    of_prompt = shapes(prompts)
-    texts = {p.task_id: p.prompt for p in load_problems(prompts)}
-    solved: dict[tuple[str, ...], bool] = {}
-    for task_id, _, passed in read_judged(pool / "samples.distinct.jsonl"):
-        key = of_prompt[texts[task_id]]
-        solved[key] = solved.get(key, False) or passed
-    of_measured = shapes(benchmark)
-    parts: dict[str, list[str]] = {"solved in pool": [], "unsolved in pool": [], "not in pool": []}
-    for problem in load_problems(benchmark):
-        key = of_measured[problem.prompt]
-        part = "not in pool" if key not in solved else "solved in pool" if solved[key] else "unsolved in pool"
-        parts[part].append(problem.task_id)
-    for spec in specs:
-        run_dir, r = spec.rsplit(":", 1)
-        counts = json.loads((Path(run_dir) / f"eval-{r}" / "figures.json").read_text())["counts"]
-        figures = {}
-        for part, ids in parts.items():
-            here = [counts[k] / 10 for k in ids if k in counts]  # a measurement may cover a prefix only
-            figures[part] = {
-                "problems": len(here),
-                "sampled": round(float(np.mean(here)), 4) if here else None,
-            }
-        print(spec, json.dumps(figures))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--compare", nargs="+", metavar="RUN:ROUND", help="only compare runs already made")
-    parser.add_argument("--errors", nargs="+", metavar="RUN:ROUND", help="only classify measured failures")
     parser.add_argument(
-        "--coverage",
+        "--select",
         nargs="+",
-        metavar="POOL RUN:ROUND",
-        help="only split measurements by whether the samples in POOL solved a prompt of the same shape",
+        choices=("oracle", "examples", *RANKERS, "random", "canonical"),
+        default=["oracle"],
+        help="the source; several run one after another in OUT/SOURCE, sharing the round-1 pool, and OUT/"
+        "figures.json compares them",
     )
-    parser.add_argument("--select", choices=("oracle", "examples", "random", "canonical"), default="oracle")
+    parser.add_argument(
+        "--gate", type=float, default=None, help="a ranker's trust gate (default: codepref.pairs' for it)"
+    )
     parser.add_argument("--prompts", default="synth-prompts")
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--limit", type=int, default=6400)
@@ -391,18 +385,19 @@ def main() -> None:
     parser.add_argument("--eval", default="synth-validation")
     parser.add_argument("--eval-limit", type=int, default=None)
     parser.add_argument("--model", default=None, help="the starting model (default: the CPU coder)")
+    parser.add_argument(
+        "--coder-seed", type=int, default=0, help="the CPU coder's recipe seed (another build)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("-o", "--out", type=Path, default=Path("benchmarks/out/expert-iteration"))
     args = parser.parse_args()
-    if args.compare:
-        compare(args.compare)
-    elif args.errors:
-        errors(args.errors, args.eval)
-    elif args.coverage:
-        coverage(Path(args.coverage[0]), args.coverage[1:], args.prompts, args.eval)
-    else:
-        run(args)
+    if len(args.select) == 1:
+        run(argparse.Namespace(**{**vars(args), "select": args.select[0]}))
+        return
+    for source in args.select:
+        run(argparse.Namespace(**{**vars(args), "select": source, "out": args.out / source}))
+    summarize(args.out, args.select)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared test set-up: Docker availability, the sandbox image, and the tiny local model.
+"""Shared test set-up: Docker availability, the sandbox image, the tiny local model, and benchmark scripts.
 
 Tests marked `docker` need a running engine and the sandbox image. Locally they are skipped when the engine
 is unreachable; under CI (CODEPREF_REQUIRE_DOCKER=1, set by .ci/run) a missing engine is an error instead,
@@ -7,8 +7,11 @@ so a broken CI machine can never pass by skipping.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -51,3 +54,22 @@ def tiny_judge_model(tiny_model_dir: Path):
     from codepref.judges.lm import JudgeModel
 
     return JudgeModel(str(tiny_model_dir), device="cpu", batch_size=4)
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """Loads a script of benchmarks/ by file name (they are scripts, not a package) once per session."""
+    loaded: dict[str, ModuleType] = {}
+
+    def load(name: str) -> ModuleType:
+        if name not in loaded:
+            spec = importlib.util.spec_from_file_location(
+                name, Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+            )
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # dataclasses in it look their module up there
+            spec.loader.exec_module(module)
+            loaded[name] = module
+        return loaded[name]
+
+    return load

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from codepref.evaluate.passk import counts_by_task, mean_pass_at_k, parse_ks, pass_at_k
+from codepref.evaluate.passk import counts_by_task, mean_pass_at_k, paired_bootstrap, parse_ks, pass_at_k
 
 
 @pytest.mark.parametrize(
@@ -69,3 +69,16 @@ def test_parse_ks() -> None:
     for bad in ("", "one", "0,1", "-1"):
         with pytest.raises(ValueError, match="-k expects"):
             parse_ks(bad)
+
+
+def test_the_paired_interval_is_a_point_when_every_problem_changes_alike_and_wide_when_they_disagree():
+    before = {f"t/{i}": 2 for i in range(50)}
+    alike = paired_bootstrap(before, {k: 4 for k in before}, 10)
+    assert alike["change"] == pytest.approx(0.2) and alike["low"] == pytest.approx(alike["high"])
+    mixed = paired_bootstrap(before, {k: (10 if i % 2 else 0) for i, k in enumerate(before)}, 10)
+    assert mixed["change"] == pytest.approx(0.3) and mixed["low"] < 0.2 < 0.4 < mixed["high"]
+
+
+def test_a_paired_interval_refuses_two_measurements_of_different_problems():
+    with pytest.raises(ValueError, match="different problems"):
+        paired_bootstrap({"t/0": 1, "t/1": 2}, {"t/0": 1}, 10)

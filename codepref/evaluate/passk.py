@@ -60,3 +60,18 @@ def parse_ks(text: str) -> list[int]:
 
 def format_scores(scores: Mapping[str, float]) -> str:
     return "  ".join(f"{name} {value:.4f}" for name, value in scores.items())
+
+
+def paired_bootstrap(
+    before: Mapping[str, int], after: Mapping[str, int], n: int, draws: int = 10_000, seed: int = 0
+) -> dict[str, float]:
+    """Change in sampled pass@1 (after - before) between two measurements of the same problems, each a
+    count of passing samples out of `n` per problem, with a 95% percentile interval from resampling the
+    problems (paired: one draw picks a problem's before and after together)."""
+    if set(before) != set(after):
+        raise ValueError(f"the two measurements cover different problems ({len(before)} and {len(after)})")
+    keys = sorted(before)
+    diff = np.array([(after[k] - before[k]) / n for k in keys])
+    picks = np.random.default_rng(seed).integers(0, len(keys), size=(draws, len(keys)))
+    low, high = np.percentile(diff[picks].mean(axis=1), [2.5, 97.5])
+    return {"change": float(diff.mean()), "low": float(low), "high": float(high), "problems": len(keys)}

@@ -76,6 +76,14 @@ def default_results_path(samples_path: Path) -> Path:
     return samples_path.with_name(f"{stem}_results.jsonl")
 
 
+def judged_samples(samples_path: Path) -> list[tuple[str, str, bool]]:
+    """(task_id, completion, passed) per line of an evaluated samples file, in the file's order (its
+    results file, written in completion order, is keyed by line)."""
+    passed = {r["line"]: r["passed"] for r in map(json.loads, open(default_results_path(samples_path)))}
+    rows = map(json.loads, open(samples_path))
+    return [(r["task_id"], r["completion"], passed[line]) for line, r in enumerate(rows, 1)]
+
+
 def resolve_task_id(raw: Any, problems: dict[str, Problem]) -> str | None:
     """A sample's task id as the benchmark spells it; MBPP samples may give the bare task number."""
     if isinstance(raw, str) and raw in problems:

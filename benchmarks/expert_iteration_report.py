@@ -1,0 +1,217 @@
+"""What benchmarks/expert_iteration.py's measurements say, read from its run folders (nothing is rerun):
+
+    python benchmarks/expert_iteration_report.py --compare OUT/oracle-s0:0 OUT/oracle-s0:1
+    python benchmarks/expert_iteration_report.py --errors OUT/oracle-s0:1 --eval synth-heldout
+    python benchmarks/expert_iteration_report.py --coverage OUT/samples-...-1 OUT/oracle-s0:0 OUT/oracle-s0:1
+
+`--compare` gives each later RUN:ROUND's sampled pass@1 change against the first with a 95% paired bootstrap
+interval over problems; `--errors` sorts a measurement's failing samples into wrong shape and right shape
+with other constants (the coder's main error); `--coverage` splits a measurement by whether the round-1
+pool solved a loop prompt of the same function shape (primitives and output, constants aside).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from codepref.data import load_problems
+from codepref.evaluate.passk import paired_bootstrap
+from codepref.evaluate.runner import judged_samples
+from codepref.generate import read_generations
+from codepref.generate.extract import truncate_at_stop
+from codepref.generate.prompts import solution_stops
+
+SAMPLES = 10  # sampled completions per measured problem (expert_iteration.py's measure)
+
+
+def sampled_completions(problems: dict, path: Path) -> dict[str, list[str]]:
+    """task_id -> every completion sampled into `path`, cut where the generator's stops cut it."""
+    return {
+        k: [
+            truncate_at_stop(c["text"], solution_stops(problems[k].prompt, problems[k].entry_point))[0]
+            for c in row["completions"]
+        ]
+        for k, row in read_generations(path).items()
+    }
+
+
+def compare(specs: list[str], plot_path: Path | None = None) -> None:
+    """RUN:ROUND RUN:ROUND [...]: each later one against the first; with `plot_path`, also as a chart."""
+
+    def counts(spec: str) -> dict[str, int]:
+        run_dir, r = spec.rsplit(":", 1)
+        return json.loads((Path(run_dir) / f"eval-{r}" / "figures.json").read_text())["counts"]
+
+    base = counts(specs[0])
+    changes = {}
+    for spec in specs[1:]:
+        changes[spec] = {k: round(v, 4) for k, v in paired_bootstrap(base, counts(spec), SAMPLES).items()}
+        print(spec, json.dumps(changes[spec]))
+    if plot_path:
+        plot(changes, specs[0], plot_path)
+
+
+def plot(changes: dict[str, dict], base: str, path: Path) -> None:
+    """One bar per run: its sampled pass@1 change in points, with the 95% paired interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(changes)
+    points = [100 * changes[k]["change"] for k in labels]
+    errors = [
+        [100 * (changes[k]["change"] - changes[k]["low"]) for k in labels],
+        [100 * (changes[k]["high"] - changes[k]["change"]) for k in labels],
+    ]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.2))
+    ax.barh(
+        labels, points, xerr=errors, capsize=3, color=["tab:green" if p > 0 else "tab:red" for p in points]
+    )
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"sampled pass@1 change against {base}, points (95% paired bootstrap)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def constant_shape(program: str) -> str | None:
+    """The program's AST with every literal blanked: two programs of one shape differ in constants only."""
+    import ast
+
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant):
+            node.value = "K"
+    return ast.dump(tree)
+
+
+def errors(specs: list[str], benchmark: str) -> None:
+    """RUN:ROUND [...]: of each measurement's failing samples, how many have the canonical solution's shape
+    with other constants (the coder's main error: guessing a constant instead of copying it)."""
+    problems = {p.task_id: p for p in load_problems(benchmark)}
+    for spec in specs:
+        run_dir, r = spec.rsplit(":", 1)
+        here = Path(run_dir) / f"eval-{r}"
+        judged = judged_samples(here / "sampled.distinct.jsonl")
+        failing = [(k, c) for k, c, passed in judged if not passed]
+        completions = sampled_completions(problems, here / "sampled.jsonl")
+        fails = same = 0
+        for k, c in failing:  # each distinct failure weighted by how often it was sampled
+            count = completions[k].count(c)
+            fails += count
+            right = constant_shape(problems[k].program(problems[k].canonical_solution))
+            same += count * (constant_shape(problems[k].program(c)) == right)
+        print(
+            spec,
+            json.dumps({"failing_samples": fails, "canonical_shape_other_constants": round(same / fails, 3)}),
+        )
+
+
+def coverage(pool: Path, specs: list[str], prompts: str, benchmark: str) -> None:
+    """POOL RUN:ROUND [...]: sampled pass@1 of each measurement on three parts of `benchmark`: problems whose
+    function shape (primitives and output, constants aside) has a loop prompt the pool solved, one it never
+    solved, and none at all (a shape without constants has one function, so a measured problem's solution
+    bans every prompt of it)."""
+    from codepref.synth.problems import generate_split
+
+    def shapes(split: str) -> dict[str, tuple[str, ...]]:  # prompt text -> its primitives, output too
+        problems = generate_split(split.removeprefix("synth-"))
+        return {p.prompt: (p.composition.family, *(s.name for s in p.composition.steps)) for p in problems}
+
+    of_prompt = shapes(prompts)
+    texts = {p.task_id: p.prompt for p in load_problems(prompts)}
+    solved: dict[tuple[str, ...], bool] = {}
+    for task_id, _, passed in judged_samples(pool / "samples.distinct.jsonl"):
+        key = of_prompt[texts[task_id]]
+        solved[key] = solved.get(key, False) or passed
+    of_measured = shapes(benchmark)
+    parts: dict[str, list[str]] = {"solved in pool": [], "unsolved in pool": [], "not in pool": []}
+    for problem in load_problems(benchmark):
+        key = of_measured[problem.prompt]
+        part = "not in pool" if key not in solved else "solved in pool" if solved[key] else "unsolved in pool"
+        parts[part].append(problem.task_id)
+    for spec in specs:
+        run_dir, r = spec.rsplit(":", 1)
+        counts = json.loads((Path(run_dir) / f"eval-{r}" / "figures.json").read_text())["counts"]
+        figures = {}
+        for part, ids in parts.items():
+            here = [counts[k] / 10 for k in ids if k in counts]  # a measurement may cover a prefix only
+            figures[part] = {
+                "problems": len(here),
+                "sampled": round(float(np.mean(here)), 4) if here else None,
+            }
+        print(spec, json.dumps(figures))
+
+
+def precision(pool: Path, prompts: str) -> None:
+    """POOL: how right the label-free evidence is on the round-1 pool's samples (hidden tests of the loop
+    prompts, a training split): of the distinct samples passing the prompt's examples, the share right, by
+    the share of the round's sampled tests each passes (POOL/matrix.jsonl, built by a ranker run)."""
+    from codepref.matrix import load_matrices
+
+    problems = {p.task_id: p for p in load_problems(prompts)}
+    hidden = {(k, c): ok for k, c, ok in judged_samples(pool / "samples.distinct.jsonl")}
+    shown = {(k, c): ok for k, c, ok in judged_samples(pool / "examples.distinct.jsonl")}
+    completions = sampled_completions(problems, pool / "samples.jsonl")
+    bands: dict[str, list[bool]] = {}
+    for matrix in load_matrices(pool / "matrix.jsonl"):
+        sampled = np.array([n > 0 for n in matrix.sampled_counts])
+        seen = set()
+        for i, c in enumerate(completions[matrix.task_id]):
+            key = (matrix.task_id, c)
+            if key in seen or not shown[key]:
+                continue
+            seen.add(key)
+            share = float(matrix.passed[i, sampled].mean()) if sampled.any() else float("nan")
+            band = "no sampled test" if np.isnan(share) else f"{min(int(share * 4), 3) / 4:.2f}+"
+            bands.setdefault(band, []).append(hidden[key])
+    every = [ok for oks in bands.values() for ok in oks]
+    print("passes the examples", json.dumps({"rows": len(every), "right": round(float(np.mean(every)), 3)}))
+    for band, oks in sorted(bands.items()):
+        print(
+            f"  and passes {band} of its sampled tests",
+            json.dumps({"rows": len(oks), "right": round(float(np.mean(oks)), 3)}),
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--compare", nargs="+", metavar="RUN:ROUND", help="change of each against the first")
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="with --compare: draw the changes there")
+    parser.add_argument("--errors", nargs="+", metavar="RUN:ROUND", help="classify measured failures")
+    parser.add_argument(
+        "--coverage",
+        nargs="+",
+        metavar="POOL RUN:ROUND",
+        help="split measurements by whether the samples in POOL solved a prompt of the same shape",
+    )
+    parser.add_argument("--precision", type=Path, metavar="POOL", help="how right the label-free evidence is")
+    parser.add_argument("--prompts", default="synth-prompts", help="the loop prompts POOL was sampled from")
+    parser.add_argument("--eval", default="synth-validation", help="the split the runs measured")
+    args = parser.parse_args()
+    if args.compare:
+        compare(args.compare, args.plot)
+    if args.errors:
+        errors(args.errors, args.eval)
+    if args.coverage:
+        coverage(Path(args.coverage[0]), args.coverage[1:], args.prompts, args.eval)
+    if args.precision:
+        precision(args.precision, args.prompts)
+    if not (args.compare or args.errors or args.coverage or args.precision):
+        parser.error("give --compare, --errors, --coverage or --precision")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""benchmarks/expert_iteration_report.py: the constant-blind program shape, the split of a measurement by
+what the pool solved, and the precision of the label-free evidence in a pool."""
+
+import json
+
+import pytest
+
+from codepref.data import load_problems
+from codepref.evaluate.runner import default_results_path
+from codepref.synth.problems import generate_split
+
+
+@pytest.fixture(scope="module")
+def report(benchmark_script):
+    return benchmark_script("expert_iteration_report")
+
+
+def test_programs_that_differ_only_in_constants_share_a_shape_and_a_changed_step_does_not(report):
+    right = "def f(xs):\n    return [x * 3 for x in xs if x > 2]\n"
+    assert report.constant_shape(right) == report.constant_shape(right.replace("3", "4").replace("2", "5"))
+    assert report.constant_shape(right) != report.constant_shape(right.replace("x > 2", "x < 2"))
+    assert report.constant_shape("def f(:\n") is None
+
+
+def test_coverage_splits_a_measurement_by_whether_the_pool_solved_a_prompt_of_the_same_function_shape(
+    report, tmp_path, capsys
+):
+    def shape(p):
+        return (p.composition.family, *(s.name for s in p.composition.steps))
+
+    prompts, measured = generate_split("prompts"), generate_split("validation")
+    shapes_in_pool = {shape(p) for p in prompts}
+    solved = next(p for p in measured if shape(p) in shapes_in_pool)
+    solved_shape = shape(solved)
+    unsolved = next(p for p in measured if shape(p) in shapes_in_pool and shape(p) != solved_shape)
+    absent = next(p for p in measured if shape(p) not in shapes_in_pool)  # a constant-free function
+    ids = {p.prompt: p.task_id for p in load_problems("synth-prompts")}
+    pool_rows = [  # one passing sample of the first shape, a failing one of the second
+        (ids[next(q.prompt for q in prompts if shape(q) == solved_shape)], True),
+        (ids[next(q.prompt for q in prompts if shape(q) == shape(unsolved))], False),
+    ]
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    judged = pool / "samples.distinct.jsonl"
+    judged.write_text("".join(json.dumps({"task_id": k, "completion": "pass"}) + "\n" for k, _ in pool_rows))
+    default_results_path(judged).write_text(
+        "".join(json.dumps({"line": i, "passed": ok}) + "\n" for i, (_, ok) in enumerate(pool_rows, 1))
+    )
+    task_of = {p.prompt: p.task_id for p in load_problems("synth-validation")}
+    counts = {task_of[solved.prompt]: 7, task_of[unsolved.prompt]: 1, task_of[absent.prompt]: 4}
+    (tmp_path / "run" / "eval-1").mkdir(parents=True)
+    (tmp_path / "run" / "eval-1" / "figures.json").write_text(json.dumps({"counts": counts}))
+
+    report.coverage(pool, [f"{tmp_path / 'run'}:1"], "synth-prompts", "synth-validation")
+    figures = json.loads(capsys.readouterr().out.split(" ", 1)[1])
+    assert figures["solved in pool"]["sampled"] == pytest.approx(0.7)
+    assert figures["unsolved in pool"]["sampled"] == pytest.approx(0.1)
+    assert figures["not in pool"]["sampled"] == pytest.approx(0.4)
+
+
+def test_precision_sorts_the_example_passers_of_a_pool_by_the_share_of_sampled_tests_they_pass(
+    report, benchmark_script, tmp_path, capsys
+):
+    ei = benchmark_script("expert_iteration")  # builds the pool the report reads
+    problem = load_problems("synth-prompts")[1]
+    rote = "    return -3 if xs[0] == -1 else -12\n"  # answers the prompt's two examples, nothing else
+    texts = [problem.canonical_solution, rote, problem.canonical_solution, "    return 0\n"]
+    row = {"key": problem.task_id, "prompt": problem.prompt, "completions": [{"text": t} for t in texts]}
+    (tmp_path / "samples.jsonl").write_text(json.dumps(row) + "\n")
+    completions = ei.read_samples([problem], tmp_path / "samples.jsonl")
+    ei.judge("synth-prompts", [problem], completions, tmp_path / "samples.jsonl", 2)
+    ei.example_verdicts([problem], completions, tmp_path / "examples.jsonl", 2, "synth-prompts")
+    tests = {problem.task_id: ["\nassert ".join(t.removeprefix("assert ") for t in problem.test_list[:3])]}
+    ei.ranker_tops("codet", [problem], completions, tests, tmp_path, 2)  # builds the pool's matrix
+
+    report.precision(tmp_path, "synth-prompts")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == 'passes the examples {"rows": 2, "right": 0.5}'
+    assert [line.strip() for line in lines[1:]] == [
+        'and passes 0.00+ of its sampled tests {"rows": 1, "right": 0.0}',
+        'and passes 0.75+ of its sampled tests {"rows": 1, "right": 1.0}',
+    ]
