@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from codepref.loop.stages import MARKER, STARTED, StageRunner
+from codepref.loop.stages import MARKER, RUN_PREFIX, STARTED, StageRunner
 from codepref.loop.validate import config_from_dict
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
 from codepref.records import read_jsonl
@@ -94,7 +94,7 @@ def write_stage(run_dir: Path, stage: str, inputs_hash: str) -> None:
     directory = run_dir / "round-1" / stage
     directory.mkdir(parents=True)
     (directory / "out.jsonl").write_text("{}\n")
-    summary = {"file": str(directory / "out.jsonl")}
+    summary = {"out_file": f"{RUN_PREFIX}round-1/{stage}/out.jsonl"}  # as StageRunner writes a run's own path
     (directory / MARKER).write_text(json.dumps({"inputs_hash": inputs_hash, "summary": summary}))
     (directory / STARTED).write_text(json.dumps({"inputs_hash": inputs_hash}))
 
@@ -110,8 +110,8 @@ def test_round_one_samples_and_matrix_are_copied_from_a_finished_source_of_the_s
     for stage in ("generate", "matrix"):
         saved = json.loads((cfg.run_dir / "round-1" / stage / MARKER).read_text())
         assert saved["inputs_hash"] == "h-" + stage
-        assert saved["summary"]["file"] == str(cfg.run_dir / "round-1" / stage / "out.jsonl")
-        assert Path(saved["summary"]["file"]).exists()
+        assert saved["summary"]["out_file"] == f"{RUN_PREFIX}round-1/{stage}/out.jsonl"
+        assert (cfg.run_dir / "round-1" / stage / "out.jsonl").exists()
     assert not (cfg.run_dir / "round-1" / "rank").exists()  # the ranking is the source's own
 
 

@@ -1,4 +1,5 @@
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -95,3 +96,13 @@ def test_one_round_on_cpu_resumes_after_a_kill(tiny_model_dir, tmp_path):
     config.write_text(config.read_text().replace("max_steps: 4", "max_steps: 2"))
     rerun = statuses(Loop(load_loop_config(config), str(DATA)).run())
     assert [k for k, v in rerun.items() if v == "ran"] == ["1/train", "1/evaluate"]
+
+    # 4. The run folder moved elsewhere resumes there: every stage is skipped, and round 1's model is found
+    # at the new place (stage records name the run's own files relative to the run).
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.move(run_dir, moved / "cpu-tiny")
+    config.write_text(config.read_text().replace(f"runs_dir: {tmp_path}\n", f"runs_dir: {moved}\n"))
+    result = Loop(load_loop_config(config), str(DATA)).run()
+    assert set(statuses(result).values()) == {"skipped"}
+    assert result.rounds[1].model == str(moved / "cpu-tiny" / "round-1" / "train" / "model")

@@ -24,6 +24,7 @@ Record = TypeVar("Record")
 
 MARKER = "stage.json"  # written last: the stage finished, with its inputs hash and record
 STARTED = "inputs.json"  # written first: the inputs the stage's partial outputs belong to
+RUN_PREFIX = "{run}/"  # a path in a stage record that is relative to the run folder
 
 
 def fingerprint(path: str | Path) -> str:
@@ -81,10 +82,28 @@ class StageRunner:
             return
         directory = self.stage_dir(round_index, name)
         shutil.rmtree(directory, ignore_errors=True)
-        shutil.copytree(donor.stage_dir(round_index, name), directory)
-        for record in (MARKER, STARTED):  # the records name files under the donor's run
-            path = directory / record
-            path.write_text(path.read_text().replace(str(donor.run_dir), str(self.run_dir)))
+        shutil.copytree(donor.stage_dir(round_index, name), directory)  # its records name no run folder
+
+    def _to_disk(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """The summary as `stage.json` keeps it: a path (a `*_file` or `model` field) inside the run is
+        written relative to the run, after `RUN_PREFIX`, so a run folder that was moved or copied resumes."""
+        root = self.run_dir.resolve()
+
+        def relative(key: str, value: Any) -> Any:
+            is_path = isinstance(value, str) and value and (key.endswith("_file") or key == "model")
+            if is_path and Path(value).resolve().is_relative_to(root):
+                return RUN_PREFIX + Path(value).resolve().relative_to(root).as_posix()
+            return value
+
+        return {key: relative(key, value) for key, value in summary.items()}
+
+    def _from_disk(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return {
+            key: str(self.run_dir / value.removeprefix(RUN_PREFIX))
+            if isinstance(value, str) and value.startswith(RUN_PREFIX)
+            else value
+            for key, value in summary.items()
+        }
 
     def run(
         self,
@@ -102,8 +121,9 @@ class StageRunner:
             saved = json.loads(marker.read_text(encoding="utf-8"))
             if saved.get("inputs_hash") == inputs_hash:
                 console.print(f"round {round_index} {name}: up to date, skipped", highlight=False)
-                self.outcomes.append(StageOutcome(name, round_index, "skipped", saved["summary"], 0.0))
-                return record_type(**saved["summary"])
+                summary = self._from_disk(saved["summary"])
+                self.outcomes.append(StageOutcome(name, round_index, "skipped", summary, 0.0))
+                return record_type(**summary)
         if started_file.exists() and json.loads(started_file.read_text()).get("inputs_hash") != inputs_hash:
             shutil.rmtree(directory)  # partial outputs of other inputs: start over
         elif marker.exists():
@@ -121,7 +141,7 @@ class StageRunner:
             "stage": name,
             "round": round_index,
             "inputs_hash": inputs_hash,
-            "summary": summary,
+            "summary": self._to_disk(summary),
             "seconds": round(seconds, 2),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
