@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from codepref.loop.report import iter_stage_files
 from codepref.loop.runner import Loop
 from codepref.loop.text import TextLoop, make_loop
 from codepref.loop.validate import ConfigError, config_from_dict, load_loop_config
@@ -39,8 +38,7 @@ def test_a_text_round_judges_then_trains_and_a_rerun_skips_both(tiny_model_dir, 
     loop = make_loop(cfg)
     assert isinstance(loop, TextLoop)
     result = loop.run()
-    stages = [json.loads(p.read_text()) for p in iter_stage_files(result.run_dir)]
-    judged = next(s for s in stages if s["stage"] == "judge")["summary"]
+    judged = next(o.summary for o in result.outcomes if o.name == "judge")  # paths as the run names them
     assert judged["prompts"] == 2 and judged["pairs"] > 0 and judged["judge"] == "logit"
     assert set(judged["pairs_by_source"]) <= {"policy", "refinement"}
     assert [r.round for r in result.rounds] == [0, 1] and result.rounds[1].trained
