@@ -11,20 +11,17 @@ as the coder itself was trained) on the selected ones:
 * `examples`: a source without labels, CodeT's signal at its simplest: every distinct sample that passes
   the prompt's own `>>>` examples (the problem's visible tests; the hidden ones are not used);
 * `codet`, `codedpo`, `dstc`: the execution rankers, without labels: each prompt's top-ranked distinct
-  samples, where the ranking clears the ranker's trust gate (`--gate`, default codepref.pairs' for it), over
-  a matrix of the samples against the round's sampled tests (4 test samples of the same model, up to 5
-  asserts each) and the prompt's examples counted 30 times (the efficacy config's settings); the round's
-  `gates.json` gives rows and right rows at other gates, on the loop prompts' hidden tests (a training
-  split, never the measured one);
+  samples where the ranking clears the trust gate (`--gate`), over the samples' matrix against the model's
+  own sampled tests and the prompt's examples; the round's `gates.json` gives rows and right rows at other
+  gates, on the loop prompts' hidden tests (a training split, never the measured one);
 * `random`: the control, as many distinct samples as `oracle` would take from the same round's samples,
   drawn at random whatever their verdict;
 * `canonical`: a diagnostic ceiling, not a pair source: each prompt's canonical solution (labels the loop
   never has), to tell what these prompts can teach at all.
 
-`--max-steps` gives every source the same training compute whatever its row count. After every round it
-measures sampled pass@1 and pass@10 (T=0.8) and greedy pass@1 on `--eval` and writes each problem's count of
-passing samples; benchmarks/expert_iteration_report.py compares runs (a paired bootstrap over problems) and
-reads their pools. Choose settings on synth-validation; synth-heldout is for measuring.
+`--max-steps` gives every source the same training compute. After every round it measures sampled pass@1
+and pass@10 (T=0.8) and greedy pass@1 on `--eval`, with each problem's count of passing samples for
+benchmarks/expert_iteration_report.py. Choose settings on synth-validation; synth-heldout is for measuring.
 
     python benchmarks/expert_iteration.py --select oracle --eval synth-validation -o OUT/oracle-s0
     python benchmarks/expert_iteration.py --select dstc --max-steps 572 --eval synth-validation -o OUT/dstc-s0
