@@ -114,13 +114,14 @@ def example_verdicts(problems: list[Any], completions: dict, out: Path, workers:
 
 def ranker_tops(
     method: str, problems: list[Any], completions: dict, tests: dict, out: Path, workers: int
-) -> dict[str, tuple[float, set[str]]]:
-    """task_id -> (the ranking's top confidence, the completions in its top set); -1 where no sample passed
-    any test, which no trust gate lets through.
+) -> dict[str, tuple[Any, set[str]]]:
+    """task_id -> (the problem's `RankedProblem`, the completions in its top set).
 
-    The ranker sees what the loop's matrix stage gives it (efficacy config's settings): the round's sampled
-    tests, up to 5 asserts per sample, and the prompt's own examples counted 30 times each; no hidden test."""
-    from codepref.matrix import MatrixProblem, build_matrices, load_matrices, with_example_tests
+    The ranker sees what the loop's matrix stage builds (codepref.loop.tasks.matrix_problem, with the
+    efficacy config's settings): the round's sampled tests, up to 5 asserts per sample, and the prompt's own
+    examples counted 30 times each; no hidden test."""
+    from codepref.loop import tasks as T
+    from codepref.matrix import build_matrices, load_matrices
     from codepref.rank.ranked import execution_judges, rank_matrices
     from codepref.sandbox import Sandbox
     from codepref.sandbox.types import limits_profile
@@ -128,37 +129,37 @@ def ranker_tops(
     matrix_file = out / "matrix.jsonl"
     if not matrix_file.exists() or sum(1 for _ in open(matrix_file)) < len(problems):
         shown = [
-            with_example_tests(
-                MatrixProblem.from_raw(
-                    p.task_id, p.prompt, p.entry_point, completions[p.task_id], tests[p.task_id], limit=5
-                ),
-                prompt_example_tests(p.prompt, p.entry_point),
-                30,
+            T.matrix_problem(
+                T.make_task(p),
+                "completion",
+                {"completions": [{"text": c} for c in completions[p.task_id]]},
+                {"completions": [{"text": t} for t in tests[p.task_id]]},
+                tests_per_sample=5,
+                example_weight=30,
             )
             for p in problems
         ]
         with Sandbox(backend="process", workers=workers, limits=limits_profile("pipeline")) as sandbox:
             build_matrices(shown, matrix_file, sandbox, test_timeout_s=1.0, progress=False)
     matrices = list(load_matrices(matrix_file))
-    tops = {}
-    for matrix, ranked in zip(matrices, rank_matrices(matrices, execution_judges(method)), strict=True):
-        confidence = ranked.top_confidence if ranked.has_signal and ranked.order else -1.0
-        tops[matrix.task_id] = (confidence, {completions[matrix.task_id][i] for i in ranked.top})
-    return tops
+    return {
+        matrix.task_id: (ranked, {completions[matrix.task_id][i] for i in ranked.top})
+        for matrix, ranked in zip(matrices, rank_matrices(matrices, execution_judges(method)), strict=True)
+    }
 
 
 def trusted_tops(tops: dict, completions: dict, gate: float) -> dict:
-    """task_id -> {completion: in a top set whose confidence clears the gate (`RankedProblem.trusted`)}."""
+    """task_id -> {completion: in a top set resting on execution evidence whose ranking the gate trusts}."""
     return {
-        k: {c: confidence > gate and c in top for c in completions[k]}
-        for k, (confidence, top) in tops.items()
+        k: {c: ranked.has_signal and ranked.trusted(gate) and c in top for c in completions[k]}
+        for k, (ranked, top) in tops.items()
     }
 
 
 def gate_sweep(tops: dict, completions: dict, verdicts: dict) -> list[dict]:
     """Rows kept and rows right (hidden tests of the loop prompts, a training split) at gates spread over the
     rankings' top confidences: what a gate is chosen on, never the measured split."""
-    confidences = sorted({c for c, _ in tops.values() if c >= 0})
+    confidences = sorted({ranked.top_confidence for ranked, _ in tops.values() if ranked.has_signal})
     gates = sorted({-0.5, *np.quantile(confidences, np.linspace(0, 0.9, 10)).round(4)}) if confidences else []
     sweep = []
     for gate in gates:
@@ -336,12 +337,13 @@ def summarize(out: Path, sources: list[str]) -> dict:
 
     base = json.loads((out / sources[0] / "eval-0" / "figures.json").read_text())
     figures: dict[str, Any] = {"base": drop_counts(base), "sources": {}}
+    random_counts = last("random")[1] if "random" in sources else None
     for source in sources:
         row, counts = last(source)
         change = paired_bootstrap(base["counts"], counts, 10)
         entry = {**row, "precision": round(row["rows_right"] / max(1, row["rows"]), 4), "change": change}
-        if "random" in sources and source != "random":
-            entry["minus_random"] = paired_bootstrap(last("random")[1], counts, 10)
+        if random_counts is not None and source != "random":
+            entry["minus_random"] = paired_bootstrap(random_counts, counts, 10)
         figures["sources"][source] = entry
         print(source, json.dumps(entry), flush=True)
     (out / "figures.json").write_text(json.dumps(figures, indent=1))
