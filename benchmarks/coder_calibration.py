@@ -18,12 +18,12 @@ from pathlib import Path
 from codepref.coder import RECIPES, cached_coder
 from codepref.evaluate.runner import evaluate_samples
 from codepref.generate import GenerationRequest, PromptRecord, generate_jsonl
-from codepref.generate.extract import truncate_at_stop
 from codepref.generate.hf import HFGenerator
-from codepref.generate.prompts import codet_test_prompt, solution_prompt
 from codepref.matrix import extract_tests
 from codepref.sandbox import Job, Sandbox
 from codepref.synth import load_synth
+from codepref.tasks.extract import truncate_at_stop
+from codepref.tasks.prompts import codet_test_prompt, solution_prompt
 
 
 def sample(generator, problems, out: Path, n: int, temperature: float, kind: str, max_tokens: int) -> dict:

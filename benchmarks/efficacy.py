@@ -35,9 +35,9 @@ from typing import Any
 
 import yaml
 
+from codepref import tasks as T
 from codepref.generate import read_generations
 from codepref.loop import Loop, LoopConfig, ProblemSet
-from codepref.loop import tasks as T
 from codepref.loop.records import Generated, Matrices, Pairs, Rankings
 from codepref.loop.stages import StageRunner, fingerprint
 from codepref.loop.validate import config_from_dict

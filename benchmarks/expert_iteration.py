@@ -46,10 +46,11 @@ from codepref.data import load_problems
 from codepref.evaluate.passk import paired_bootstrap, pass_at_k
 from codepref.evaluate.runner import evaluate_samples, judged_samples
 from codepref.generate import GenerationRequest, PromptRecord, generate_jsonl, read_generations
-from codepref.generate.extract import truncate_at_stop
-from codepref.generate.prompts import codet_test_prompt, solution_prompt
 from codepref.matrix.examples import prompt_example_tests
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
+from codepref.tasks import make_task
+from codepref.tasks.extract import truncate_at_stop
+from codepref.tasks.prompts import codet_test_prompt, solution_prompt
 
 RANKERS = ("codet", "codedpo", "dstc")
 
@@ -117,11 +118,10 @@ def ranker_tops(
 ) -> dict[str, tuple[Any, set[str]]]:
     """task_id -> (the problem's `RankedProblem`, the completions in its top set).
 
-    The ranker sees what the loop's matrix stage builds (codepref.loop.tasks.matrix_problem, with the
+    The ranker sees what the loop's matrix stage builds (codepref.matrix.matrix_problem, with the
     efficacy config's settings): the round's sampled tests, up to 5 asserts per sample, and the prompt's own
     examples counted 30 times each; no hidden test."""
-    from codepref.loop import tasks as T
-    from codepref.matrix import build_matrices, load_matrices
+    from codepref.matrix import build_matrices, load_matrices, matrix_problem
     from codepref.rank.ranked import execution_judges, rank_matrices
     from codepref.sandbox import Sandbox
     from codepref.sandbox.types import limits_profile
@@ -129,8 +129,8 @@ def ranker_tops(
     matrix_file = out / "matrix.jsonl"
     if not matrix_file.exists() or sum(1 for _ in open(matrix_file)) < len(problems):
         shown = [
-            T.matrix_problem(
-                T.make_task(p),
+            matrix_problem(
+                make_task(p),
                 "completion",
                 {"completions": [{"text": c} for c in completions[p.task_id]]},
                 {"completions": [{"text": t} for t in tests[p.task_id]]},

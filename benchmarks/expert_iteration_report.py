@@ -22,8 +22,8 @@ from codepref.data import load_problems
 from codepref.evaluate.passk import paired_bootstrap
 from codepref.evaluate.runner import judged_samples
 from codepref.generate import read_generations
-from codepref.generate.extract import truncate_at_stop
-from codepref.generate.prompts import solution_stops
+from codepref.tasks.extract import truncate_at_stop
+from codepref.tasks.prompts import solution_stops
 
 SAMPLES = 10  # sampled completions per measured problem (expert_iteration.py's measure)
 

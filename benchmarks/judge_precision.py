@@ -31,9 +31,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from codepref.data.problems import Problem
-from codepref.generate.extract import truncate_at_stop
-from codepref.generate.prompts import codet_test_prompt, solution_prompt
 from codepref.judges import JudgeSettings, build_judge, judged_pairs
 from codepref.judges.consistency import ConsistencyFilter
 from codepref.judges.lm import JudgeModel
@@ -43,6 +40,9 @@ from codepref.judges.self_rationalizing import SelfRationalizingJudge
 from codepref.judges.self_reference import SelfReferenceJudge
 from codepref.matrix.extraction import extract_tests
 from codepref.rank.judge import ExecutionJudge, SandboxMatrixBuilder
+from codepref.tasks.extract import truncate_at_stop
+from codepref.tasks.problem import Problem
+from codepref.tasks.prompts import codet_test_prompt, solution_prompt
 
 TEXT_JUDGES = ("logit", "self_reference", "self_rationalizing", "consistency", "implicit_reward")
 EXECUTION_JUDGES = ("execution:codet", "execution:codedpo")

@@ -30,8 +30,8 @@ import numpy as np
 import yaml
 from efficacy import hidden_verdicts  # benchmarks/ is this script's import path
 
+from codepref import tasks as T
 from codepref.loop import Loop, ProblemSet
-from codepref.loop import tasks as T
 from codepref.loop.models import resolve_model, run_prompt_style
 from codepref.loop.validate import config_from_dict
 from codepref.matrix import ExecutionMatrix, load_matrices

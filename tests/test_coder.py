@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from codepref.coder import TEST_RECIPE, cached_coder
 from codepref.coder.build import sft_rows
-from codepref.generate.prompts import TEST_STOPS, codet_test_prompt, solution_prompt
 from codepref.synth import load_synth
+from codepref.tasks.prompts import TEST_STOPS, codet_test_prompt, solution_prompt
 
 
 def test_sft_rows_teach_the_loops_solution_and_test_prompts():

@@ -223,8 +223,8 @@ def test_generated_test_accuracy_counts_the_sampled_tests_but_not_the_prompts_ex
     example here was never sampled (left out), one was (kept, right), and one sampled test is wrong."""
     import numpy as np
 
+    from codepref import tasks as T
     from codepref.data import load_problems
-    from codepref.loop import tasks as T
     from codepref.matrix import ExecutionMatrix, prompt_example_tests, save_matrices
 
     task = T.make_task(load_problems("synth-validation")[0])

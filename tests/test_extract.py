@@ -1,4 +1,4 @@
-from codepref.generate.extract import (
+from codepref.tasks.extract import (
     extract_code,
     extract_function,
     fenced_blocks,

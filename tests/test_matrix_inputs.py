@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from codepref.data import load_problems
 from codepref.matrix.build import MatrixProblem
-from codepref.matrix.inputs import read_problem_file
+from codepref.matrix.inputs import matrix_problem, read_problem_file
+from codepref.tasks import make_task
 
 
 def test_problem_file_reading(tmp_path):
@@ -58,3 +60,22 @@ def test_matrix_problem_from_raw_counts_tests():
     assert problem.solution_ids == ["X#0", "X#1"]
     with pytest.raises(ValueError, match="X: tests must be distinct"):
         MatrixProblem("X", "", ["    pass\n"], ["assert 1", "assert 1"], [1, 1])
+
+
+def test_completions_are_cut_at_the_prompts_stops_and_matrix_problems_keep_the_order():
+    task = make_task(load_problems("humaneval")[0])
+    solutions = {
+        "completions": [{"text": "    return True\ndef extra():\n    pass\n"}, {"text": "    return False\n"}]
+    }
+    tests = {"completions": [{"text": "has_close_elements([1.0], 0.5) == False\n"}]}
+    problem = matrix_problem(task, "completion", solutions, tests, tests_per_sample=5)
+    assert problem.prompt == task.prompt and problem.solutions == ["    return True", "    return False\n"]
+    assert problem.tests == ["assert has_close_elements([1.0], 0.5) == False"]
+    assert problem.entry_point == "has_close_elements"
+    weighted = matrix_problem(task, "completion", solutions, tests, tests_per_sample=5, example_weight=4)
+    assert weighted.tests == [
+        "assert has_close_elements([1.0], 0.5) == False",
+        "assert has_close_elements([1.0, 2.0, 3.0], 0.5) == False",
+        "assert has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3) == True",
+    ]
+    assert weighted.test_counts == [1, 4, 4]

@@ -8,7 +8,7 @@ from matrices import CODET, make_matrix, ranked
 
 from codepref.pairs.config import PairConfig
 from codepref.pairs.selection import PreferencePair, correctness_pairs
-from codepref.pairs.storage import ChatSamples, PairStore, kto_rows, training_rows, write_pairs
+from codepref.pairs.storage import ChatSamples, PairStore, chat_samples, kto_rows, training_rows, write_pairs
 from codepref.rank.dstc import concatenate
 
 
@@ -113,3 +113,8 @@ def test_dstc_rows_keep_each_sides_test_in_both_styles():
     (row,) = training_rows([dstc], chat)
     assert row["chosen"] == concatenate("answer 1", "assert f(1) == 1")
     assert row["rejected"] == concatenate("answer 0", "assert f(0) == 1")
+
+
+def test_chat_samples_keep_each_tasks_chat_prompt_and_whole_answers():
+    chat = chat_samples({"t": {"prompt": "<chat>", "completions": [{"text": "a"}, {"text": "b"}]}})
+    assert chat["t"].prompt == "<chat>" and chat["t"].answers == ["a", "b"]

@@ -4,14 +4,14 @@ import os
 
 from data_dir import DATA_DIR as DATA
 
-from codepref.generate.prompts import (
+from codepref.tasks.prompts import (
     BODY_STOPS,
     MODULE_STOPS,
     chat_codet_test_prompt,
     chat_solution_prompt,
     codet_test_prompt,
     ends_inside_function,
-    mbpp_prompt,
+    mbpp_docstring_prompt,
     solution_prompt,
     strip_docstring_examples,
 )
@@ -83,7 +83,7 @@ def test_test_prompt_is_codet_format():
 
 
 def test_mbpp_style_prompts():
-    prompt = mbpp_prompt("Write a  function to add\ntwo numbers.", "assert add(1, 2) == 3")
+    prompt = mbpp_docstring_prompt("Write a  function to add\ntwo numbers.", "assert add(1, 2) == 3")
     assert prompt == '"""\nWrite a function to add two numbers.\nassert add(1, 2) == 3\n"""\n'
     assert not ends_inside_function(prompt, "add")
     assert solution_prompt(prompt, "add").stop == MODULE_STOPS

@@ -10,7 +10,6 @@ import random
 import pytest
 
 from codepref.data import DataFileError, load_problems
-from codepref.generate.prompts import codet_test_prompt, strip_docstring_examples
 from codepref.synth import SYNTH_BENCHMARKS, load_synth
 from codepref.synth.compose import FAMILIES, compile_function, draw, keys_of, near_misses
 from codepref.synth.primitives import (
@@ -21,6 +20,7 @@ from codepref.synth.primitives import (
     WORD_MAPS,
 )
 from codepref.synth.problems import SYNTH_VERSION, generate_split, split_keys
+from codepref.tasks.prompts import codet_test_prompt, strip_docstring_examples
 
 # The problems each SYNTH_VERSION generates (seed 0, all three splits). Coders are cached by the version, so a
 # change to the generator must bump it and record the new digest here, or a stale coder would be reused.

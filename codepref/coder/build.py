@@ -2,7 +2,7 @@
 model trained from scratch with TRL's `SFTTrainer` to write both things the loop samples from it:
 
 * solutions: the problem's prompt (signature and docstring) continued by the function body, exactly the
-  completion-style prompt of `codepref.generate.prompts.solution_prompt`;
+  completion-style prompt of `codepref.tasks.prompts.solution_prompt`;
 * tests: the CodeT-style test prompt of `codet_test_prompt` (examples removed, `pass`, a comment, a dangling
   `assert `) continued by assert lines, here the problem's hidden asserts.
 
@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from codepref.coder.recipe import CPU_RECIPE, CoderRecipe
+from codepref.generate.tiny import EOS_TOKEN, build_once, default_cache_dir, qwen2_config, train_tokenizer
+from codepref.synth.problems import generate_split
+from codepref.tasks.prompts import codet_test_prompt, solution_prompt
 
 MARKER = "coder_recipe.json"
 
 
 def sft_rows(recipe: CoderRecipe) -> list[dict[str, str]]:
     """Prompt-completion rows: one solution and one test-writing example per training problem."""
-    from codepref.generate.prompts import codet_test_prompt, solution_prompt
-    from codepref.synth.problems import generate_split
-
     rows = []
     for problem in generate_split(
         "train", recipe.synth_seed, size=recipe.sft_problems
@@ -66,8 +66,6 @@ def build_coder(out_dir: str | Path, recipe: CoderRecipe = CPU_RECIPE, progress:
     from datasets import Dataset
     from transformers import AutoTokenizer, GenerationConfig, Qwen2ForCausalLM, set_seed
     from trl import SFTConfig, SFTTrainer
-
-    from codepref.generate.tiny import EOS_TOKEN, qwen2_config, train_tokenizer
 
     started = time.perf_counter()
     out = Path(out_dir)
@@ -141,8 +139,6 @@ def cached_coder(
     recipe: CoderRecipe = CPU_RECIPE, cache_root: str | Path | None = None, progress: bool = True
 ) -> Path:
     """The recipe's model directory, built on first use (a few minutes for the CPU recipe)."""
-    from codepref.generate.tiny import build_once, default_cache_dir
-
     root = Path(cache_root) if cache_root is not None else default_cache_dir() / "models"
     final = root / f"synth-coder-{recipe.name}-{recipe.key()}"
     return build_once(final, MARKER, lambda staging: build_coder(staging, recipe, progress))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from codepref.data.files import DATA_DIR_ENV, resolve_data_dir
 from codepref.data.humaneval import load_humaneval, load_humaneval_plus
 from codepref.data.mbpp import (
     MBPP_SPLITS,
@@ -19,8 +20,8 @@ from codepref.data.mbpp import (
     load_mbpp_sanitized,
     load_mbpp_sanitized_google,
 )
-from codepref.data.problems import DATA_DIR_ENV, DataFileError, Problem, resolve_data_dir
 from codepref.synth.registry import register_synth_benchmarks
+from codepref.tasks.problem import DataFileError, Problem
 
 Loader = Callable[..., list[Problem]]  # (data_dir, *, split, path) -> problems
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codepref.generate.extract import truncate_at_stop
+from codepref.data.files import resolve_data_dir
 from codepref.records import read_records
+from codepref.tasks.extract import truncate_at_stop
 
 # CodeT/Codex stop sequences: a completion ends where the model starts a new top-level statement.
 CODET_STOP_SEQUENCES: tuple[str, ...] = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
@@ -45,8 +46,6 @@ class CodetSamples:
 def codet_data_dir(data_dir: str | Path | None) -> Path:
     """The data directory (`codepref.data.resolve_data_dir`); CodeT's samples have no hub copy, so one
     must be given and exist."""
-    from codepref.data.problems import resolve_data_dir
-
     resolved = resolve_data_dir(data_dir)
     if resolved is None:
         raise ValueError("no data directory: pass --data-dir or set CODEPREF_DATA_DIR")

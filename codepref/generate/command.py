@@ -16,10 +16,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from tqdm import tqdm
 
 from codepref.data import BENCHMARKS, DataFileError, load_problems
-from codepref.generate import Completion, GenerationRequest, Generator
+from codepref.generate import (
+    Completion,
+    GenerationRequest,
+    Generator,
+    make_generator,
+    prompt_style_of,
+    vllm_usable,
+)
 from codepref.records import RecordError, append_record, drop_torn_tail, read_jsonl
+from codepref.tasks import Task, make_task, solution_parts, solution_prompt
 
 STYLES = ("auto", "completion", "chat")
 
@@ -44,7 +53,7 @@ def samples_done(path: Path) -> Counter[str]:
 
 def write_samples(
     generator: Generator,
-    tasks: list[Any],
+    tasks: list[Task],
     out: Path,
     request: GenerationRequest,
     style: str,
@@ -53,12 +62,8 @@ def write_samples(
     chunk_size: int = 16,
     progress: bool = True,
 ) -> int:
-    """Sample `request.n` solutions for each task (codepref.loop Tasks) lacking them in `out`; returns how
-    many samples were written. Tasks sharing stop sequences share one `generate` call per chunk."""
-    from tqdm import tqdm
-
-    from codepref.loop.tasks import solution_prompt
-
+    """Sample `request.n` solutions for each task lacking them in `out`; returns how many samples were
+    written. Tasks sharing stop sequences share one `generate` call per chunk."""
     out.parent.mkdir(parents=True, exist_ok=True)
     done = samples_done(out)
     todo = [(task, solution_prompt(task, style, tokenizer, system)) for task in tasks]
@@ -95,9 +100,7 @@ def write_samples(
     return written
 
 
-def _record(task: Any, style: str, completion: Completion) -> SampleRecord:
-    from codepref.loop.tasks import solution_parts
-
+def _record(task: Task, style: str, completion: Completion) -> SampleRecord:
     prefix, body = solution_parts(task, style, completion.text)
     return SampleRecord(
         task_id=task.problem.task_id,
@@ -137,9 +140,6 @@ def generate_command(
     split: Annotated[str | None, typer.Option(help="MBPP split: train, validation, test or prompt")] = None,
 ) -> None:
     """Sample N solutions per problem of BENCHMARK from MODEL into a samples file `codepref eval` reads."""
-    from codepref.generate import make_generator, prompt_style_of, vllm_usable
-    from codepref.loop.tasks import make_task
-
     if style not in STYLES:
         raise typer.BadParameter(f"choose one of {', '.join(STYLES)}", param_hint="--style")
     try:

@@ -14,16 +14,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from codepref.generate import Completion, GenerationRequest, Generator, GeneratorInfo
+from codepref.generate.base import Completion, GenerationRequest, Generator, GeneratorInfo
+from codepref.generate.engines import make_engine
+from codepref.sandbox.ray_backend import connect, live_nodes, on_node
 
 
 class EngineActor:
     """One generator engine on one node."""
 
     def __init__(self, engine: str, model: str, options: dict[str, Any]) -> None:
-        from codepref.generate import make_generator
-
-        self.generator = make_generator(engine, model, **options)
+        self.generator = make_engine(engine, model, **options)
 
     def generate(self, request: GenerationRequest) -> list[list[Completion]]:
         return self.generator.generate(request)
@@ -45,8 +45,6 @@ class RayGenerator(Generator):
         **engine_options: Any,
     ) -> None:
         import ray
-
-        from codepref.sandbox.ray_backend import connect, live_nodes, on_node
 
         self._ray = ray
         self._owns_connection = connect(address)

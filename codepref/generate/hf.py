@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from codepref.generate import Completion, GenerationRequest, Generator, GeneratorInfo
-from codepref.generate.extract import tokens_covering, truncate_at_stop
+from codepref.generate.base import Completion, GenerationRequest, Generator, GeneratorInfo
+from codepref.tasks.extract import tokens_covering, truncate_at_stop
 
 
 def pick_device(device: str = "auto") -> str:

@@ -16,8 +16,8 @@ import os
 from importlib import metadata
 from typing import Any
 
-from codepref.generate import Completion, GenerationRequest, Generator, GeneratorInfo
-from codepref.generate.extract import tokens_covering
+from codepref.generate.base import Completion, GenerationRequest, Generator, GeneratorInfo
+from codepref.tasks.extract import tokens_covering
 
 CPU_ENGINE_DEFAULTS = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
 CPU_BATCHED_TOKENS = 4096  # the CPU build's own default step size, kept unless a prompt could exceed it

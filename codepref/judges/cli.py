@@ -20,6 +20,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from codepref.judges import JudgeSettings, build_judge, judged_pairs
+from codepref.judges.consistency import ConsistencyFilter
+from codepref.judges.lm import JudgeModel
+from codepref.judges.records import write_pairs
+from codepref.judges.self_rationalizing import SelfRationalizingJudge
+from codepref.judges.sourcing import candidate_pool
 from codepref.judges.text_task import prompt_text
 from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
 
@@ -65,13 +71,6 @@ def judge_command(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sequences per forward pass.")] = 8,
 ) -> None:
     """Judge responses with a model and write preference pairs with per-pair confidence and source."""
-    from codepref.judges import JudgeSettings, build_judge, judged_pairs
-    from codepref.judges.consistency import ConsistencyFilter
-    from codepref.judges.lm import JudgeModel
-    from codepref.judges.records import write_pairs
-    from codepref.judges.self_rationalizing import SelfRationalizingJudge
-    from codepref.judges.sourcing import candidate_pool
-
     try:
         settings = JudgeSettings(
             name=judge,

@@ -17,7 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from codepref.judges.lm import JudgeModel
 from codepref.judges.pairwise import pair_probabilities
 from codepref.judges.records import JudgedPair
+from codepref.matrix import job_timeout_for
 from codepref.rank.judge import Judge
+from codepref.sandbox import Job, Status
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,6 @@ class SandboxFeedback:
         self.program = program
 
     def __call__(self, prompt: str, answer: str) -> str | None:
-        from codepref.matrix import job_timeout_for
-        from codepref.sandbox import Job, Status
-
         tests = tuple(self.tests.get(prompt, ()))
         job = Job(
             program=self.program(prompt, answer),

@@ -16,6 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codepref.judges import JudgeSettings, build_judge, judged_pairs
+from codepref.judges.consistency import ConsistencyFilter
+from codepref.judges.lm import JudgeModel
+from codepref.judges.records import write_pairs
+from codepref.judges.refinement import refinement_pairs
+from codepref.judges.sami import load_constitution, sami_records
+from codepref.judges.sourcing import candidate_pool
 from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
 
 REFINEMENT_SEED_OFFSET = 7919  # refinements sample with a seed of their own, apart from the round's samples
@@ -53,7 +60,7 @@ class TextTaskSettings:
     refinement: bool = False  # also pair each prompt's first sample against its self-refinement
     max_tokens: int = 128
     temperature: float = 0.8
-    constitution: str | None = None  # the sami loss: principles file (codepref.train.sami)
+    constitution: str | None = None  # the sami loss: principles file (codepref.judges.sami)
 
     def __post_init__(self) -> None:
         if isinstance(self.prompts, dict):
@@ -101,13 +108,6 @@ def text_round(
     batch_size: int = 8,
 ) -> dict[str, Any]:
     """Write OUT/pairs.jsonl for one round and return its summary (also in OUT/summary.json)."""
-    from codepref.judges import JudgeSettings, build_judge, judged_pairs
-    from codepref.judges.consistency import ConsistencyFilter
-    from codepref.judges.lm import JudgeModel
-    from codepref.judges.records import write_pairs
-    from codepref.judges.refinement import refinement_pairs
-    from codepref.judges.sourcing import candidate_pool
-
     judge_settings = JudgeSettings(
         name=settings.judge, beta=settings.beta, members=tuple(settings.members), k=settings.k, seed=seed
     )
@@ -180,8 +180,6 @@ def text_round(
 def _sami_round(
     settings: TextTaskSettings, policy: Any, prompts: list[str], out: Path, seed: int
 ) -> dict[str, Any]:
-    from codepref.train.sami import load_constitution, sami_records
-
     if settings.constitution is None:
         raise ValueError("the sami loss needs text.constitution: a principles file")
     records = sami_records(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codepref.coder import CPU_RECIPE
 from codepref.judges.text_task import TextTaskSettings
 from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
 from codepref.pairs.config import PairConfig
@@ -108,8 +109,6 @@ def default_config() -> LoopConfig:
     """The README's one-command run, offline: the synth coder (built here on first use, `codepref coder
     build`) on synth-train prompts it was not trained on, one round, greedy pass@1 on synth-heldout. The
     settings of configs/synth-efficacy.yaml, on fewer problems."""
-    from codepref.coder import CPU_RECIPE
-
     return LoopConfig(
         name="default",
         model="synth-coder",

@@ -9,6 +9,9 @@ from typing import Any
 
 from rich.console import Console
 
+from codepref.coder import RECIPES, cached_coder
+from codepref.generate import make_generator, prompt_style_of, vllm_usable
+from codepref.generate.tiny import cached_tiny_model, default_cache_dir
 from codepref.loop.config import GenerationSettings, LoopConfig, with_tiny_overrides
 
 console = Console(stderr=True, soft_wrap=True)
@@ -19,8 +22,6 @@ def resolve_model(cfg: LoopConfig) -> tuple[str, LoopConfig]:
     if cfg.model == "tiny":
         return str(tiny_model_dir()), cfg
     if cfg.model.startswith("synth-coder"):  # synth-coder[:RECIPE], built here on first use
-        from codepref.coder import RECIPES, cached_coder
-
         recipe = cfg.model.partition(":")[2] or "cpu"
         if recipe not in RECIPES:
             raise ValueError(f"model {cfg.model!r}: unknown coder recipe (choose from {', '.join(RECIPES)})")
@@ -45,8 +46,6 @@ def resolve_model(cfg: LoopConfig) -> tuple[str, LoopConfig]:
 
 
 def tiny_model_dir() -> Path:
-    from codepref.generate.tiny import cached_tiny_model, default_cache_dir
-
     return cached_tiny_model(default_cache_dir() / "models")
 
 
@@ -54,8 +53,6 @@ def run_prompt_style(cfg: GenerationSettings, start_model: str, run_dir: Path) -
     """The run's prompt style, decided once and recorded in `run_dir/prompt_style.json`, so every round
     (and a resumed run) prompts the same way: the configured style, else the one recorded, else the
     starting model's (`prompt_style_of`)."""
-    from codepref.generate import prompt_style_of
-
     record = run_dir / "prompt_style.json"
     if cfg.style != "auto":
         style = cfg.style
@@ -81,14 +78,10 @@ class Models:
 
     @property
     def backend(self) -> str:
-        from codepref.generate import vllm_usable
-
         backend = self.cfg.backend
         return ("vllm" if vllm_usable() else "hf") if backend == "auto" else backend
 
     def generator_for(self, model: str) -> Any:
-        from codepref.generate import make_generator
-
         if self.path != model:
             self.close()
             options = dict(self.cfg.vllm) if self.backend == "vllm" else {"batch_size": self.cfg.batch_size}

@@ -27,15 +27,22 @@ from pathlib import Path
 from typing import Any
 
 from codepref.data import Problem, load_problems, resolve_data_dir
-from codepref.generate import GenerationRequest, generate_jsonl, read_generations
-from codepref.loop import tasks as T
+from codepref.evaluate.runner import evaluate_samples
+from codepref.generate import GenerationRequest, generate_jsonl, prompt_records, read_generations
 from codepref.loop.config import DEFAULT_DATA_DIR, LoopConfig, ProblemSet
 from codepref.loop.models import Models, resolve_model, run_prompt_style
 from codepref.loop.records import Evaluated, Generated, Matrices, Pairs, Rankings, Trained
 from codepref.loop.report import RoundResult, write_summary
 from codepref.loop.stages import StageOutcome, StageRunner, console, fingerprint, text_fingerprint
-from codepref.matrix.format import FORMAT as MATRIX_FORMAT
+from codepref.matrix import FORMAT as MATRIX_FORMAT
+from codepref.matrix import build_matrices, load_matrices, matrix_problem
+from codepref.pairs import chat_samples, read_pairs, training_rows, write_pairs
+from codepref.rank.ranked import execution_judges, rank_matrices, read_rankings, write_rankings
 from codepref.records import read_jsonl, write_jsonl
+from codepref.sandbox import Sandbox
+from codepref.sandbox.types import limits_profile
+from codepref.tasks import Task, make_task, program, solution_prompt, test_prompt
+from codepref.train.trainer import train
 
 
 @dataclass
@@ -78,7 +85,7 @@ class Loop:
         return RunResult(self.cfg.run_dir, results, self.runner.outcomes)
 
     def round(self, r: int, model: str) -> RoundResult:
-        tasks = [T.make_task(p) for p in self.problems(self.cfg.train_problems)]
+        tasks = [make_task(p) for p in self.problems(self.cfg.train_problems)]
         generated = self.generate(r, model, tasks)
         matrices = self.matrix(r, tasks, generated)
         rankings = self.rank(r, matrices)
@@ -96,7 +103,7 @@ class Loop:
 
     # stages -------------------------------------------------------------------------------------------------
 
-    def generate(self, r: int, model: str, tasks: list[T.Task]) -> Generated:
+    def generate(self, r: int, model: str, tasks: list[Task]) -> Generated:
         g = self.cfg.generation
         inputs = {
             "model": fingerprint(model),
@@ -110,8 +117,8 @@ class Loop:
             tokenizer = self.models.tokenizer_for(model) if self.style == "chat" else None
             generator = self.models.generator_for(model)
             for kind, render, n, max_tokens in (
-                ("solutions", T.solution_prompt, g.solutions, g.max_tokens),
-                ("tests", T.test_prompt, g.tests, g.test_max_tokens),
+                ("solutions", solution_prompt, g.solutions, g.max_tokens),
+                ("tests", test_prompt, g.tests, g.test_max_tokens),
             ):
                 rendered = {t.key: render(t, self.style, tokenizer, g.system_prompt) for t in tasks}
                 request = GenerationRequest(
@@ -122,7 +129,7 @@ class Loop:
                     max_tokens=max_tokens,
                     seed=g.seed + r,
                 )
-                records = T.prompt_records(tasks, rendered)
+                records = prompt_records(tasks, rendered)
                 generate_jsonl(generator, records, out / f"{kind}.jsonl", request, chunk_size=g.chunk_size)
             return Generated(
                 style=self.style,
@@ -135,7 +142,7 @@ class Loop:
 
         return self.runner.run(r, "generate", inputs, body, Generated)
 
-    def matrix(self, r: int, tasks: list[T.Task], generated: Generated) -> Matrices:
+    def matrix(self, r: int, tasks: list[Task], generated: Generated) -> Matrices:
         m = self.cfg.matrix
         inputs = {
             "solutions": fingerprint(generated.solutions_file),
@@ -147,12 +154,10 @@ class Loop:
         }
 
         def body(out: Path) -> Matrices:
-            from codepref.matrix import build_matrices
-
             solutions = read_generations(Path(generated.solutions_file))
             tests = read_generations(Path(generated.tests_file))
             problems = [
-                T.matrix_problem(
+                matrix_problem(
                     t, generated.style, solutions[t.key], tests[t.key], m.tests_per_sample, m.prompt_examples
                 )
                 for t in tasks
@@ -186,9 +191,6 @@ class Loop:
         }
 
         def body(out: Path) -> Rankings:
-            from codepref.matrix import load_matrices
-            from codepref.rank.ranked import execution_judges, rank_matrices, write_rankings
-
             judges = execution_judges(p.method, p.seed, **p.rank_options)
             ranked = list(rank_matrices(load_matrices(matrices.matrix_file), judges))
             write_rankings(out / "rankings.jsonl", ranked)
@@ -214,10 +216,6 @@ class Loop:
         }
 
         def body(out: Path) -> Pairs:
-            from codepref.matrix import load_matrices
-            from codepref.pairs import read_pairs, training_rows, write_pairs
-            from codepref.rank.ranked import read_rankings
-
             sandbox = self.sandbox() if p.efficiency or p.fallback != "none" else None
             matrix_list = list(load_matrices(matrices.matrix_file))
             ranked = read_rankings(Path(rankings.rankings_file))
@@ -225,7 +223,7 @@ class Loop:
             pairs = read_pairs(out / "ranked")
             chat = None
             if generated.style == "chat":
-                chat = T.chat_samples(read_generations(Path(generated.solutions_file)))
+                chat = chat_samples(read_generations(Path(generated.solutions_file)))
             rows = training_rows(pairs, chat)
             write_jsonl(out / "train_pairs.jsonl", rows)
             fallback = sum(pair.kind == "executability" for pair in pairs)
@@ -247,8 +245,6 @@ class Loop:
         }
 
         def body(out: Path) -> Trained:
-            from codepref.train.trainer import train
-
             if not read_jsonl(Path(pairs.pairs_file)):
                 console.print(f"round {r} train: no preference pairs, the model is carried over unchanged")
                 return Trained(trained=False, model=model)
@@ -283,12 +279,10 @@ class Loop:
 
     def evaluate_set(self, model: str, spec: ProblemSet, out: Path) -> dict[str, float]:
         """Sample the set's problems, then score the programs with `codepref eval`'s own runner."""
-        from codepref.evaluate.runner import evaluate_samples
-
         e, g = self.cfg.eval, self.cfg.generation
-        tasks = [T.make_task(p, spec.label) for p in self.problems(spec)]
+        tasks = [make_task(p, spec.label) for p in self.problems(spec)]
         tokenizer = self.models.tokenizer_for(model) if self.style == "chat" else None
-        rendered = {t.key: T.solution_prompt(t, self.style, tokenizer, g.system_prompt) for t in tasks}
+        rendered = {t.key: solution_prompt(t, self.style, tokenizer, g.system_prompt) for t in tasks}
         samples_file = out / f"{spec.label}.samples.jsonl"
         request = GenerationRequest(
             prompts=(),
@@ -298,7 +292,7 @@ class Loop:
             max_tokens=e.max_tokens,
             seed=g.seed,
         )
-        records = T.prompt_records(tasks, rendered)
+        records = prompt_records(tasks, rendered)
         generate_jsonl(
             self.models.generator_for(model), records, samples_file, request, chunk_size=g.chunk_size
         )
@@ -309,7 +303,7 @@ class Loop:
             programs = [
                 {
                     "task_id": by_key[key].problem.task_id,
-                    "solution": T.program(by_key[key], self.style, c["text"]),
+                    "solution": program(by_key[key], self.style, c["text"]),
                 }
                 for key, record in read_generations(samples_file).items()
                 for c in record["completions"]
@@ -345,9 +339,6 @@ class Loop:
         """The run's one sandbox pool: every stage's jobs, evaluation included, run in it (canonical
         outputs excepted: codepref.evaluate.expected computes them on a pool of their own)."""
         if self._sandbox is None:
-            from codepref.sandbox import Sandbox
-            from codepref.sandbox.types import limits_profile
-
             s = self.cfg.sandbox
             limits = limits_profile("pipeline", memory_mb=s.memory_mb)
             self._sandbox = self._stack.enter_context(

@@ -18,6 +18,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from codepref.judges.text_task import load_prompts, text_round
 from codepref.loop.config import LoopConfig
 from codepref.loop.models import resolve_model
 from codepref.loop.records import Pairs
@@ -58,8 +59,6 @@ class TextLoop(Loop):
         return RunResult(self.cfg.run_dir, results, self.runner.outcomes)
 
     def judge(self, r: int, model: str, start: str) -> Judged:
-        from codepref.judges.text_task import load_prompts, text_round
-
         settings, g = self.cfg.text, self.cfg.generation
         inputs = {
             "model": fingerprint(model),

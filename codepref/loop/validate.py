@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from codepref.data import split_problem
 from codepref.judges import JUDGES
 from codepref.judges.text_task import PromptSource, TextTaskSettings
 from codepref.loop.config import (
@@ -22,6 +23,7 @@ from codepref.loop.config import (
     SandboxSettings,
 )
 from codepref.pairs.config import PairConfig
+from codepref.sandbox import BACKENDS
 from codepref.train.config import LoraSettings, TrainConfig
 
 SECTIONS: dict[str, type] = {
@@ -200,9 +202,6 @@ def build(data: dict[str, Any]) -> LoopConfig:
 
 def check_values(cfg: LoopConfig) -> list[tuple[str, str]]:
     """Ranges and choices, once every value has the right type."""
-    from codepref.data import split_problem
-    from codepref.sandbox import BACKENDS
-
     g, s, m, e = cfg.generation, cfg.sandbox, cfg.matrix, cfg.eval
     rules: list[tuple[str, bool, str]] = [
         ("rounds", cfg.rounds >= 0, "must be >= 0"),

@@ -23,7 +23,7 @@ from codepref.matrix.extraction import (
     snippet_id,
 )
 from codepref.matrix.format import FORMAT, ExecutionMatrix, load_matrices, save_matrices
-from codepref.matrix.inputs import codet_problems, read_problem_file
+from codepref.matrix.inputs import codet_problems, matrix_problem, read_problem_file
 
 __all__ = [
     "CODET_TESTS_PER_SAMPLE",
@@ -42,6 +42,7 @@ __all__ = [
     "job_timeout_for",
     "join_examples",
     "load_matrices",
+    "matrix_problem",
     "prompt_example_tests",
     "read_problem_file",
     "save_matrices",

@@ -11,7 +11,9 @@ from codepref.matrix.build import build_matrices
 from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT, prompt_example_tests, with_example_tests
 from codepref.matrix.extraction import CODET_TEST_TIMEOUT_S, CODET_TESTS_PER_SAMPLE
 from codepref.matrix.inputs import codet_problems, read_problem_file
+from codepref.sandbox import Sandbox
 from codepref.sandbox.ray_backend import RayAddressOption, backend_for
+from codepref.sandbox.types import limits_profile
 
 
 def matrix_command(
@@ -62,9 +64,6 @@ def matrix_command(
 ) -> None:
     """Build the N x M solution-by-test pass matrix of each problem in the sandbox (one job per solution)."""
     from rich.console import Console
-
-    from codepref.sandbox import Sandbox
-    from codepref.sandbox.types import limits_profile
 
     console = Console(stderr=True, soft_wrap=True)
     limit = tests_per_sample or None

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from codepref.data.codet_samples import CODET_STOP_SEQUENCES
-from codepref.generate.extract import truncate_at_stop
+from codepref.tasks.extract import truncate_at_stop
 
 # CodeT's `--test_case_limit` default: the first 5 valid test snippets of each sampled completion.
 CODET_TESTS_PER_SAMPLE = 5

@@ -1,14 +1,42 @@
-"""Input files of `codepref matrix`: a JSONL file of problems, or CodeT's released HumanEval samples."""
+"""The matrix stage's inputs: a loop task's samples (`matrix_problem`), a JSONL file of problems, or CodeT's
+released HumanEval samples (`codepref matrix`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from codepref.data.codet_samples import load_codet_samples
 from codepref.matrix.build import MatrixProblem
+from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT, prompt_example_tests, with_example_tests
 from codepref.matrix.extraction import CODET_TESTS_PER_SAMPLE, TestPool, collect_tests
 from codepref.records import read_records
+from codepref.tasks.task import Task, solution_parts
+
+
+def matrix_problem(
+    task: Task,
+    style: str,
+    solutions: dict[str, Any],
+    tests: dict[str, Any],
+    tests_per_sample: int,
+    example_weight: int = DEFAULT_EXAMPLE_WEIGHT,
+) -> MatrixProblem:
+    """The matrix stage's input for one task: its sampled solutions as programs, its sampled tests, and
+    the examples its prompt shows counted `example_weight` times each (0: none)."""
+    parts = [solution_parts(task, style, c["text"]) for c in solutions["completions"]]
+    problem = MatrixProblem.from_raw(
+        task.key,
+        parts[0][0] if parts else task.prompt,
+        task.entry_point,
+        [solution for _, solution in parts],
+        [c["text"] for c in tests["completions"]],
+        limit=tests_per_sample or None,
+    )
+    examples = prompt_example_tests(task.prompt, task.entry_point) if example_weight else []
+    return with_example_tests(problem, examples, example_weight)
 
 
 def read_problem_file(path: str | Path, *, limit: int | None = CODET_TESTS_PER_SAMPLE) -> list[MatrixProblem]:
@@ -61,8 +89,6 @@ def codet_problems(
 ) -> list[MatrixProblem]:
     """CodeT's released CodeGen-16B HumanEval samples as matrix problems (HumanEval prompts, truncated
     completions, CodeT-extracted tests)."""
-    from codepref.data.codet_samples import load_codet_samples
-
     samples = load_codet_samples(data_dir)
     chosen = list(samples) if task_ids is None else list(task_ids)
     problems = []

@@ -13,6 +13,8 @@ from codepref.matrix.format import ExecutionMatrix, load_matrices
 from codepref.pairs.config import PairConfig
 from codepref.pairs.storage import write_pairs
 from codepref.rank.ranked import execution_judges, rank_matrices, write_rankings
+from codepref.sandbox import Sandbox
+from codepref.sandbox.types import limits_profile
 
 DEFAULTS = PairConfig()
 
@@ -80,9 +82,6 @@ def pairs_command(
         out.mkdir(parents=True, exist_ok=True)
         write_rankings(out / "rankings.jsonl", rankings.values())
         if efficiency or fallback != "none":
-            from codepref.sandbox import Sandbox
-            from codepref.sandbox.types import limits_profile
-
             with Sandbox(backend=backend, workers=workers, limits=limits_profile("execution")) as sandbox:
                 summary = write_pairs(matrices, rankings, out, config, sandbox=sandbox, progress=progress)
         else:

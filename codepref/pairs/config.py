@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-METHODS = ("codet", "codedpo", "dstc")
+from codepref.rank import RANKERS
+
+METHODS = tuple(RANKERS)  # a pair method is a ranker's name
 FALLBACKS = ("none", "executability")
 # Trust gate: a problem whose top solution's confidence is not above this yields no correctness pair.
 # Confidence scales differ by ranker: codet's is the consensus score over its maximum, codedpo's the share

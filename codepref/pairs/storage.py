@@ -153,3 +153,11 @@ def training_rows(
                 row[side] = concatenate(answer, test) if test else answer
         rows.append(row)
     return rows
+
+
+def chat_samples(generations: dict[str, dict[str, Any]]) -> dict[str, ChatSamples]:
+    """Chat prompts and whole answers by task key (what chat-style training rows are made of)."""
+    return {
+        key: ChatSamples(prompt=record["prompt"], answers=[c["text"] for c in record["completions"]])
+        for key, record in generations.items()
+    }

@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from codepref.matrix import tests_job
 from codepref.rank import RANKERS, rank
+from codepref.sandbox import Status
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +151,6 @@ class SandboxMatrixBuilder:
         self.program = program
 
     def __call__(self, prompt: str, candidates: Sequence[str], tests: Sequence[str]) -> np.ndarray:
-        from codepref.matrix import tests_job
-        from codepref.sandbox import Status
-
         passed = np.zeros((len(candidates), len(tests)), dtype=bool)
         if not candidates or not tests:
             return passed

@@ -7,11 +7,16 @@ with Sandbox(workers=4) as sandbox:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator
 
-from codepref.sandbox.backends import BackendUnavailable, DockerBackend, ProcessBackend
+from codepref.sandbox.backends import (
+    BACKENDS,
+    BackendUnavailable,
+    make_backend,
+    make_backend_or_none,
+)
 from codepref.sandbox.pool import WorkerPool
+from codepref.sandbox.ray_backend import RayPool
 from codepref.sandbox.types import Job, Limits, Status, TestResult, Verdict
 
 __all__ = [
@@ -24,33 +29,8 @@ __all__ = [
     "TestResult",
     "Verdict",
     "make_backend",
+    "make_backend_or_none",
 ]
-
-log = logging.getLogger(__name__)
-BACKENDS = ("auto", "docker", "process")
-
-
-def make_backend(backend: str, limits: Limits, image: str | None = None) -> DockerBackend | ProcessBackend:
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown sandbox backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "docker":
-        return DockerBackend(limits, image)
-    if backend == "process":
-        return ProcessBackend(limits)
-    try:
-        return DockerBackend(limits, image)
-    except BackendUnavailable as exc:
-        log.warning("%s; falling back to the bubblewrap process sandbox", exc)
-        return ProcessBackend(limits)
-
-
-def make_backend_or_none(
-    backend: str, limits: Limits
-) -> tuple[DockerBackend | ProcessBackend | None, str | None]:
-    try:
-        return make_backend(backend, limits), None
-    except BackendUnavailable as exc:
-        return None, str(exc)
 
 
 class Sandbox:
@@ -66,8 +46,6 @@ class Sandbox:
     ):
         self.limits = limits or Limits()
         if backend == "ray":  # never chosen by "auto": it needs a cluster someone started on purpose
-            from codepref.sandbox.ray_backend import RayPool
-
             self.backend = self._pool = RayPool(address, self.limits, image, workers)
             return
         self.backend = make_backend(backend, self.limits, image)

@@ -7,6 +7,7 @@ tmpfs as the only writable place, a non-root user and no capabilities.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -269,3 +270,30 @@ def _system_python() -> str:
         if candidate and os.access(candidate, os.X_OK) and not candidate.startswith(("/root", "/home")):
             return candidate
     raise BackendUnavailable("no system python3 outside /root or /home for the bubblewrap sandbox")
+
+
+log = logging.getLogger(__name__)
+BACKENDS = ("auto", "docker", "process")
+
+
+def make_backend(backend: str, limits: Limits, image: str | None = None) -> DockerBackend | ProcessBackend:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown sandbox backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "docker":
+        return DockerBackend(limits, image)
+    if backend == "process":
+        return ProcessBackend(limits)
+    try:
+        return DockerBackend(limits, image)
+    except BackendUnavailable as exc:
+        log.warning("%s; falling back to the bubblewrap process sandbox", exc)
+        return ProcessBackend(limits)
+
+
+def make_backend_or_none(
+    backend: str, limits: Limits
+) -> tuple[DockerBackend | ProcessBackend | None, str | None]:
+    try:
+        return make_backend(backend, limits), None
+    except BackendUnavailable as exc:
+        return None, str(exc)

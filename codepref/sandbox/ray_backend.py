@@ -34,7 +34,8 @@ from typing import Annotated, Any
 
 import typer
 
-from codepref.sandbox.backends import BackendUnavailable
+from codepref.sandbox.backends import BackendUnavailable, make_backend
+from codepref.sandbox.image import image_tag
 from codepref.sandbox.pool import WorkerPool
 from codepref.sandbox.types import Job, Limits, Status, Verdict
 
@@ -74,8 +75,6 @@ class NodeSandbox:
     """Runs on one Ray node: the local sandbox pool, serving several batches of jobs at once."""
 
     def __init__(self, node_backend: str, limits: Limits, image: str | None, workers: int) -> None:
-        from codepref.sandbox import make_backend
-
         self.backend = make_backend(node_backend, limits, image)
         self.pool = WorkerPool(self.backend.start, workers)
 
@@ -383,8 +382,6 @@ def _local_image_tag(node_backend: str) -> str | None:
     """The image every node must run: the one this driver's sandbox/ content hashes to."""
     if node_backend == "process":
         return None
-    from codepref.sandbox.image import image_tag
-
     return image_tag()
 
 

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from codepref.data.problems import DataFileError, Problem
 from codepref.synth.problems import DEFAULT_SEED, SPLITS, generate_split, to_problem
-from codepref.synth.registry import SYNTH_BENCHMARKS
+from codepref.tasks.problem import DataFileError, Problem
 
 __all__ = ["SYNTH_BENCHMARKS", "load_synth"]
+
+SYNTH_BENCHMARKS = ("synth-train", "synth-validation", "synth-heldout", "synth-prompts")
 
 
 def load_synth(benchmark: str, seed: int = DEFAULT_SEED) -> list[Problem]:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from codepref.data.problems import Problem
 from codepref.synth.compose import (
     ENTRY_NAMES,
     FAMILIES,
@@ -40,6 +39,7 @@ from codepref.synth.compose import (
     near_misses,
     signature,
 )
+from codepref.tasks.problem import Problem
 
 SPLITS = ("train", "validation", "heldout", "prompts")
 # Changes whenever the same seed would generate different problems; coder recipes hash it, so a coder trained

@@ -1,12 +1,12 @@
-"""The synth splits as entries of the data registry (`codepref.data`). Imported by `codepref.data` itself,
-so nothing here imports `codepref.data` or the generator at module level (no import cycle)."""
+"""The synth splits as entries of the data registry (`codepref.data`, which calls
+`register_synth_benchmarks` when it is imported)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-SYNTH_BENCHMARKS = ("synth-train", "synth-validation", "synth-heldout", "synth-prompts")
+from codepref.synth import SYNTH_BENCHMARKS, load_synth
 
 
 def register_synth_benchmarks(register: Callable[..., object]) -> None:
@@ -20,6 +20,4 @@ def register_synth_benchmarks(register: Callable[..., object]) -> None:
 
 
 def _load(benchmark: str) -> list[Any]:
-    from codepref.synth import load_synth
-
     return load_synth(benchmark)

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from codepref.train.config import load_train_config
+from codepref.train.trainer import train
 
 console = Console(stderr=True, soft_wrap=True)  # errors stay on one line
 
@@ -58,8 +59,6 @@ def train_command(
     ] = None,
 ) -> None:
     """Fine-tune MODEL on preference PAIRS with TRL (DPO-family losses or KTO) and save it to OUT."""
-    from codepref.train.trainer import train
-
     try:
         cfg = load_train_config(
             config,

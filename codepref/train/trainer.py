@@ -210,7 +210,7 @@ def train(
     from transformers.trainer_utils import get_last_checkpoint
     from trl import DPOTrainer, KTOTrainer
 
-    from codepref.train.plot import JsonlLogCallback, write_training_log
+    from codepref.train.plot import JsonlLogCallback, write_training_log  # transformers, loaded with it
 
     out = Path(out_dir)
     dataset = load_preference_dataset(pairs, cfg.unpaired, LOSS_COLUMNS.get(cfg.loss, ()))
@@ -230,7 +230,7 @@ def train(
         log_path.unlink(missing_ok=True)  # a fresh run: do not mix in the steps of an abandoned one
     trainer_cls = KTOTrainer if cfg.unpaired else DPOTrainer
     if cfg.per_pair:
-        from codepref.train.loss_trainer import PerPairLossTrainer
+        from codepref.train.loss_trainer import PerPairLossTrainer  # TRL, loaded with it
 
         trainer_cls = functools.partial(
             PerPairLossTrainer, loss=cfg.loss, loss_options=cfg.per_pair_options()

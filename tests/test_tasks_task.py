@@ -1,4 +1,4 @@
-"""Problems as the loop samples them, and how sampled text becomes the program that runs."""
+"""Problems as the loop samples them (codepref.tasks.task), and how sampled text becomes the program that runs."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 from data_dir import DATA_DIR as DATA
 
 from codepref.data import load_problems
-from codepref.loop.tasks import chat_samples, make_task, matrix_problem, program, solution_parts
+from codepref.tasks import make_task, program, solution_parts
 
 
 @pytest.mark.docker
@@ -64,24 +64,3 @@ def test_chat_answers_become_programs_with_the_prompts_imports():
     prefix, code = solution_parts(task, "chat", answer)
     assert prefix == "from typing import List\n\n"  # the prompt's imports, which chat answers often omit
     assert code.startswith("def has_close_elements(numbers, threshold):") and "print(" not in code
-
-
-def test_completions_are_cut_at_the_prompts_stops_and_matrix_problems_keep_the_order():
-    task = make_task(load_problems("humaneval")[0])
-    solutions = {
-        "completions": [{"text": "    return True\ndef extra():\n    pass\n"}, {"text": "    return False\n"}]
-    }
-    tests = {"completions": [{"text": "has_close_elements([1.0], 0.5) == False\n"}]}
-    problem = matrix_problem(task, "completion", solutions, tests, tests_per_sample=5)
-    assert problem.prompt == task.prompt and problem.solutions == ["    return True", "    return False\n"]
-    assert problem.tests == ["assert has_close_elements([1.0], 0.5) == False"]
-    assert problem.entry_point == "has_close_elements"
-    weighted = matrix_problem(task, "completion", solutions, tests, tests_per_sample=5, example_weight=4)
-    assert weighted.tests == [
-        "assert has_close_elements([1.0], 0.5) == False",
-        "assert has_close_elements([1.0, 2.0, 3.0], 0.5) == False",
-        "assert has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3) == True",
-    ]
-    assert weighted.test_counts == [1, 4, 4]
-    chat = chat_samples({task.key: {"prompt": "<chat>", "completions": [{"text": "a"}, {"text": "b"}]}})
-    assert chat[task.key].prompt == "<chat>" and chat[task.key].answers == ["a", "b"]

@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from codepref.data import Problem
-from codepref.generate import PromptRecord, prompts
-from codepref.generate.extract import extract_code, truncate_at_stop
-from codepref.matrix import DEFAULT_EXAMPLE_WEIGHT, MatrixProblem, prompt_example_tests, with_example_tests
-from codepref.pairs import ChatSamples
+from codepref.tasks import prompts
+from codepref.tasks.extract import extract_code, truncate_at_stop
+from codepref.tasks.problem import Problem
 
 
 @dataclass
@@ -36,7 +34,7 @@ def make_task(problem: Problem, set_label: str = "") -> Task:
         example = problem.test_list[0] if problem.test_list else ""
         prompt = prompts.function_prompt(
             problem.entry_point, problem.canonical_solution, problem.description, example
-        ) or prompts.mbpp_prompt(problem.description or problem.prompt, example)
+        ) or prompts.mbpp_docstring_prompt(problem.description or problem.prompt, example)
     return Task(
         problem=problem, prompt=prompt, key=f"{set_label}:{problem.task_id}" if set_label else problem.task_id
     )
@@ -52,18 +50,6 @@ def test_prompt(task: Task, style: str, tokenizer: Any, system: str | None) -> p
     if style == "chat":
         return prompts.chat_codet_test_prompt(task.prompt, task.entry_point, tokenizer, system)
     return prompts.codet_test_prompt(task.prompt, task.entry_point)
-
-
-def prompt_records(tasks: list[Task], rendered: dict[str, prompts.Prompt]) -> list[PromptRecord]:
-    return [
-        PromptRecord(
-            key=t.key,
-            prompt=rendered[t.key].text,
-            stop=rendered[t.key].stop,
-            meta={"task_id": t.problem.task_id, "entry_point": t.entry_point},
-        )
-        for t in tasks
-    ]
 
 
 def solution_parts(task: Task, style: str, text: str) -> tuple[str, str]:
@@ -83,34 +69,3 @@ def program(task: Task, style: str, text: str) -> str:
 def imports_of(source: str) -> str:
     lines = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     return "".join(line + "\n" for line in lines) + ("\n" if lines else "")
-
-
-def matrix_problem(
-    task: Task,
-    style: str,
-    solutions: dict[str, Any],
-    tests: dict[str, Any],
-    tests_per_sample: int,
-    example_weight: int = DEFAULT_EXAMPLE_WEIGHT,
-) -> MatrixProblem:
-    """The matrix stage's input for one task: its sampled solutions as programs, its sampled tests, and
-    the examples its prompt shows counted `example_weight` times each (0: none)."""
-    parts = [solution_parts(task, style, c["text"]) for c in solutions["completions"]]
-    problem = MatrixProblem.from_raw(
-        task.key,
-        parts[0][0] if parts else task.prompt,
-        task.entry_point,
-        [solution for _, solution in parts],
-        [c["text"] for c in tests["completions"]],
-        limit=tests_per_sample or None,
-    )
-    examples = prompt_example_tests(task.prompt, task.entry_point) if example_weight else []
-    return with_example_tests(problem, examples, example_weight)
-
-
-def chat_samples(generations: dict[str, dict[str, Any]]) -> dict[str, ChatSamples]:
-    """Chat prompts and whole answers by task key (what chat-style training rows are made of)."""
-    return {
-        key: ChatSamples(prompt=record["prompt"], answers=[c["text"] for c in record["completions"]])
-        for key, record in generations.items()
-    }

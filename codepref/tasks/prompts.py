@@ -2,7 +2,7 @@
 
 A problem's `prompt` is HumanEval-style Python text: either a function header whose docstring the model
 continues into a body (HumanEval, CodeT's sanitized MBPP), or a module-level docstring after which the model
-writes the whole function (EvalPlus' MBPP+ style, `mbpp_prompt`). Solutions are sampled from the prompt as is
+writes the whole function (EvalPlus' MBPP+ style, `mbpp_docstring_prompt`). Solutions are sampled from the prompt as is
 (completion models) or from a chat-templated request (instruct models). Tests are sampled CodeT-style
 (Chen et al., 2022): the prompt with its docstring examples removed, so they cannot be copied, then
 `pass`, a comment naming the function under test, and a dangling `assert ` that the model completes.
@@ -47,7 +47,7 @@ class Prompt:
     prefix: str = ""  # text of the program that precedes the completion (the prompt itself for completions)
 
 
-def mbpp_prompt(text: str, first_test: str) -> str:
+def mbpp_docstring_prompt(text: str, first_test: str) -> str:
     """An MBPP problem as a module docstring holding the task and one example assert (EvalPlus' MBPP+ format)."""
     text = " ".join(text.split())
     return f'"""\n{text}\n{first_test.strip()}\n"""\n'

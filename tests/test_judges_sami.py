@@ -2,7 +2,7 @@
 
 import pytest
 
-from codepref.train.sami import load_constitution, sami_records, under_principles
+from codepref.judges.sami import load_constitution, sami_records, under_principles
 
 CONSTITUTION = """principles:
   - text: Answer correctly.
