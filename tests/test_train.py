@@ -1,12 +1,15 @@
 import json
+import re
+from dataclasses import fields
 
 import pytest
 import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import DPOConfig
 from typer.testing import CliRunner
 
-from codepref.train.config import TrainConfig, load_train_config
+from codepref.train.config import DPO_LOSS_TYPES, TrainConfig, load_train_config
 from codepref.train.trainer import (
     build_trl_config,
     completion_logprobs,
@@ -141,6 +144,12 @@ def test_loss_names_map_to_trl(tmp_path):
     assert type(kto).__name__ == "KTOConfig" and kto.loss_type == "kto" and kto.desirable_weight == 1.3
     with pytest.raises(ValueError, match="unknown loss 'dpoo'"):
         TrainConfig(loss="dpoo")
+
+
+def test_the_dpo_loss_types_are_the_installed_trls_own():
+    # TRL names its choices only in the field's help (KTOConfig's names none)
+    (loss_type,) = [f for f in fields(DPOConfig) if f.name == "loss_type"]
+    assert DPO_LOSS_TYPES == tuple(re.findall(r"`'(\w+)'`", loss_type.metadata["help"]))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU defaults")

@@ -12,7 +12,7 @@ from codepref.data import DataFileError, benchmark_names
 from codepref.evaluate.expected import ExpectedOutputsError
 from codepref.evaluate.passk import format_scores, parse_ks
 from codepref.evaluate.runner import EvalReport, SampleFileError, check_references, evaluate_samples
-from codepref.sandbox import BackendUnavailable, Status
+from codepref.sandbox import DEFAULT_WORKERS, BackendUnavailable, Status
 from codepref.sandbox.ray_backend import RayAddressOption, backend_for
 
 
@@ -25,7 +25,7 @@ def eval_command(
         ),
     ] = None,
     k: Annotated[str, typer.Option("-k", help="comma-separated k values for pass@k")] = "1,10,100",
-    workers: Annotated[int, typer.Option(help="sandboxes running in parallel")] = 4,
+    workers: Annotated[int, typer.Option(help="sandboxes running in parallel")] = DEFAULT_WORKERS,
     data_dir: Annotated[
         Path | None,
         typer.Option(help="folder with the benchmark files (default: $CODEPREF_DATA_DIR, then the hub)"),

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from codepref.evaluate.differential import EXPECTED_MARKER
 from codepref.evaluate.jobs import expected_outputs_job
-from codepref.sandbox import Sandbox, Verdict
+from codepref.sandbox import DEFAULT_WORKERS, Sandbox, Verdict
 from codepref.sandbox.types import limits_profile
 from codepref.tasks.problem import ExpectedOutputs, Problem
 
@@ -152,7 +152,7 @@ def with_expected_outputs(
     problems: Iterable[Problem],
     *,
     backend: str = "auto",
-    workers: int = 2,
+    workers: int = DEFAULT_WORKERS,
     address: str | None = None,
     progress: bool = True,
 ) -> list[Problem]:

@@ -29,7 +29,7 @@ from codepref.evaluate.expected import with_expected_outputs
 from codepref.evaluate.jobs import build_job
 from codepref.evaluate.passk import counts_by_task, mean_pass_at_k
 from codepref.records import drop_torn_tail, parse_record, read_records
-from codepref.sandbox import Sandbox, Status, Verdict
+from codepref.sandbox import DEFAULT_WORKERS, Sandbox, Status, Verdict
 from codepref.sandbox.types import limits_profile
 from codepref.tasks.problem import Problem
 
@@ -213,7 +213,7 @@ def evaluate_samples(
     samples_path: str | Path,
     *,
     ks: tuple[int, ...] | list[int] = (1, 10, 100),
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     backend: str = "auto",
     address: str | None = None,
     data_dir: str | Path | None = None,
@@ -290,7 +290,7 @@ def summarize(
 def check_references(
     benchmark: str,
     *,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     backend: str = "auto",
     data_dir: str | Path | None = None,
     progress: bool = True,

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from codepref.generate.base import (
     PROMPT_STYLES,
+    STYLE_CHOICES,
     Completion,
     GenerationRequest,
     Generator,
@@ -30,13 +31,15 @@ from codepref.generate.base import (
     prompt_style_of,
 )
 from codepref.generate.distributed import RayGenerator
-from codepref.generate.engines import make_engine, vllm_usable
+from codepref.generate.engines import ENGINES, make_engine, resolve_engine, vllm_usable
 from codepref.records import drop_torn_tail, read_jsonl
 from codepref.tasks.prompts import Prompt
 from codepref.tasks.task import Task
 
 __all__ = [
+    "ENGINES",
     "PROMPT_STYLES",
+    "STYLE_CHOICES",
     "Completion",
     "GenerationRequest",
     "Generator",
@@ -50,6 +53,7 @@ __all__ = [
     "prompt_style_of",
     "read_done_keys",
     "read_generations",
+    "resolve_engine",
     "vllm_usable",
 ]
 

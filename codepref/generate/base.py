@@ -87,6 +87,7 @@ class Generator(ABC):
 
 
 PROMPT_STYLES = ("completion", "chat")
+STYLE_CHOICES = ("auto", *PROMPT_STYLES)  # "auto": the model's own, `prompt_style_of`
 
 
 def prompt_style_of(model_dir: str | Path) -> str:

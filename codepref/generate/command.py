@@ -20,17 +20,16 @@ from tqdm import tqdm
 
 from codepref.data import BENCHMARKS, DataFileError, load_problems
 from codepref.generate import (
+    STYLE_CHOICES,
     Completion,
     GenerationRequest,
     Generator,
     make_generator,
     prompt_style_of,
-    vllm_usable,
+    resolve_engine,
 )
 from codepref.records import RecordError, append_record, drop_torn_tail, read_jsonl
 from codepref.tasks import Task, make_task, solution_parts, solution_prompt
-
-STYLES = ("auto", "completion", "chat")
 
 
 @dataclass
@@ -140,8 +139,8 @@ def generate_command(
     split: Annotated[str | None, typer.Option(help="MBPP split: train, validation, test or prompt")] = None,
 ) -> None:
     """Sample N solutions per problem of BENCHMARK from MODEL into a samples file `codepref eval` reads."""
-    if style not in STYLES:
-        raise typer.BadParameter(f"choose one of {', '.join(STYLES)}", param_hint="--style")
+    if style not in STYLE_CHOICES:
+        raise typer.BadParameter(f"choose one of {', '.join(STYLE_CHOICES)}", param_hint="--style")
     try:
         request = GenerationRequest(
             prompts=(), n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed
@@ -152,8 +151,7 @@ def generate_command(
         raise typer.Exit(2) from None
     tasks = [make_task(problem) for problem in problems[: limit or None]]
     chosen = prompt_style_of(model) if style == "auto" else style
-    if backend == "auto":
-        backend = "vllm" if vllm_usable() else "hf"
+    backend = resolve_engine(backend)
     options = {"batch_size": batch} if backend == "hf" else {}
     try:
         tokenizer = None

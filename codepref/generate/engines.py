@@ -9,11 +9,19 @@ from codepref.generate.base import Generator
 from codepref.generate.hf import HFGenerator
 from codepref.generate.vllm import VLLMGenerator, vllm_build
 
+ENGINES = ("auto", "hf", "vllm")
+
+
+def resolve_engine(engine: str) -> str:
+    """The engine "auto" stands for on this machine: vLLM where `vllm_usable`, else HF; others unchanged."""
+    if engine != "auto":
+        return engine
+    return "vllm" if vllm_usable() else "hf"
+
 
 def make_engine(engine: str, model: str, **options: Any) -> Generator:
-    """`engine` is "hf", "vllm", or "auto" (vLLM where `vllm_usable`, else HF)."""
-    if engine == "auto":
-        engine = "vllm" if vllm_usable() else "hf"
+    """`engine` is one of ENGINES."""
+    engine = resolve_engine(engine)
     if engine == "hf":
         return HFGenerator(model, **options)
     if engine == "vllm":

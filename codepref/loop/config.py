@@ -16,6 +16,7 @@ from codepref.coder import CPU_RECIPE
 from codepref.judges.text_task import TextTaskSettings
 from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
 from codepref.pairs.config import PairConfig
+from codepref.sandbox import DEFAULT_WORKERS
 from codepref.train.config import TrainConfig
 
 DEFAULT_DATA_DIR = Path("../shared/data")  # used when neither data_dir nor $CODEPREF_DATA_DIR is set
@@ -54,7 +55,7 @@ class GenerationSettings:
 @dataclass
 class SandboxSettings:
     backend: str = "auto"  # auto, docker, process, or ray (never chosen by auto)
-    workers: int = 2  # sandboxes (per Ray node with backend ray)
+    workers: int = DEFAULT_WORKERS  # sandboxes (per Ray node with backend ray)
     memory_mb: int = 1024  # every job of the run: matrices, timing, evaluation
     address: str | None = None  # backend ray: the cluster's head (None: RAY_ADDRESS, or a local `ray start`)
 

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from codepref.coder import RECIPES, cached_coder
-from codepref.generate import make_generator, prompt_style_of, vllm_usable
+from codepref.generate import make_generator, prompt_style_of, resolve_engine
 from codepref.generate.tiny import cached_tiny_model, default_cache_dir
 from codepref.loop.config import GenerationSettings, LoopConfig, with_tiny_overrides
 
@@ -78,8 +78,7 @@ class Models:
 
     @property
     def backend(self) -> str:
-        backend = self.cfg.backend
-        return ("vllm" if vllm_usable() else "hf") if backend == "auto" else backend
+        return resolve_engine(self.cfg.backend)
 
     def generator_for(self, model: str) -> Any:
         if self.path != model:

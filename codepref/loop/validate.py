@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from codepref.data import split_problem
+from codepref.generate import ENGINES, STYLE_CHOICES
 from codepref.judges import JUDGES
 from codepref.judges.text_task import PromptSource, TextTaskSettings
 from codepref.loop.config import (
@@ -206,8 +207,8 @@ def check_values(cfg: LoopConfig) -> list[tuple[str, str]]:
     rules: list[tuple[str, bool, str]] = [
         ("rounds", cfg.rounds >= 0, "must be >= 0"),
         ("model_fallback", cfg.model_fallback in ("none", "tiny"), "must be none or tiny"),
-        ("generation.backend", g.backend in ("auto", "hf", "vllm"), "must be auto, hf or vllm"),
-        ("generation.style", g.style in ("auto", "completion", "chat"), "must be auto, completion or chat"),
+        ("generation.backend", g.backend in ENGINES, f"must be one of {', '.join(ENGINES)}"),
+        ("generation.style", g.style in STYLE_CHOICES, f"must be one of {', '.join(STYLE_CHOICES)}"),
         ("generation.solutions", g.solutions >= 2, "must be >= 2 (pairs need two solutions)"),
         ("generation.tests", g.tests >= 1, "must be >= 1"),
         ("generation.temperature", g.temperature >= 0, "must be >= 0"),

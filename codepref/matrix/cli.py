@@ -11,7 +11,7 @@ from codepref.matrix.build import build_matrices
 from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT, prompt_example_tests, with_example_tests
 from codepref.matrix.extraction import CODET_TEST_TIMEOUT_S, CODET_TESTS_PER_SAMPLE
 from codepref.matrix.inputs import codet_problems, read_problem_file
-from codepref.sandbox import Sandbox
+from codepref.sandbox import DEFAULT_WORKERS, Sandbox
 from codepref.sandbox.ray_backend import RayAddressOption, backend_for
 from codepref.sandbox.types import limits_profile
 
@@ -54,7 +54,7 @@ def matrix_command(
             "many times (0: leave them out)."
         ),
     ] = DEFAULT_EXAMPLE_WEIGHT,
-    workers: Annotated[int, typer.Option(help="Parallel sandbox workers.")] = 2,
+    workers: Annotated[int, typer.Option(help="Parallel sandbox workers.")] = DEFAULT_WORKERS,
     backend: Annotated[str, typer.Option(help="Sandbox backend: auto, docker or process.")] = "auto",
     ray: RayAddressOption = None,
     max_problems: Annotated[int, typer.Option(help="Only the first N problems (0: all).")] = 0,

@@ -13,7 +13,7 @@ from codepref.matrix.format import ExecutionMatrix, load_matrices
 from codepref.pairs.config import PairConfig
 from codepref.pairs.storage import write_pairs
 from codepref.rank.ranked import execution_judges, rank_matrices, write_rankings
-from codepref.sandbox import Sandbox
+from codepref.sandbox import DEFAULT_WORKERS, Sandbox
 from codepref.sandbox.types import limits_profile
 
 DEFAULTS = PairConfig()
@@ -55,7 +55,9 @@ def pairs_command(
     ] = DEFAULTS.fallback,
     seed: Annotated[int, typer.Option(help="tie-breaking seed")] = DEFAULTS.seed,
     backend: Annotated[str, typer.Option(help="sandbox backend for timing and the fallback")] = "auto",
-    workers: Annotated[int, typer.Option(help="sandbox workers for timing and the fallback")] = 2,
+    workers: Annotated[
+        int, typer.Option(help="sandbox workers for timing and the fallback")
+    ] = DEFAULT_WORKERS,
 ) -> None:
     """Rank each problem's solutions and write preference pairs (TRL preference + KTO formats)."""
     from tqdm import tqdm

@@ -1,6 +1,6 @@
 """Run untrusted generated code and tests in isolated sandboxes: jobs in, verdicts out, streamed.
 
-with Sandbox(workers=4) as sandbox:
+with Sandbox() as sandbox:  # DEFAULT_WORKERS sandboxes, the "auto" backend
     for verdict in sandbox.run_many(jobs):
         ...
 """
@@ -15,13 +15,14 @@ from codepref.sandbox.backends import (
     make_backend,
     make_backend_or_none,
 )
-from codepref.sandbox.pool import WorkerPool
+from codepref.sandbox.pool import DEFAULT_WORKERS, WorkerPool
 from codepref.sandbox.ray_backend import RayPool
 from codepref.sandbox.types import Job, Limits, Status, TestResult, Verdict
 
 __all__ = [
     "BACKENDS",
     "BackendUnavailable",
+    "DEFAULT_WORKERS",
     "Job",
     "Limits",
     "Sandbox",
@@ -39,7 +40,7 @@ class Sandbox:
     def __init__(
         self,
         backend: str = "auto",
-        workers: int = 2,
+        workers: int = DEFAULT_WORKERS,
         limits: Limits | None = None,
         image: str | None = None,
         address: str | None = None,  # backend="ray": the cluster (None: RAY_ADDRESS, or a local `ray start`)

@@ -13,7 +13,15 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
-from codepref.sandbox import BACKENDS, BackendUnavailable, Job, Limits, Sandbox, make_backend_or_none
+from codepref.sandbox import (
+    BACKENDS,
+    DEFAULT_WORKERS,
+    BackendUnavailable,
+    Job,
+    Limits,
+    Sandbox,
+    make_backend_or_none,
+)
 from codepref.sandbox.backends import docker_client, unenforced_limits
 from codepref.sandbox.image import RECIPES, ImageBuildError, build_image, image_exists, image_tag
 
@@ -134,7 +142,7 @@ def _seccomp_line(mode: str) -> str:
 
 @app.command()
 def smoke(
-    workers: Annotated[int, typer.Option(help="Parallel sandboxes.")] = 2,
+    workers: Annotated[int, typer.Option(help="Parallel sandboxes.")] = DEFAULT_WORKERS,
     backend: Annotated[str, typer.Option(help="docker, process or auto.")] = "auto",
 ) -> None:
     """Build the image if missing, run HumanEval's 164 canonical solutions, print the verdict counts."""

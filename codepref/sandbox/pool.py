@@ -30,6 +30,9 @@ from codepref.sandbox.types import Job, Status, Verdict
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 60.0
+# Sandboxes in a pool (per Ray node) unless told otherwise: every command, the loop config and the Makefile's
+# WORKERS agree on it.
+DEFAULT_WORKERS = 2
 IN_FLIGHT_PER_WORKER = 4
 
 

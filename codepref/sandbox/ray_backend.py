@@ -36,7 +36,7 @@ import typer
 
 from codepref.sandbox.backends import BackendUnavailable, make_backend
 from codepref.sandbox.image import image_tag
-from codepref.sandbox.pool import WorkerPool
+from codepref.sandbox.pool import DEFAULT_WORKERS, WorkerPool
 from codepref.sandbox.types import Job, Limits, Status, Verdict
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class RayPool:
         address: str | None,
         limits: Limits,
         image: str | None = None,
-        workers: int = 2,
+        workers: int = DEFAULT_WORKERS,
         node_backend: str = "auto",
         actors_per_node: int = 1,
         batch_size: int = BATCH_SIZE,
