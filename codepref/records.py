@@ -2,7 +2,8 @@
 
 A writer appends `json + "\\n"` per record and flushes, so the only damage a killed writer can leave is a
 last line without its newline. Readers drop that line (and `drop_torn_tail` cuts it from the file before
-appending); any other line that is not a JSON object is an error naming `FILE:LINE`.
+appending); any other line that is not a JSON object is an error naming `FILE:LINE`. Settings files (the
+loop's and training's configs) are YAML, read by `read_yaml` with the same one-line errors.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+import yaml
 
 
 class RecordError(ValueError):
@@ -80,3 +83,20 @@ def drop_torn_tail(path: Path) -> None:
     if data and not data.endswith(b"\n"):
         with path.open("r+b") as handle:
             handle.truncate(data.rfind(b"\n") + 1)
+
+
+def read_yaml(path: Path, error: type[ValueError] = ValueError) -> Any:
+    """The data of a YAML settings file; a file that is missing, unreadable or not YAML raises `error` with one
+    line naming the file (and the line of a YAML error)."""
+    if path.is_dir():
+        raise error(f"{path}: is a directory; give a config file (see configs/)")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"{path}: cannot be read ({err})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" line {mark.line + 1}:" if mark is not None else ""
+        raise error(f"{path}:{line} invalid YAML: {getattr(err, 'problem', err)}") from None

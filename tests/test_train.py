@@ -176,10 +176,25 @@ def test_bad_inputs_get_one_line_errors(tmp_path):
     with pytest.raises(ValueError, match=r"c.yaml: unknown field\(s\) learnin_rate"):
         load_train_config(config)
     config.write_text("loss: [dpo\n")
-    with pytest.raises(ValueError, match=r"c.yaml: line \d+ invalid YAML"):
+    with pytest.raises(ValueError, match=r"c.yaml: line \d+: invalid YAML"):
         load_train_config(config)
 
 
 def test_metadata_columns_are_dropped(pairs_file):
     dataset = load_preference_dataset(pairs_file, unpaired_loss=False)
     assert dataset.column_names == ["prompt", "chosen", "rejected"]
+
+
+def test_mapping_options_are_read_as_yaml_and_anything_else_is_a_one_line_error(tmp_path):
+    import typer
+
+    from codepref.train.cli import parsed_mappings, train_command
+
+    settings = parsed_mappings({"trl": "{max_length: 99}", "loss_options": None, "beta": 0.5})
+    assert settings == {"trl": {"max_length": 99}, "loss_options": None, "beta": 0.5}
+    app = typer.Typer()
+    app.command()(train_command)
+    run = CliRunner().invoke(
+        app, ["--pairs", "p.jsonl", "--model", "m", "-o", str(tmp_path), "--trl", "[1, 2]"]
+    )
+    assert run.exit_code == 2 and "--trl: expected a YAML mapping" in run.output

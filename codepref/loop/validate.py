@@ -9,8 +9,6 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from codepref.data import split_problem
 from codepref.generate import ENGINES, STYLE_CHOICES
 from codepref.judges import JUDGES
@@ -24,6 +22,7 @@ from codepref.loop.config import (
     SandboxSettings,
 )
 from codepref.pairs.config import PairConfig
+from codepref.records import read_yaml
 from codepref.sandbox import BACKENDS
 from codepref.train.config import LoraSettings, TrainConfig
 
@@ -46,19 +45,7 @@ class ConfigError(ValueError):
 def load_loop_config(path: str | Path) -> LoopConfig:
     """Read and check a loop config file; raises ConfigError listing every problem."""
     path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory; give a config file (see configs/)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot be read ({err})") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f" line {mark.line + 1}:" if mark is not None else ""
-        raise ConfigError(f"{path}:{line} invalid YAML: {getattr(err, 'problem', err)}") from None
-    return config_from_dict(data, str(path))
+    return config_from_dict(read_yaml(path, ConfigError), str(path))
 
 
 def config_from_dict(data: Any, where: str) -> LoopConfig:

@@ -1,22 +1,31 @@
 """`codepref train`: preference fine-tuning from a pairs file.
 
-Multi-GPU runs go through accelerate (one process per GPU):
+Every `TrainConfig` field is an option of the same name (`--learning-rate`, `--merge-lora/--no-merge-lora`,
+`--trl '{max_length: 2048}'`, ...) with the field's help; an option not given keeps the value of `--config`,
+else the field's default. Multi-GPU runs go through accelerate (one process per GPU):
 
     accelerate launch --num_processes 4 -m codepref.train.cli --pairs pairs.jsonl --model M -o OUT
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import typing
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 
-from codepref.train.config import load_train_config
+from codepref.train.config import TrainConfig, load_train_config
 from codepref.train.trainer import train
 
 console = Console(stderr=True, soft_wrap=True)  # errors stay on one line
+
+# Short names the options had before every field became one.
+ALIASES = {"learning_rate": ("--lr",)}
 
 
 def train_command(
@@ -32,44 +41,14 @@ def train_command(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output directory: model, tokenizer, training log.")
     ],
-    loss: Annotated[
-        str | None,
-        typer.Option(
-            "--loss",
-            help="dpo, ipo, robust, kto, another TRL loss_type, or a per-pair loss: noise_aware_dpo, irepo, "
-            "margin, sami (default: the config's, else dpo).",
-        ),
-    ] = None,
-    lora: Annotated[
-        bool | None, typer.Option("--lora/--no-lora", help="Train LoRA adapters (merged on save).")
-    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML training config (see codepref.train.config).")
     ] = None,
-    epochs: Annotated[float | None, typer.Option("--epochs", help="Training epochs.")] = None,
-    max_steps: Annotated[
-        int | None, typer.Option("--max-steps", help="Stop after this many optimizer steps.")
-    ] = None,
-    learning_rate: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
-    beta: Annotated[
-        float | None, typer.Option("--beta", help="Strength of the pull towards the reference model.")
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Examples per device per step.")
-    ] = None,
+    **settings: Any,
 ) -> None:
     """Fine-tune MODEL on preference PAIRS with TRL (DPO-family losses or KTO) and save it to OUT."""
     try:
-        cfg = load_train_config(
-            config,
-            loss=loss,
-            lora=lora,
-            epochs=epochs,
-            max_steps=max_steps,
-            learning_rate=learning_rate,
-            beta=beta,
-            batch_size=batch_size,
-        )
+        cfg = load_train_config(config, **parsed_mappings(settings))
         result = train(pairs, model, out, cfg)
     except (ValueError, FileNotFoundError) as err:
         console.print(f"[red]error:[/red] {err}", highlight=False)
@@ -80,6 +59,48 @@ def train_command(
         f"{', LoRA' if cfg.lora else ''}); {samples_per_s} samples/s -> {result.output_dir}",
         highlight=False,
     )
+
+
+def setting_options() -> list[inspect.Parameter]:
+    """One option per TrainConfig field, unset (None) by default so that `--config` values stand."""
+    hints = typing.get_type_hints(TrainConfig)
+    return [setting_option(f, hints[f.name]) for f in dataclasses.fields(TrainConfig)]
+
+
+def setting_option(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
+    flag = "--" + f.name.replace("_", "-")
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    if typing.get_origin(hint) is dict:
+        kind, names = str, (flag,)
+        help_text = f"{f.metadata['help']} A YAML mapping, e.g. '{{key: value}}'."
+    elif bool in typing.get_args(hint) or hint is bool or f.name == "lora":
+        kind, names, help_text = bool, (f"{flag}/--no-{flag[2:]}",), f.metadata["help"]
+    else:
+        kind, names, help_text = hint, (flag, *ALIASES.get(f.name, ())), f.metadata["help"]
+    option = typer.Option(*names, help=help_text, show_default=False if default is None else str(default))
+    return inspect.Parameter(
+        f.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind | None, option]
+    )
+
+
+def parsed_mappings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings given, with the mapping options' YAML text read."""
+    hints = typing.get_type_hints(TrainConfig)
+    parsed = dict(settings)
+    for name, text in settings.items():
+        if text is None or typing.get_origin(hints[name]) is not dict:
+            continue
+        value = yaml.safe_load(text)
+        if not isinstance(value, dict):
+            raise ValueError(f"--{name.replace('_', '-')}: expected a YAML mapping, got {text!r}")
+        parsed[name] = value
+    return parsed
+
+
+_fixed = [
+    p for p in inspect.signature(train_command, eval_str=True).parameters.values() if p.kind != p.VAR_KEYWORD
+]
+train_command.__signature__ = inspect.Signature([*_fixed, *setting_options()])  # typer reads this
 
 
 def main() -> None:

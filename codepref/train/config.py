@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from codepref.records import read_yaml
 from codepref.train.losses import PER_PAIR_LOSSES, LossOptions
 
 # Our names for the paired losses; everything else in DPO_LOSS_TYPES is passed to TRL unchanged.
@@ -53,31 +52,49 @@ class LoraSettings:
     target_modules: list[str] | str = "all-linear"
 
 
+def setting(default: Any = dataclasses.MISSING, help: str = "", **options: Any) -> Any:
+    """A TrainConfig field carrying its help, which `codepref train`'s option of the same name shows."""
+    return field(default=default, metadata={"help": help}, **options)
+
+
 @dataclass
 class TrainConfig:
-    loss: str = "dpo"
-    beta: float = 0.1
-    learning_rate: float = 5e-7
-    epochs: float = 1.0
-    max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 4  # per device
-    gradient_accumulation_steps: int = 1
-    max_length: int = 1024  # prompt + completion tokens
-    warmup_steps: float = 0.1  # a float in [0, 1) is a share of the total steps
-    lr_scheduler_type: str = "cosine"
-    seed: int = 0
-    logging_steps: int = 1
-    save_steps: int = 0  # > 0: keep resumable checkpoints under OUT/checkpoints every N steps
-    label_smoothing: float = 0.0  # robust DPO's flip probability (0.1 is the paper's typical value)
-    desirable_weight: float = 1.0  # KTO
-    undesirable_weight: float = 1.0  # KTO
-    lora: LoraSettings | None = None
-    bf16: bool | None = None  # None: where the device supports it (a bf16-capable GPU)
-    gradient_checkpointing: bool | None = None  # None: on GPU only (on CPU memory is not the constraint)
-    model_dtype: str = "float32"  # weights as loaded; mixed precision comes from `bf16`
-    merge_lora: bool = True  # save merged full weights (next round and vLLM load them directly)
-    trl: dict[str, Any] = field(default_factory=dict)  # extra DPOConfig / KTOConfig fields
-    loss_options: dict[str, Any] = field(default_factory=dict)  # settings of a per-pair loss (LossOptions)
+    loss: str = setting(
+        "dpo",
+        "dpo (TRL's sigmoid), ipo, robust, kto, another TRL loss_type, or a per-pair loss: noise_aware_dpo, "
+        "irepo, margin, sami.",
+    )
+    beta: float = setting(0.1, "Strength of the pull towards the reference model.")
+    learning_rate: float = setting(5e-7, "Peak learning rate.")
+    epochs: float = setting(1.0, "Training epochs.")
+    max_steps: int = setting(-1, "Stop after this many optimizer steps; > 0 overrides epochs.")
+    batch_size: int = setting(4, "Examples per device per step.")
+    gradient_accumulation_steps: int = setting(1, "Steps whose gradients are summed before each update.")
+    max_length: int = setting(1024, "Prompt + completion tokens at most.")
+    warmup_steps: float = setting(0.1, "Warm-up steps; a float in [0, 1) is a share of the total steps.")
+    lr_scheduler_type: str = setting("cosine", "transformers' learning-rate schedule.")
+    seed: int = setting(0, "Training seed.")
+    logging_steps: int = setting(1, "Log every N steps.")
+    save_steps: int = setting(0, "> 0: keep resumable checkpoints under OUT/checkpoints every N steps.")
+    label_smoothing: float = setting(0.0, "Robust DPO's flip probability (0.1 is the paper's typical value).")
+    desirable_weight: float = setting(1.0, "KTO: weight of the desirable completions' loss.")
+    undesirable_weight: float = setting(1.0, "KTO: weight of the undesirable completions' loss.")
+    lora: LoraSettings | None = setting(
+        None, "Train LoRA adapters (true: the LoRA defaults; a mapping in a YAML config sets them)."
+    )
+    bf16: bool | None = setting(None, "bf16 mixed precision (unset: where the device supports it).")
+    gradient_checkpointing: bool | None = setting(
+        None,
+        "Recompute activations in the backward pass (unset: on GPU only; on CPU memory is not the limit).",
+    )
+    model_dtype: str = setting("float32", "Weights as loaded; mixed precision comes from bf16.")
+    merge_lora: bool = setting(True, "Save merged full weights (the next round and vLLM load them directly).")
+    trl: dict[str, Any] = setting(
+        help="Extra DPOConfig / KTOConfig fields, passed through verbatim.", default_factory=dict
+    )
+    loss_options: dict[str, Any] = setting(
+        help="Settings of a per-pair loss (codepref.train.losses.LossOptions).", default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.lora, bool):
@@ -123,12 +140,7 @@ def load_train_config(path: str | Path | None = None, **overrides: Any) -> Train
     """Read a YAML training config (a missing path means defaults), then apply non-None `overrides`."""
     data: dict[str, Any] = {}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            line = f" line {mark.line + 1}" if mark is not None else ""
-            raise ValueError(f"{path}:{line} invalid YAML: {getattr(err, 'problem', err)}") from None
+        loaded = read_yaml(Path(path))
         if loaded is not None and not isinstance(loaded, dict):
             raise ValueError(f"{path}: expected a mapping of training settings, got {type(loaded).__name__}")
         data = dict(loaded or {})
