@@ -31,7 +31,7 @@ FIELD_OF = {
     "test_timeout": "test_timeout_s",
     "timeout": "timeout_s",
 }
-# Defaults that differ today, each for a reason of its command; a new difference fails, and so does one
+# Defaults that differ today (the reasons as read from each command, not yet decided); a new difference fails, and so does one
 # listed here that no longer differs.
 DIFFERENT = {
     ("generate", "max_tokens"): "benchmark samples get 512 tokens; the loop's training samples 384",
