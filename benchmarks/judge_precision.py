@@ -35,11 +35,11 @@ from codepref.judges import JudgeSettings, build_judge, judged_pairs
 from codepref.judges.consistency import ConsistencyFilter
 from codepref.judges.lm import JudgeModel
 from codepref.judges.logit import LogitSelfJudge
-from codepref.judges.records import JudgedPair, write_pairs
 from codepref.judges.self_rationalizing import SelfRationalizingJudge
 from codepref.judges.self_reference import SelfReferenceJudge
+from codepref.matrix import SandboxMatrixBuilder
 from codepref.matrix.extraction import extract_tests
-from codepref.rank.judge import ExecutionJudge, SandboxMatrixBuilder
+from codepref.rank.judge import ExecutionJudge, JudgedPair, write_pairs
 from codepref.tasks.extract import truncate_at_stop
 from codepref.tasks.problem import Problem
 from codepref.tasks.prompts import codet_test_prompt, solution_prompt

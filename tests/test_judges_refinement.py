@@ -3,7 +3,8 @@
 import pytest
 
 from codepref.judges.refinement import GENERIC_FEEDBACK, SandboxFeedback, refinement_pairs
-from codepref.rank.judge import ExecutionJudge, SandboxMatrixBuilder
+from codepref.matrix import SandboxMatrixBuilder
+from codepref.rank.judge import ExecutionJudge
 from codepref.sandbox import Sandbox
 
 PROMPT = "def add(a, b):\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codepref.matrix.build import MatrixProblem, build_matrices
+from codepref.matrix.build import MatrixProblem, SandboxMatrixBuilder, build_matrices
 from codepref.matrix.extraction import snippet_id
 from codepref.matrix.format import load_matrices
 
@@ -70,6 +70,14 @@ def test_build_runs_one_job_per_distinct_solution_with_per_test_results(sandbox,
     assert matrix.test_timeout_s == 0.2
     (loaded,) = load_matrices(tmp_path / "m.jsonl")
     np.testing.assert_array_equal(loaded.passed, matrix.passed)
+
+
+@pytest.mark.docker
+def test_the_judges_builder_runs_candidates_in_memory_as_a_build_would(sandbox):
+    passed = SandboxMatrixBuilder(sandbox, test_timeout_s=0.2)(TOY.prompt, TOY.solutions, TOY.tests)
+    expected = [[1, 0, 1], [1, 0, 1], [0, 1, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    np.testing.assert_array_equal(passed, np.array(expected, dtype=bool))
+    assert SandboxMatrixBuilder(sandbox)(TOY.prompt, TOY.solutions, []).shape == (6, 0)
 
 
 @pytest.mark.docker

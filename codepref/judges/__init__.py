@@ -19,12 +19,11 @@ from codepref.judges.consistency import ConsistencyFilter
 from codepref.judges.implicit_reward import ImplicitRewardJudge
 from codepref.judges.lm import JudgeModel
 from codepref.judges.logit import LogitSelfJudge
-from codepref.judges.pairwise import PreferenceJudge
-from codepref.judges.records import POLICY_SOURCE, JudgedPair, oriented_pair
+from codepref.judges.pairwise import PreferenceJudge, oriented_pair
 from codepref.judges.self_rationalizing import SelfRationalizingJudge
 from codepref.judges.self_reference import SelfReferenceJudge
 from codepref.judges.sourcing import pair_source
-from codepref.rank.judge import Judge
+from codepref.rank.judge import POLICY_SOURCE, Judge, JudgedPair
 
 JUDGES = ("logit", "self_reference", "implicit_reward", "self_rationalizing", "consistency")
 

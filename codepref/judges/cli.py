@@ -23,10 +23,10 @@ from rich.console import Console
 from codepref.judges import JudgeSettings, build_judge, judged_pairs
 from codepref.judges.consistency import ConsistencyFilter
 from codepref.judges.lm import JudgeModel
-from codepref.judges.records import write_pairs
 from codepref.judges.self_rationalizing import SelfRationalizingJudge
 from codepref.judges.sourcing import candidate_pool
 from codepref.judges.text_task import prompt_text
+from codepref.rank.judge import write_pairs
 from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
 
 console = Console(stderr=True, soft_wrap=True)

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from codepref.judges.pairwise import pair_probabilities
-from codepref.judges.records import POLICY_SOURCE, JudgedPair
-from codepref.rank.judge import ExecutionJudge, Judge
+from codepref.rank.judge import POLICY_SOURCE, ExecutionJudge, Judge, JudgedPair
 
 
 @dataclass

@@ -1,10 +1,15 @@
-"""Pairwise verdicts shared by every judge in this package.
+"""Pairwise verdicts: the package's one pairwise judge, shared by every judge in this package.
 
 A `PreferenceJudge` answers "is the first response better than the second?" for many ordered pairs at once
 (`prefer_first`, one batch of forward passes). Every unordered pair is asked in both orders, so a judge with
 a position bias cannot turn it into a preference: the pair's probability is the mean of the forward verdict
 and the complement of the swapped one. From the pair verdicts it also satisfies the plain `Judge` interface:
-a candidate's score is its mean win probability and its confidence the mean decisiveness of its pairs.
+a candidate's score is its mean win probability over its opponents.
+
+Confidence has one meaning here: decisiveness, |2P - 1| for a pair (0 at a coin flip, 1 when one side is
+certain), and for a candidate the mean decisiveness of its pairs. How far the two orders agree (a position
+bias) is reported in a verdict's details as `order_agreement`; it does not enter the confidence, because the
+averaged probability has already cancelled the bias. `oriented_pair` makes a verdict a `JudgedPair`.
 
 `pair_probabilities` gives the same (N, N) matrix for any `Judge` (execution judges included), from its
 scores when it has no probabilities of its own, so that judges of different kinds can vote on one pair.
@@ -21,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from codepref.rank.judge import Judge, JudgedScore
+from codepref.rank.judge import POLICY_SOURCE, Judge, JudgedPair, JudgedScore
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,33 @@ class PreferenceJudge(Judge):
             )
             for i in range(count)
         ]
+
+
+def oriented_pair(
+    prompt: str,
+    candidates: list[str],
+    verdict: PairVerdict,
+    judge: str,
+    *,
+    source: str = POLICY_SOURCE,
+    kind: str = "judged",
+    task_id: str = "",
+) -> JudgedPair:
+    """The verdict's pair with the preferred response as `chosen` (the first one on an exact tie)."""
+    first_wins = verdict.probability >= 0.5
+    chosen, rejected = (verdict.first, verdict.second) if first_wins else (verdict.second, verdict.first)
+    return JudgedPair(
+        prompt=prompt,
+        chosen=candidates[chosen],
+        rejected=candidates[rejected],
+        judge=judge,
+        preference=verdict.probability if first_wins else 1.0 - verdict.probability,
+        confidence=verdict.confidence,
+        margin=verdict.margin if first_wins else -verdict.margin,
+        source=source,
+        kind=kind,
+        task_id=task_id,
+    )
 
 
 def pair_probabilities(judge: Judge, prompt: str, candidates: Sequence[str]) -> np.ndarray:

@@ -16,9 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from codepref.judges.lm import JudgeModel
 from codepref.judges.pairwise import pair_probabilities
-from codepref.judges.records import JudgedPair
 from codepref.matrix import job_timeout_for
-from codepref.rank.judge import Judge
+from codepref.rank.judge import Judge, JudgedPair
 from codepref.sandbox import Job, Status
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codepref.judges.lm import JudgeModel
-from codepref.judges.records import JudgedPair
-from codepref.rank.judge import Judge, JudgedScore
+from codepref.rank.judge import Judge, JudgedPair, JudgedScore
 
 RATING_TEMPLATE = (
     "Rate how well the response answers the request, from 1 (useless) to 5 (fully correct and helpful).\n\n"

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from codepref.judges.lm import JudgeModel
-from codepref.judges.records import POLICY_SOURCE
+from codepref.rank.judge import POLICY_SOURCE
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from typing import Any
 from codepref.judges import JudgeSettings, build_judge, judged_pairs
 from codepref.judges.consistency import ConsistencyFilter
 from codepref.judges.lm import JudgeModel
-from codepref.judges.records import write_pairs
 from codepref.judges.refinement import refinement_pairs
 from codepref.judges.sami import load_constitution, sami_records
 from codepref.judges.sourcing import candidate_pool
+from codepref.rank.judge import write_pairs
 from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
 
 REFINEMENT_SEED_OFFSET = 7919  # refinements sample with a seed of their own, apart from the round's samples

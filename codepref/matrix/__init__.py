@@ -2,11 +2,18 @@
 
 `extraction` turns sampled test completions into test snippets (CodeT's rules), `examples` adds the
 prompt's own examples as weighted tests, `build` runs them in the sandbox (one job per distinct solution,
-resumable), `format` is the JSONL file format, `inputs` reads the command line's problem files, `cli` is
-`codepref matrix`.
+resumable; `SandboxMatrixBuilder` in memory, for the execution judge), `format` is the JSONL file format,
+`inputs` reads the command line's problem files, `cli` is `codepref matrix`.
 """
 
-from codepref.matrix.build import BuildStats, MatrixProblem, build_matrices, job_timeout_for, tests_job
+from codepref.matrix.build import (
+    BuildStats,
+    MatrixProblem,
+    SandboxMatrixBuilder,
+    build_matrices,
+    job_timeout_for,
+    tests_job,
+)
 from codepref.matrix.examples import (
     DEFAULT_EXAMPLE_WEIGHT,
     examples_problem,
@@ -33,6 +40,7 @@ __all__ = [
     "BuildStats",
     "ExecutionMatrix",
     "MatrixProblem",
+    "SandboxMatrixBuilder",
     "TestPool",
     "build_matrices",
     "codet_problems",

@@ -1,7 +1,8 @@
 """Building execution matrices in the sandbox: one job per distinct solution running all M tests of its
 problem (per-test verdicts and times come back in `Verdict.tests`), never N x M jobs. Results are appended
 to a JSONL file one problem at a time, so an interrupted build resumes where it stopped, and put in the
-order of the problems once all are in.
+order of the problems once all are in. `SandboxMatrixBuilder` builds one problem's matrix in memory, for
+the execution judge (`codepref.rank.judge.ExecutionJudge`) judging candidates it has not seen.
 
 `tests_job` is the one builder of "program + tests" jobs: matrices, timing, the executability check and
 the execution judge all run sampled code this way.
@@ -9,6 +10,7 @@ the execution judge all run sampled code this way.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -25,6 +27,8 @@ from codepref.sandbox.types import Job, Status
 
 if TYPE_CHECKING:
     from codepref.sandbox import Sandbox, Verdict
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -181,6 +185,26 @@ def build_matrices(
     _put_in_order(out_path, [p.task_id for p in problems])
     stats.wall_s = time.perf_counter() - started
     return [done[p.task_id] for p in problems], stats
+
+
+class SandboxMatrixBuilder:
+    """The execution judge's `MatrixBuilder`: candidates (completions of `prompt`) against distinct tests in
+    the sandbox, built in memory as `build_matrices` builds a problem (identical candidates run once). A
+    sandbox fault fails its candidate's tests, with a warning: it says nothing about the code."""
+
+    def __init__(self, sandbox: Sandbox, *, test_timeout_s: float = 3.0) -> None:
+        self.sandbox = sandbox
+        self.test_timeout_s = test_timeout_s
+
+    def __call__(self, prompt: str, candidates: Sequence[str], tests: Sequence[str]) -> np.ndarray:
+        problem = MatrixProblem("judged", prompt, list(candidates), list(tests), [1] * len(tests))
+        builder = _ProblemBuilder(problem, True, self.test_timeout_s)
+        jobs, owner = _make_jobs({problem.task_id: builder}, self.test_timeout_s)
+        for verdict in self.sandbox.run_many(jobs) if jobs else ():
+            builder.record(owner[verdict.job_id][1], verdict)
+            if verdict.status == Status.SANDBOX_ERROR:
+                log.warning("sandbox error on a candidate (counted as failing): %s", verdict.error)
+        return builder.matrix().passed
 
 
 class _ProblemBuilder:

@@ -25,7 +25,13 @@ from codepref.rank.ranked import RankedProblem
 
 @dataclass
 class PreferencePair:
-    """One row of TRL's preference format plus the metadata that says where it came from."""
+    """One row of TRL's preference format plus the metadata that says where it came from.
+
+    Not a `codepref.rank.judge.JudgedPair`: an execution pair is identified by its solutions (ids, indices,
+    DSTC tests, times; chat-style training rows and KTO rows are rebuilt from them) and weighed by each side's
+    ranker score, not by one pair probability, and its field order is the column order of pairs.jsonl,
+    pairs.parquet and the loop's train_pairs.jsonl.
+    """
 
     prompt: str
     chosen: str

@@ -1,41 +1,38 @@
-"""One interface for everything that scores candidate responses to a prompt.
+"""One interface for everything that scores candidate responses to a prompt, and the records judges produce.
 
 A `Judge` maps (prompt, candidates) to one `JudgedScore(score, confidence)` per candidate. `score` orders
-candidates within one call (higher is better; scales differ between judges), `confidence` in [0, 1] says how
-far the judge trusts its own verdict on that candidate. Three shapes of judge share it:
+candidates within one call (higher is better; scales differ between judges). `confidence` in [0, 1] says how
+far the judge trusts its own verdict on that candidate; each kind of judge defines it once:
 
-  * `ExecutionJudge`: runs the candidates against sampled tests (a pass matrix) and ranks them with one of
-    the execution rankers (CodeT, CodeDPO, DSTC).
-  * `PairwiseJudge`: subclasses supply `compare(prompt, first, second)`, the probability that `first` is
-    the better response (a general-text judge, e.g. an LLM asked "which is better"). Every pair is asked in
-    both orders to cancel position bias; a candidate's score is its average win probability, and its
-    confidence how consistent the verdicts were when the order was swapped.
-  * `EnsembleJudge`: several judges at once; it averages their within-call normalised scores and trusts a
-    candidate as far as the judges agree on it.
+  * `ExecutionJudge`: the ranker's confidence in the candidate (CodeT, CodeDPO, DSTC; see `codepref.rank`).
+  * a preference judge (`codepref.judges.pairwise.PreferenceJudge`, every pair asked in both orders): how
+    decisive the candidate's pair verdicts are, the mean of |2 P(win) - 1| over its opponents.
+  * a judge that scores each candidate on its own (self-rationalizing, implicit reward): its docstring says.
 
-A judge that reads log-probabilities (self-judging) implements `score` directly.
+A `JudgedPair` is the preference pair a judge's verdict makes (TRL's prompt/chosen/rejected plus what the
+noise-aware losses weigh it by). The pairs stage's execution pairs are `codepref.pairs.PreferencePair`.
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from codepref.matrix import tests_job
+from codepref.matrix.format import ExecutionMatrix
 from codepref.rank import RANKERS, rank
-from codepref.sandbox import Status
+from codepref.records import append_record
 
-log = logging.getLogger(__name__)
+POLICY_SOURCE = "policy"
 
 MatrixBuilder = Callable[[str, Sequence[str], Sequence[str]], np.ndarray]
-"""(prompt, candidates, tests) -> bool pass matrix of shape (len(candidates), len(tests))."""
+"""(prompt, candidates, distinct tests) -> bool pass matrix of shape (len(candidates), len(tests)); the
+sandbox's is `codepref.matrix.SandboxMatrixBuilder`."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +40,41 @@ class JudgedScore:
     score: float  # higher is better; comparable only within one `score` call
     confidence: float  # in [0, 1]
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JudgedPair:
+    """A judge's preference pair: TRL's preference format plus what the losses need to weigh it.
+
+    `confidence` (in [0, 1]) and `preference` (the judge's probability that `chosen` is better) feed the
+    noise-aware and iREPO losses; `margin` is the judge's own signed strength (log scale); `source` says where
+    the two responses came from ("policy" for the policy's own samples, "multi:<model>" when another model's
+    response is in the pair, "refinement" for an initial answer against its self-refined version).
+    """
+
+    prompt: str  # the context the responses continue (sampled text: the request under the chat template)
+    chosen: str
+    rejected: str
+    judge: str
+    preference: float  # P(chosen is better) under the judge, in [0.5, 1]
+    confidence: float  # in [0, 1]
+    margin: float  # the judge's signed strength for chosen over rejected
+    source: str = POLICY_SOURCE
+    kind: str = "judged"  # judged | refinement | regression | rationale | consistency
+    task_id: str = ""
+
+
+def write_pairs(pairs: Iterable[JudgedPair], path: str | Path, *, append: bool = False) -> int:
+    """Write pairs as JSONL (one record a line, flushed as it goes); returns how many were written."""
+    count = 0
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a" if append else "w", encoding="utf-8") as handle:
+        for pair in pairs:
+            append_record(handle, asdict(pair))
+            handle.flush()
+            count += 1
+    return count
 
 
 class Judge(ABC):
@@ -54,6 +86,11 @@ class Judge(ABC):
     def score(self, prompt: str, candidates: Sequence[str]) -> list[JudgedScore]:
         """One JudgedScore per candidate, in the candidates' order."""
 
+    def score_matrix(self, matrix: ExecutionMatrix) -> list[JudgedScore]:
+        """Scores of a problem whose execution matrix is built (the rank stage): by default the matrix's
+        solutions judged as candidates of its prompt; an execution judge ranks the matrix itself."""
+        return self.score(matrix.prompt, matrix.solutions)
+
     def best(self, prompt: str, candidates: Sequence[str]) -> int:
         """Index of the highest-scoring candidate (the first one among equals)."""
         scores = self.score(prompt, candidates)
@@ -61,18 +98,19 @@ class Judge(ABC):
 
 
 class ExecutionJudge(Judge):
-    """Scores code candidates by executing them against sampled tests and ranking the pass matrix.
+    """Scores code candidates by ranking their pass matrix against sampled tests (CodeT, CodeDPO or DSTC).
 
-    `tests` gives the sampled test snippets for a prompt (a mapping or a function of the prompt); identical
-    snippets are merged and counted, as the rankers expect. `matrix_builder` runs the candidates: use
-    `SandboxMatrixBuilder(sandbox)` for real execution.
+    A matrix built earlier is ranked as it is (`score_matrix`: the rank stage, which needs no builder). To
+    judge new candidates, `score` runs them with `matrix_builder` (`codepref.matrix.SandboxMatrixBuilder` for
+    real execution) against `tests`, the sampled test lines of a prompt (a mapping or a function of the
+    prompt); identical lines are merged and counted, as the rankers expect.
     """
 
     def __init__(
         self,
         method: str,
-        matrix_builder: MatrixBuilder,
-        tests: Mapping[str, Sequence[str]] | Callable[[str], Sequence[str]],
+        matrix_builder: MatrixBuilder | None = None,
+        tests: Mapping[str, Sequence[str]] | Callable[[str], Sequence[str]] | None = None,
         *,
         seed: int = 0,
         **rank_options: Any,
@@ -90,7 +128,7 @@ class ExecutionJudge(Judge):
         if callable(self.tests):
             return list(self.tests(prompt))
         try:
-            return list(self.tests[prompt])
+            return list((self.tests or {})[prompt])
         except KeyError:
             raise KeyError(f"no sampled tests for prompt starting {prompt[:60]!r}") from None
 
@@ -99,6 +137,10 @@ class ExecutionJudge(Judge):
     ) -> list[JudgedScore]:
         if not candidates:
             return []
+        if self.matrix_builder is None:
+            raise ValueError(
+                f"{self.name} has no matrix builder: it ranks built matrices only (score_matrix)"
+            )
         counted = Counter(t for t in (self.tests_for(prompt) if tests is None else tests) if t.strip())
         unique_tests = list(counted)
         passed = np.asarray(self.matrix_builder(prompt, list(candidates), unique_tests), dtype=bool)
@@ -106,10 +148,18 @@ class ExecutionJudge(Judge):
             raise ValueError(
                 f"matrix builder returned shape {passed.shape}, expected {(len(candidates), len(unique_tests))}"
             )
-        counts = np.array([counted[t] for t in unique_tests], dtype=np.int64)
+        return self._ranked(passed, [counted[t] for t in unique_tests])
+
+    def score_matrix(self, matrix: ExecutionMatrix) -> list[JudgedScore]:
+        return self._ranked(matrix.passed, matrix.test_counts)
+
+    def _ranked(self, passed: np.ndarray, test_counts: Sequence[int]) -> list[JudgedScore]:
+        if not len(passed):
+            return []
+        counts = np.array(test_counts, dtype=np.int64)
         ranking = rank(self.method, passed, test_counts=counts, seed=self.seed, **self.rank_options)
-        position = np.empty(len(candidates), dtype=np.int64)
-        position[ranking.order] = np.arange(len(candidates))
+        position = np.empty(len(passed), dtype=np.int64)
+        position[ranking.order] = np.arange(len(passed))
         return [
             JudgedScore(
                 score=float(ranking.solution_scores[i]),
@@ -121,128 +171,10 @@ class ExecutionJudge(Judge):
                     "group": None if ranking.groups is None else int(ranking.groups[i]),
                 },
             )
-            for i in range(len(candidates))
+            for i in range(len(passed))
         ]
 
     def best(self, prompt: str, candidates: Sequence[str]) -> int:
         """The ranker's top choice, ties broken the ranker's way (seeded), not by position."""
         scores = self.score(prompt, candidates)
         return min(range(len(scores)), key=lambda i: scores[i].details["rank"])
-
-
-class SandboxMatrixBuilder:
-    """Builds a pass matrix in the sandbox: one job per candidate running every test, results per test.
-
-    The program is `prompt + candidate + "\\n"` (a completion continuing the prompt, as HumanEval samples are),
-    run with `__name__ != "__main__"` unless `as_main`. A sandbox fault raises: it says nothing about the code.
-    """
-
-    def __init__(
-        self,
-        sandbox: Any,
-        *,
-        test_timeout_s: float = 3.0,
-        as_main: bool = False,
-        program: Callable[[str, str], str] = lambda prompt, candidate: prompt + candidate + "\n",
-    ) -> None:
-        self.sandbox = sandbox
-        self.test_timeout_s = test_timeout_s
-        self.as_main = as_main
-        self.program = program
-
-    def __call__(self, prompt: str, candidates: Sequence[str], tests: Sequence[str]) -> np.ndarray:
-        passed = np.zeros((len(candidates), len(tests)), dtype=bool)
-        if not candidates or not tests:
-            return passed
-        jobs = [
-            tests_job(self.program(prompt, candidate), tests, self.test_timeout_s, str(i), self.as_main)
-            for i, candidate in enumerate(candidates)
-        ]
-        for verdict in self.sandbox.run_many(jobs):
-            if verdict.status == Status.SANDBOX_ERROR:  # no test results: its row fails every test
-                log.warning(
-                    "sandbox error on candidate %s (counted as failing): %s", verdict.job_id, verdict.error
-                )
-            row = int(verdict.job_id)
-            for j, result in enumerate(verdict.tests[: len(tests)]):
-                passed[row, j] = result.status == Status.PASSED
-        return passed
-
-
-class PairwiseJudge(Judge):
-    """A judge built from pairwise comparisons, each asked in both orders to cancel position bias."""
-
-    name = "pairwise"
-
-    @abstractmethod
-    def compare(self, prompt: str, first: str, second: str) -> float:
-        """Probability in [0, 1] that `first` is the better response to `prompt`."""
-
-    def score(self, prompt: str, candidates: Sequence[str]) -> list[JudgedScore]:
-        count = len(candidates)
-        if count == 1:
-            return [JudgedScore(score=0.5, confidence=0.0, details={"comparisons": 0})]
-        wins = np.zeros(count)
-        consistency = np.zeros(count)
-        for i, j in itertools.combinations(range(count), 2):
-            forward = _probability(self.compare(prompt, candidates[i], candidates[j]))
-            swapped = 1.0 - _probability(self.compare(prompt, candidates[j], candidates[i]))
-            i_wins = (forward + swapped) / 2
-            wins[i] += i_wins
-            wins[j] += 1.0 - i_wins
-            # Agreement between the two orders: 1 when swapping the positions changes nothing.
-            agreement = 1.0 - abs(forward - swapped)
-            consistency[i] += agreement
-            consistency[j] += agreement
-        opponents = count - 1
-        return [
-            JudgedScore(
-                score=float(wins[i] / opponents),
-                confidence=float(consistency[i] / opponents),
-                details={"comparisons": 2 * opponents},
-            )
-            for i in range(count)
-        ]
-
-
-def _probability(value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"compare() must return a probability in [0, 1], got {value}")
-    return float(value)
-
-
-class EnsembleJudge(Judge):
-    """Several judges as one: mean of their normalised scores, trusted as far as they agree."""
-
-    def __init__(self, judges: Sequence[Judge]) -> None:
-        if not judges:
-            raise ValueError("EnsembleJudge needs at least one judge")
-        self.judges = list(judges)
-        self.name = "ensemble(" + ",".join(judge.name for judge in self.judges) + ")"
-
-    def score(self, prompt: str, candidates: Sequence[str]) -> list[JudgedScore]:
-        verdicts = [judge.score(prompt, candidates) for judge in self.judges]
-        normalised = np.array([_min_max([v.score for v in verdict]) for verdict in verdicts])  # (judges, N)
-        confidences = np.array([[v.confidence for v in verdict] for verdict in verdicts])
-        spread = normalised.max(axis=0) - normalised.min(axis=0)  # 0 when every judge places it alike
-        return [
-            JudgedScore(
-                score=float(normalised[:, i].mean()),
-                confidence=float(confidences[:, i].mean() * (1.0 - spread[i])),
-                details={
-                    "per_judge": {
-                        judge.name: verdict[i].score
-                        for judge, verdict in zip(self.judges, verdicts, strict=True)
-                    }
-                },
-            )
-            for i in range(len(candidates))
-        ]
-
-
-def _min_max(values: Sequence[float]) -> np.ndarray:
-    """Scores mapped to [0, 1] within one call (all 0.5 when they are all equal)."""
-    array = np.asarray(values, dtype=np.float64)
-    if array.size == 0 or array.max() == array.min():
-        return np.full(array.shape, 0.5)
-    return (array - array.min()) / (array.max() - array.min())

@@ -1,26 +1,24 @@
 """The rank stage: each problem's solutions ranked once, through the `Judge` interface, into a typed record
 that the pairs stage consumes (it never ranks again).
 
-The default judge is the execution judge over the problem's already-built execution matrix (CodeDPO, CodeT
-or DSTC ranking the pass matrix); any other `Judge` (a general-text judge, an ensemble) plugs into the same
+The default judge is the execution judge ranking the problem's already-built execution matrix as it is
+(CodeDPO, CodeT or DSTC; nothing runs again); any other `Judge` (a general-text judge) plugs into the same
 stage through a `JudgeFactory`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from codepref.matrix.format import ExecutionMatrix
 from codepref.rank.judge import ExecutionJudge, Judge, JudgedScore
 from codepref.records import read_jsonl, write_jsonl
 
 JudgeFactory = Callable[[ExecutionMatrix], Judge]
-"""The judge for one problem (an execution judge needs that problem's matrix; other judges ignore it)."""
+"""The judge for one problem (the same one may serve every problem, as the execution judge does)."""
 
 
 @dataclass
@@ -44,35 +42,14 @@ class RankedProblem:
         return len(self.order) >= 1 and self.top_confidence > min_top_confidence
 
 
-class MatrixLookup:
-    """A `MatrixBuilder` that answers from an execution matrix built earlier, instead of running again."""
-
-    def __init__(self, matrix: ExecutionMatrix) -> None:
-        self.matrix = matrix
-
-    def __call__(self, prompt: str, candidates: Sequence[str], tests: Sequence[str]) -> np.ndarray:
-        if list(candidates) != self.matrix.solutions or list(tests) != self.matrix.tests:
-            raise ValueError(
-                f"{self.matrix.task_id}: asked for other candidates or tests than the matrix holds"
-            )
-        return self.matrix.passed
-
-
 def execution_judges(method: str, seed: int = 0, **rank_options: Any) -> JudgeFactory:
-    """Execution judges over built matrices; each test counts as often as it was sampled."""
-
-    def judge_for(matrix: ExecutionMatrix) -> Judge:
-        sampled = [t for t, count in zip(matrix.tests, matrix.test_counts, strict=True) for _ in range(count)]
-        return ExecutionJudge(
-            method, MatrixLookup(matrix), lambda _prompt: sampled, seed=seed, **rank_options
-        )
-
-    return judge_for
+    """The execution judge for every problem: it ranks each built matrix, each test weighted by its count."""
+    judge = ExecutionJudge(method, seed=seed, **rank_options)
+    return lambda _matrix: judge
 
 
 def rank_problem(matrix: ExecutionMatrix, judge: Judge) -> RankedProblem:
-    scores = judge.score(matrix.prompt, matrix.solutions)
-    return ranked_from_scores(matrix, judge.name, scores)
+    return ranked_from_scores(matrix, judge.name, judge.score_matrix(matrix))
 
 
 def ranked_from_scores(matrix: ExecutionMatrix, judge: str, scores: list[JudgedScore]) -> RankedProblem:

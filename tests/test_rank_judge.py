@@ -1,19 +1,15 @@
-"""The Judge interface: execution judging, pairwise judging with order swap, ensembles."""
+"""The Judge interface: execution judging of new candidates and of built matrices, the judged-pair record."""
 
+import json
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
+from matrices import CODET, make_matrix
 
+from codepref.matrix import SandboxMatrixBuilder
 from codepref.rank import rank
-from codepref.rank.judge import (
-    EnsembleJudge,
-    ExecutionJudge,
-    Judge,
-    JudgedScore,
-    PairwiseJudge,
-    SandboxMatrixBuilder,
-)
+from codepref.rank.judge import ExecutionJudge, Judge, JudgedPair, JudgedScore, write_pairs
 
 PROMPT = "def add_one(x):\n"
 CANDIDATES = ["    return x + 1", "    return x + 1", "    return x - 1", "    return 2 * x"]
@@ -71,6 +67,14 @@ def test_execution_judge_accepts_tests_per_call_and_a_test_function():
     assert judge.score(PROMPT, []) == []
 
 
+def test_a_built_matrix_is_ranked_without_a_builder_each_test_weighted_by_its_count():
+    # The rank stage's case (tests/test_rank_ranked.py); here the weights: test 2 counts 3 times.
+    weighted = ExecutionJudge("codet").score_matrix(make_matrix("p", CODET, counts=[1, 1, 3, 1]))
+    plain = ExecutionJudge("codet").score_matrix(make_matrix("p", CODET))
+    assert weighted[4].score == 3 * plain[4].score  # solution 4 passes test 2 alone
+    assert ExecutionJudge("codet").score_matrix(make_matrix("empty", np.zeros((0, 2)))) == []
+
+
 def test_execution_judge_errors():
     with pytest.raises(ValueError, match="unknown ranking method"):
         ExecutionJudge("vote", run_in_process, {})
@@ -79,68 +83,32 @@ def test_execution_judge_errors():
     wrong_shape = ExecutionJudge("codet", lambda p, c, t: np.zeros((1, 1), dtype=bool), {PROMPT: TESTS})
     with pytest.raises(ValueError, match="shape"):
         wrong_shape.score(PROMPT, CANDIDATES)
+    with pytest.raises(ValueError, match="ranks built matrices only"):
+        ExecutionJudge("codet").score(PROMPT, CANDIDATES)
 
 
-class ShorterIsBetter(PairwiseJudge):
-    """Prefers the shorter response; `bias` is extra preference for whichever is shown first."""
+class Longest(Judge):
+    """A judge that never runs code: longer answers score higher."""
 
-    name = "shorter"
-
-    def __init__(self, bias: float = 0.0) -> None:
-        self.bias = bias
-        self.calls = 0
-
-    def compare(self, prompt, first, second):
-        self.calls += 1
-        base = 0.5 if len(first) == len(second) else (0.8 if len(first) < len(second) else 0.2)
-        return min(1.0, base + self.bias)
-
-
-def test_pairwise_judge_asks_both_orders_and_averages():
-    judge = ShorterIsBetter()
-    scores = judge.score("q", ["aaa", "a", "aa"])
-    assert judge.calls == 6  # 3 pairs, each in both orders
-    # "a" beats both at 0.8, "aa" beats "aaa" at 0.8 and loses to "a", "aaa" loses both.
-    assert [s.score for s in scores] == pytest.approx([0.2, 0.8, 0.5])
-    assert [s.confidence for s in scores] == pytest.approx([1.0, 1.0, 1.0])
-    assert judge.best("q", ["aaa", "a", "aa"]) == 1
-
-
-def test_position_bias_cancels_in_score_and_lowers_confidence():
-    biased = ShorterIsBetter(bias=0.15).score("q", ["aaa", "a", "aa"])
-    assert [s.score for s in biased] == pytest.approx([0.2, 0.8, 0.5])
-    # forward 0.95, swapped 1 - 0.35 = 0.65 for every pair: agreement 1 - 0.3
-    assert [s.confidence for s in biased] == pytest.approx([0.7, 0.7, 0.7])
-    assert ShorterIsBetter().score("q", ["only"])[0].confidence == 0.0
-
-
-def test_pairwise_judge_rejects_non_probabilities():
-    class OutOfRange(PairwiseJudge):
-        def compare(self, prompt, first, second):
-            return 1.5
-
-    with pytest.raises(ValueError, match="probability"):
-        OutOfRange().score("q", ["a", "b"])
-
-
-class FixedJudge(Judge):
-    def __init__(self, name, scores, confidence=1.0):
-        self.name, self.scores, self.confidence = name, scores, confidence
+    name = "longest"
 
     def score(self, prompt, candidates):
-        return [JudgedScore(s, self.confidence) for s in self.scores]
+        return [JudgedScore(float(len(c)), 1.0) for c in candidates]
 
 
-def test_ensemble_trusts_agreement():
-    agree = EnsembleJudge([FixedJudge("a", [0, 5, 10]), FixedJudge("b", [1, 2, 3], 0.5)])
-    scores = agree.score("q", ["x", "y", "z"])
-    assert [s.score for s in scores] == pytest.approx([0.0, 0.5 * (0.5 + 0.5), 1.0])
-    assert [s.confidence for s in scores] == pytest.approx([0.75, 0.75, 0.75])
-    disagree = EnsembleJudge([FixedJudge("a", [0, 10]), FixedJudge("b", [10, 0])]).score("q", ["x", "y"])
-    assert [s.confidence for s in disagree] == pytest.approx([0.0, 0.0])
-    assert disagree[0].details["per_judge"] == {"a": 0, "b": 10}
-    with pytest.raises(ValueError):
-        EnsembleJudge([])
+def test_a_judge_picks_the_first_of_its_best_scored_candidates():
+    assert Longest().best("q", ["a", "ccc", "bb", "ccc"]) == 1
+
+
+def test_judged_pairs_are_written_as_jsonl_rows_in_trl_format(tmp_path):
+    pair = JudgedPair("p", "good", "bad", "logit", 0.9, 0.8, 2.2, task_id="t")
+    path = tmp_path / "out" / "pairs.jsonl"
+    assert write_pairs([pair], path) == 1 and write_pairs([pair], path, append=True) == 1
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert rows[0] == rows[1] == {
+        "prompt": "p", "chosen": "good", "rejected": "bad", "judge": "logit", "preference": 0.9,
+        "confidence": 0.8, "margin": 2.2, "source": "policy", "kind": "judged", "task_id": "t",
+    }  # fmt: skip
 
 
 @pytest.mark.docker
@@ -149,12 +117,9 @@ def test_execution_judge_in_the_docker_sandbox():
 
     candidates = CANDIDATES + ["    while True:\n        pass", "    return x +"]
     with Sandbox(backend="docker", workers=2) as sandbox:
-        builder = SandboxMatrixBuilder(sandbox, test_timeout_s=0.5)
-        passed = builder(PROMPT, candidates, TESTS[1:])
-        judge = ExecutionJudge("codet", builder, {PROMPT: TESTS})
+        judge = ExecutionJudge("codet", SandboxMatrixBuilder(sandbox, test_timeout_s=0.5), {PROMPT: TESTS})
         scores = judge.score(PROMPT, candidates)
         best = judge.best(PROMPT, candidates)
-    np.testing.assert_array_equal(passed[:4], run_in_process(PROMPT, CANDIDATES, TESTS[1:]))
-    assert not passed[4:].any()  # an endless loop times out, a syntax error fails: neither passes
     assert best in (0, 1)
+    assert [s.details["tests_passed"] for s in scores] == [2, 2, 0, 2, 0, 0]
     assert scores[4].confidence == scores[5].confidence == 0.0
