@@ -17,29 +17,21 @@ from pathlib import Path
 
 from codepref.coder import RECIPES, cached_coder
 from codepref.evaluate.runner import evaluate_samples
-from codepref.generate import GenerationRequest, PromptRecord, generate_jsonl
+from codepref.generate import GenerationRequest
 from codepref.generate.hf import HFGenerator
-from codepref.matrix import extract_tests
-from codepref.sandbox import Job, Sandbox
+from codepref.generate.sampling import sample_problems
+from codepref.matrix import collect_tests
+from codepref.matrix.accuracy import generated_test_accuracy
+from codepref.sandbox import Sandbox
 from codepref.synth import load_synth
-from codepref.tasks.extract import truncate_at_stop
-from codepref.tasks.prompts import codet_test_prompt, solution_prompt
 
 
-def sample(generator, problems, out: Path, n: int, temperature: float, kind: str, max_tokens: int) -> dict:
-    """key -> completions; `kind` is "solution" or "test" (resumable through generate_jsonl)."""
-    build = solution_prompt if kind == "solution" else codet_test_prompt
-    prompts = {p.task_id: build(p.prompt, p.entry_point) for p in problems}
-    records = [PromptRecord(key=k, prompt=v.text, stop=v.stop) for k, v in prompts.items()]
+def sample(generator, problems, out: Path, n: int, temperature: float, tests: bool, max_tokens: int) -> dict:
+    """task_id -> completions of each solution prompt, or test prompt with `tests` (resumable)."""
     request = GenerationRequest(
         prompts=(), n=n, temperature=temperature, top_p=0.95, max_tokens=max_tokens, seed=0
     )
-    generate_jsonl(generator, records, out, request, chunk_size=64)
-    rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
-    return {
-        r["key"]: [truncate_at_stop(c["text"], prompts[r["key"]].stop)[0] for c in r["completions"]]
-        for r in rows
-    }
+    return sample_problems(generator, problems, out, request, tests=tests)
 
 
 def pass_at_k(benchmark: str, problems, completions: dict, out: Path, ks: list[int], workers: int) -> dict:
@@ -57,27 +49,13 @@ def pass_at_k(benchmark: str, problems, completions: dict, out: Path, ks: list[i
 
 
 def test_accuracy(problems, tests: dict, workers: int) -> dict:
-    by_id = {p.task_id: p for p in problems}
-    jobs = []
-    for task_id, texts in tests.items():
-        asserts = list(
-            dict.fromkeys(t for text in texts for t in extract_tests(text, by_id[task_id].entry_point))
-        )
-        if asserts:
-            jobs.append(
-                Job(
-                    program=by_id[task_id].reference_program,
-                    tests=tuple(asserts),
-                    as_main=False,
-                    test_timeout_s=1.0,
-                )
-            )
+    asserts = [collect_tests(tests[p.task_id], p.entry_point).tests for p in problems]
     with Sandbox(backend="process", workers=workers) as sandbox:
-        outcomes = [t.status == "passed" for v in sandbox.run_many(jobs) for t in v.tests]
+        accuracy = generated_test_accuracy(problems, asserts, sandbox)
     return {
-        "distinct_asserts": len(outcomes),
-        "test_accuracy": sum(outcomes) / len(outcomes) if outcomes else float("nan"),
-        "problems_with_asserts": len(jobs),
+        "distinct_asserts": accuracy.asserts,
+        "test_accuracy": accuracy.share,
+        "problems_with_asserts": accuracy.problems,
     }
 
 
@@ -102,11 +80,11 @@ def main() -> None:
     generator = HFGenerator(model, batch_size=160)  # a 2M-parameter model: wide batches, fewer decode steps
     started = time.perf_counter()
     figures: dict = {"model": model, "split": benchmark, "problems": len(problems)}
-    greedy = sample(generator, problems, out / "greedy.jsonl", 1, 0.0, "solution", 96)
+    greedy = sample(generator, problems, out / "greedy.jsonl", 1, 0.0, False, 96)
     figures["greedy"] = pass_at_k(benchmark, problems, greedy, out / "greedy.jsonl", [1], args.workers)
-    sampled = sample(generator, problems, out / "sampled.jsonl", 10, 0.8, "solution", 96)
+    sampled = sample(generator, problems, out / "sampled.jsonl", 10, 0.8, False, 96)
     figures["sampled"] = pass_at_k(benchmark, problems, sampled, out / "sampled.jsonl", [1, 10], args.workers)
-    tests = sample(generator, problems, out / "tests.jsonl", 4, 0.8, "test", 128)
+    tests = sample(generator, problems, out / "tests.jsonl", 4, 0.8, True, 128)
     figures["tests"] = test_accuracy(problems, tests, args.workers)
     figures["seconds"] = round(time.perf_counter() - started, 1)
     (out / "calibration.json").write_text(json.dumps(figures, indent=1) + "\n")

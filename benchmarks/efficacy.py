@@ -35,14 +35,19 @@ from typing import Any
 
 import yaml
 
-from codepref import tasks as T
 from codepref.generate import read_generations
 from codepref.loop import Loop, LoopConfig, ProblemSet
 from codepref.loop.records import Generated, Matrices, Pairs, Rankings
 from codepref.loop.stages import StageRunner, fingerprint
+from codepref.loop.truth import round_verdicts
 from codepref.loop.validate import config_from_dict
+from codepref.matrix import load_matrices
+from codepref.matrix.accuracy import generated_test_accuracy
+from codepref.pairs import training_rows
+from codepref.pairs.baselines import oracle_pairs, random_pairs
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, METHODS
 from codepref.records import read_jsonl, write_jsonl
+from codepref.tasks import Task, solution_parts
 
 SOURCES = ("codet", "codedpo", "dstc", "dstc-kto", "random", "oracle")
 
@@ -64,47 +69,19 @@ class BenchSettings:
     trust_gate: dict[str, float] = field(default_factory=dict)
 
 
-# --- ground truth the loop never sees -----------------------------------------------------------------
+# --- generated-test accuracy, and the loop with two more pair sources ------------------------------------
 
 
-def hidden_verdicts(loop: Loop, r: int, tasks: list[Any]) -> dict[str, bool]:
-    """solution id -> whether the round's sample passes its problem's hidden tests (cached per round)."""
-    from codepref.evaluate.jobs import build_job
-
-    cache = loop.runner.stage_dir(r, "generate") / "hidden_verdicts.json"
-    if cache.exists():
-        return json.loads(cache.read_text())
-    records = read_generations(loop.runner.stage_dir(r, "generate") / "solutions.jsonl")
-    jobs, owners = [], {}
-    for task in tasks:
-        for i, completion in enumerate(records[task.key]["completions"]):
-            job = build_job(task.problem, solution=T.program(task, "completion", completion["text"]))
-            jobs.append(job)
-            owners[job.job_id] = f"{task.key}#{i}"
-    verdicts = {owners[v.job_id]: v.passed for v in loop.sandbox().run_many(jobs)}
-    cache.write_text(json.dumps(verdicts))
-    return verdicts
-
-
-def test_accuracy(loop: Loop, r: int, tasks: list[Any]) -> tuple[float, int]:
+def test_accuracy(loop: Loop, r: int, tasks: list[Task]) -> tuple[float, int]:
     """(share of the round's distinct sampled asserts that the canonical solution passes, how many). The
     prompt's examples in the matrix (`matrix.prompt_examples`) are not sampled: a column counts only for the
     times the model sampled it."""
-    from codepref.matrix import load_matrices
-    from codepref.sandbox import Job
-
     by_key = {t.key: t for t in tasks}
-    jobs = []
-    for matrix in load_matrices(loop.runner.stage_dir(r, "matrix") / "matrix.jsonl"):
-        sampled = [test for test, n in zip(matrix.tests, matrix.sampled_counts, strict=True) if n > 0]
-        if sampled:
-            program = by_key[matrix.task_id].problem.reference_program
-            jobs.append(Job(program=program, tests=tuple(sampled), as_main=False, test_timeout_s=1.0))
-    results = [t.status == "passed" for v in loop.sandbox().run_many(jobs) for t in v.tests]
-    return (sum(results) / len(results) if results else float("nan")), len(results)
-
-
-# --- the loop with two more pair sources ---------------------------------------------------------------
+    matrices = list(load_matrices(loop.runner.stage_dir(r, "matrix") / "matrix.jsonl"))
+    sampled = [[t for t, n in zip(m.tests, m.sampled_counts, strict=True) if n > 0] for m in matrices]
+    problems = [by_key[m.task_id].problem for m in matrices]
+    accuracy = generated_test_accuracy(problems, sampled, loop.sandbox())
+    return accuracy.share, accuracy.asserts
 
 
 class EfficacyLoop(Loop):
@@ -124,19 +101,22 @@ class EfficacyLoop(Loop):
         }
 
         def body(out: Path) -> Pairs:
-            from codepref.pairs import training_rows
-
-            tasks = [T.make_task(p) for p in self.problems(self.cfg.train_problems)]
-            verdicts = hidden_verdicts(self, r, tasks)
+            tasks = self.training_tasks()
+            verdicts = round_verdicts(self, r, tasks) if self.source == "oracle" else {}
             records = read_generations(Path(generated.solutions_file))
             rng = random.Random(self.cfg.pairs.seed + r)
+            limit = self.cfg.pairs.pairs_per_problem
             pairs = []
             for task in tasks:
                 texts = [
-                    T.solution_parts(task, "completion", c["text"])[1]
+                    solution_parts(task, generated.style, c["text"])[1]
                     for c in records[task.key]["completions"]
                 ]
-                pairs += self.pairs_of(task, texts, verdicts, rng)
+                if self.source == "oracle":
+                    passed = [verdicts[f"{task.key}#{i}"] for i in range(len(texts))]
+                    pairs += oracle_pairs(task.key, task.prompt, texts, passed, rng, limit)
+                else:
+                    pairs += random_pairs(task.key, task.prompt, texts, rng, limit)
             rows = training_rows(pairs)
             write_jsonl(out / "train_pairs.jsonl", rows)
             return Pairs(
@@ -148,38 +128,6 @@ class EfficacyLoop(Loop):
             )
 
         return self.runner.run(r, "pairs", inputs, body, Pairs)
-
-    def pairs_of(self, task: Any, texts: list[str], verdicts: dict[str, bool], rng: random.Random) -> list:
-        """Oracle: a distinct sample passing the hidden tests over one failing them, each used once.
-        Random: two distinct samples, which one is chosen left to chance."""
-        from codepref.pairs import PreferencePair
-
-        distinct = list({text: i for i, text in reversed(list(enumerate(texts)))}.values())
-        if self.source == "oracle":
-            good = [i for i in distinct if verdicts[f"{task.key}#{i}"]]
-            bad = [i for i in distinct if not verdicts[f"{task.key}#{i}"]]
-            sides = list(zip(rng.sample(good, len(good)), rng.sample(bad, len(bad)), strict=False))
-        else:
-            shuffled = rng.sample(distinct, len(distinct))
-            sides = list(zip(shuffled[::2], shuffled[1::2], strict=False))
-        return [
-            PreferencePair(
-                prompt=task.prompt,
-                chosen=texts[chosen],
-                rejected=texts[rejected],
-                method=self.source,
-                task_id=task.key,
-                chosen_score=1.0,
-                rejected_score=0.0,
-                margin=1.0,
-                kind="correctness",
-                chosen_id=f"{task.key}#{chosen}",
-                rejected_id=f"{task.key}#{rejected}",
-                chosen_index=chosen,
-                rejected_index=rejected,
-            )
-            for chosen, rejected in sides[: self.cfg.pairs.pairs_per_problem]
-        ]
 
 
 def source_config(
@@ -261,22 +209,21 @@ def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, r
     started = time.perf_counter()
     result = loop.run()
     loop_seconds = time.perf_counter() - started
-    meter = EfficacyLoop(cfg, source)  # the run closed its sandbox and generator: measure with fresh ones
-    tasks = [T.make_task(p) for p in meter.problems(cfg.train_problems)]
     rows = []
-    with meter._stack:
+    with loop.session():  # the run closed its sandbox and generator: measure with new ones
+        tasks = loop.training_tasks()
         for res in result.rounds:
             t0 = time.perf_counter()
             # The base coder's scores are every source's round 0: one folder for all of them.
             evals = StageRunner(root / "eval" / f"seed{seed}" / ("base" if res.round == 0 else source))
             row: dict[str, Any] = {"source": source, "seed": seed, "round": res.round}
-            row.update(eval_scores(meter, res.model, bench, evals, res.round))
+            row.update(eval_scores(loop, res.model, bench, evals, res.round))
             if res.round > 0:
-                verdicts = hidden_verdicts(meter, res.round, tasks)
-                accuracy, tests = test_accuracy(meter, res.round, tasks)
+                verdicts = round_verdicts(loop, res.round, tasks)
+                accuracy, tests = test_accuracy(loop, res.round, tasks)
                 row.update(
                     pairs=res.pairs or 0,
-                    pair_precision=pair_precision(meter, res.round, verdicts),
+                    pair_precision=pair_precision(loop, res.round, verdicts),
                     sample_pass_rate=sum(verdicts.values()) / max(1, len(verdicts)),
                     test_accuracy=accuracy,
                     tests=tests,
@@ -284,7 +231,6 @@ def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, r
                 )
             row["eval_seconds"] = time.perf_counter() - t0
             rows.append(row)
-        meter.models.close()
     print(f"{source} seed {seed}: loop {loop_seconds:.0f} s", file=sys.stderr)
     return rows
 

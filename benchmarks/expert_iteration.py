@@ -45,12 +45,13 @@ from codepref.coder import RECIPES, cached_coder
 from codepref.data import load_problems
 from codepref.evaluate.passk import paired_bootstrap, pass_at_k
 from codepref.evaluate.runner import evaluate_samples, judged_samples
-from codepref.generate import GenerationRequest, PromptRecord, generate_jsonl, read_generations
+from codepref.generate import GenerationRequest, read_generations
+from codepref.generate.sampling import read_problem_samples, sample_problems
 from codepref.matrix.examples import prompt_example_tests
+from codepref.pairs.baselines import oracle_rows, random_rows
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
 from codepref.tasks import make_task
-from codepref.tasks.extract import truncate_at_stop
-from codepref.tasks.prompts import codet_test_prompt, solution_prompt
+from codepref.tasks.prompts import solution_prompt
 
 RANKERS = ("codet", "codedpo", "dstc")
 
@@ -61,35 +62,17 @@ RANKERS = ("codet", "codedpo", "dstc")
 def sample(
     model: Path, problems: list[Any], out: Path, n: int, temperature: float, seed: int, tests: bool = False
 ) -> dict:
-    """task_id -> n completions of each solution prompt, or of each test prompt with `tests` (resumable:
-    generate_jsonl skips prompts already in `out`)."""
+    """task_id -> n completions of each solution prompt, or of each test prompt with `tests`, cut at the
+    prompt's stops (resumable: a problem already in `out` is not sampled again)."""
     from codepref.generate.hf import HFGenerator
 
-    render = codet_test_prompt if tests else solution_prompt
-    if not out.exists() or len(read_generations(out)) < len(problems):
-        records = [
-            PromptRecord(key=p.task_id, prompt=prompt.text, stop=prompt.stop)
-            for p in problems
-            for prompt in [render(p.prompt, p.entry_point)]
-        ]
-        request = GenerationRequest(
-            prompts=(), n=n, temperature=temperature, top_p=0.95, max_tokens=128 if tests else 96, seed=seed
-        )
-        generator = HFGenerator(str(model), batch_size=160)  # a 2M-parameter model: wide batches
-        generate_jsonl(generator, records, out, request, chunk_size=64)
-        generator.close()
-    if tests:
-        return {k: [c["text"] for c in row["completions"]] for k, row in read_generations(out).items()}
-    return read_samples(problems, out)
-
-
-def read_samples(problems: list[Any], out: Path) -> dict:
-    """task_id -> the completions sampled into `out`, cut at the prompt's stop sequences."""
-    prompts = {p.task_id: solution_prompt(p.prompt, p.entry_point) for p in problems}
-    rows = read_generations(out)
-    return {
-        k: [truncate_at_stop(c["text"], prompts[k].stop)[0] for c in rows[k]["completions"]] for k in prompts
-    }
+    if out.exists() and len(read_generations(out)) >= len(problems):  # done: no model to load
+        return read_problem_samples(problems, out, tests=tests)
+    request = GenerationRequest(
+        prompts=(), n=n, temperature=temperature, top_p=0.95, max_tokens=128 if tests else 96, seed=seed
+    )
+    with HFGenerator(str(model), batch_size=160) as generator:  # a 2M-parameter model: wide batches
+        return sample_problems(generator, problems, out, request, tests=tests)
 
 
 def judge(benchmark: str, problems: list[Any], completions: dict, out: Path, workers: int) -> dict:
@@ -189,16 +172,7 @@ def measure(model: Path, benchmark: str, problems: list[Any], out: Path, seed: i
     return result
 
 
-# --- selecting and training ------------------------------------------------------------------------------
-
-
-def select(verdicts: dict, how: str, rng: random.Random) -> list[tuple[str, str]]:
-    """(task_id, completion) rows to fine-tune on; `random` takes as many as `oracle` would."""
-    passing = [(k, c) for k, v in verdicts.items() for c, ok in v.items() if ok]
-    if how == "oracle":
-        return passing
-    every = [(k, c) for k, v in verdicts.items() for c in v]
-    return rng.sample(every, len(passing))
+# --- training --------------------------------------------------------------------------------------------
 
 
 def fine_tune(
@@ -285,15 +259,17 @@ def run(args: argparse.Namespace) -> None:
             shown = example_verdicts(
                 prompts, completions, pool / "examples.jsonl", args.workers, args.prompts
             )
-            chosen = select(shown, "oracle", rng)
+            chosen = oracle_rows(shown)
         elif args.select in RANKERS:  # selected by a ranker over sampled tests and examples, no label
             tests = sample(model, prompts, pool / "tests.jsonl", args.samples, 0.8, seed, tests=True)
             gate = DEFAULT_MIN_TOP_CONFIDENCE[args.select] if args.gate is None else args.gate
             tops = ranker_tops(args.select, prompts, completions, tests, pool, args.workers)
             (here / "gates.json").write_text(json.dumps(gate_sweep(tops, completions, verdicts), indent=1))
-            chosen = select(trusted_tops(tops, completions, gate), "oracle", rng)
+            chosen = oracle_rows(trusted_tops(tops, completions, gate))
+        elif args.select == "random":
+            chosen = random_rows(verdicts, rng)
         else:
-            chosen = select(verdicts, "oracle" if args.select == "canonical" else args.select, rng)
+            chosen = oracle_rows(verdicts)
         texts = {p.task_id: solution_prompt(p.prompt, p.entry_point).text for p in prompts}
         rows = [{"prompt": texts[k], "completion": c} for k, c in chosen]
         model = fine_tune(model, rows, here / "model", args, seed)

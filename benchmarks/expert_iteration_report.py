@@ -21,22 +21,9 @@ import numpy as np
 from codepref.data import load_problems
 from codepref.evaluate.passk import paired_bootstrap
 from codepref.evaluate.runner import judged_samples
-from codepref.generate import read_generations
-from codepref.tasks.extract import truncate_at_stop
-from codepref.tasks.prompts import solution_stops
+from codepref.generate.sampling import read_problem_samples
 
 SAMPLES = 10  # sampled completions per measured problem (expert_iteration.py's measure)
-
-
-def sampled_completions(problems: dict, path: Path) -> dict[str, list[str]]:
-    """task_id -> every completion sampled into `path`, cut where the generator's stops cut it."""
-    return {
-        k: [
-            truncate_at_stop(c["text"], solution_stops(problems[k].prompt, problems[k].entry_point))[0]
-            for c in row["completions"]
-        ]
-        for k, row in read_generations(path).items()
-    }
 
 
 def compare(specs: list[str], plot_path: Path | None = None) -> None:
@@ -104,7 +91,7 @@ def errors(specs: list[str], benchmark: str) -> None:
         here = Path(run_dir) / f"eval-{r}"
         judged = judged_samples(here / "sampled.distinct.jsonl")
         failing = [(k, c) for k, c, passed in judged if not passed]
-        completions = sampled_completions(problems, here / "sampled.jsonl")
+        completions = read_problem_samples(problems.values(), here / "sampled.jsonl")
         fails = same = 0
         for k, c in failing:  # each distinct failure weighted by how often it was sampled
             count = completions[k].count(c)
@@ -162,7 +149,7 @@ def precision(pool: Path, prompts: str) -> None:
     problems = {p.task_id: p for p in load_problems(prompts)}
     hidden = {(k, c): ok for k, c, ok in judged_samples(pool / "samples.distinct.jsonl")}
     shown = {(k, c): ok for k, c, ok in judged_samples(pool / "examples.distinct.jsonl")}
-    completions = sampled_completions(problems, pool / "samples.jsonl")
+    completions = read_problem_samples(problems.values(), pool / "samples.jsonl")
     bands: dict[str, list[bool]] = {}
     for matrix in load_matrices(pool / "matrix.jsonl"):
         sampled = np.array([n > 0 for n in matrix.sampled_counts])

@@ -31,6 +31,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from codepref.evaluate.verdicts import hidden_verdicts
+from codepref.generate import GenerationRequest, Generator
+from codepref.generate.sampling import sample_problems
 from codepref.judges import JudgeSettings, build_judge, judged_pairs
 from codepref.judges.consistency import ConsistencyFilter
 from codepref.judges.lm import JudgeModel
@@ -39,10 +42,9 @@ from codepref.judges.self_rationalizing import SelfRationalizingJudge
 from codepref.judges.self_reference import SelfReferenceJudge
 from codepref.matrix import SandboxMatrixBuilder
 from codepref.matrix.extraction import extract_tests
+from codepref.pairs.baselines import random_pairs
 from codepref.rank.judge import ExecutionJudge, JudgedPair, write_pairs
-from codepref.tasks.extract import truncate_at_stop
 from codepref.tasks.problem import Problem
-from codepref.tasks.prompts import codet_test_prompt, solution_prompt
 
 TEXT_JUDGES = ("logit", "self_reference", "self_rationalizing", "consistency", "implicit_reward")
 EXECUTION_JUDGES = ("execution:codet", "execution:codedpo")
@@ -60,32 +62,38 @@ def load_benchmark(name: str, offset: int, limit: int) -> list[Problem]:
     return problems[offset : offset + limit]
 
 
+def fresh_samples(
+    generator: Generator, problems: list[Problem], out: Path, request: GenerationRequest, tests: bool = False
+) -> list[list[str]]:
+    """Each problem's completions (`codepref.generate.sampling`), sampled anew into `out` every run, as the
+    judges judge anew."""
+    out.unlink(missing_ok=True)
+    sampled = sample_problems(generator, problems, out, request, tests=tests)
+    return [sampled[p.task_id] for p in problems]
+
+
 def sample_bodies(
-    model: JudgeModel, problems: list[Problem], n: int, temperature: float, max_tokens: int, seed: int
+    generator: Generator,
+    problems: list[Problem],
+    out: Path,
+    n: int,
+    temperature: float,
+    max_tokens: int,
+    seed: int,
 ) -> list[list[str]]:
     """Completion-style solutions, cut at the prompt's stops (the body that follows the prompt)."""
-    prompts = [solution_prompt(p.prompt, p.entry_point) for p in problems]
-    sampled = model.sample(
-        [p.text for p in prompts], n=n, temperature=temperature, max_tokens=max_tokens, seed=seed
-    )
-    return [
-        [truncate_at_stop(text, prompt.stop)[0] for text in per]
-        for prompt, per in zip(prompts, sampled, strict=True)
-    ]
+    request = GenerationRequest(prompts=(), n=n, temperature=temperature, max_tokens=max_tokens, seed=seed)
+    return fresh_samples(generator, problems, out, request)
 
 
 def sampled_tests(
-    model: JudgeModel, problems: list[Problem], n: int, max_tokens: int, seed: int
+    generator: Generator, problems: list[Problem], out: Path, n: int, max_tokens: int, seed: int
 ) -> dict[str, list[str]]:
-    prompts = [codet_test_prompt(p.prompt, p.entry_point) for p in problems]
-    sampled = model.sample([p.text for p in prompts], n=n, temperature=0.8, max_tokens=max_tokens, seed=seed)
+    request = GenerationRequest(prompts=(), n=n, temperature=0.8, max_tokens=max_tokens, seed=seed)
+    sampled = fresh_samples(generator, problems, out, request, tests=True)
     return {
-        problem.prompt: [
-            t
-            for text in per
-            for t in extract_tests(truncate_at_stop(text, prompt.stop)[0], problem.entry_point)
-        ]
-        for problem, prompt, per in zip(problems, prompts, sampled, strict=True)
+        problem.prompt: [t for text in per for t in extract_tests(text, problem.entry_point)]
+        for problem, per in zip(problems, sampled, strict=True)
     }
 
 
@@ -93,28 +101,26 @@ def hidden_truth(
     sandbox: Any, problems: list[Problem], bodies: list[list[str]]
 ) -> dict[tuple[str, str], bool]:
     """(prompt, body) -> passes the problem's hidden tests."""
-    from codepref.evaluate.jobs import build_job
+    programs = [[p.program(b) for b in per] for p, per in zip(problems, bodies, strict=True)]
+    return {
+        (problem.prompt, body): ok
+        for problem, per, oks in zip(
+            problems, bodies, hidden_verdicts(problems, programs, sandbox), strict=True
+        )
+        for body, ok in zip(per, oks, strict=True)
+    }
 
-    jobs, owners = [], {}
-    for p, (problem, per) in enumerate(zip(problems, bodies, strict=True)):
-        for body in dict.fromkeys(per):
-            job_id = f"{p}:{len(owners)}"
-            owners[job_id] = (problem.prompt, body)
-            jobs.append(build_job(problem, body, job_id=job_id))
-    return {owners[v.job_id]: v.passed for v in sandbox.run_many(jobs)}
 
-
-def random_pairs(problems: list[Problem], bodies: list[list[str]], seed: int) -> list[JudgedPair]:
+def control_pairs(problems: list[Problem], bodies: list[list[str]], seed: int) -> list[JudgedPair]:
+    """The random control (`codepref.pairs.baselines`): one pair of two distinct samples per problem."""
     rng = random.Random(seed)
-    pairs = []
-    for problem, per in zip(problems, bodies, strict=True):
-        distinct = list(dict.fromkeys(per))
-        if len(distinct) >= 2:
-            chosen, rejected = rng.sample(distinct, 2)
-            pairs.append(
-                JudgedPair(problem.prompt, chosen, rejected, "random", 0.5, 0.0, 0.0, task_id=problem.task_id)
-            )
-    return pairs
+    return [
+        JudgedPair(
+            problem.prompt, pair.chosen, pair.rejected, "random", 0.5, 0.0, 0.0, task_id=problem.task_id
+        )
+        for problem, per in zip(problems, bodies, strict=True)
+        for pair in random_pairs(problem.task_id, problem.prompt, per, rng, 1)
+    ]
 
 
 def measure(
@@ -155,12 +161,12 @@ def train_round(pairs: list[JudgedPair], model_path: str, out: Path, steps: int,
 
 
 def heldout_pass1(
-    model_path: str | None, problems: list[Problem], sandbox: Any, max_tokens: int
+    model_path: str | None, problems: list[Problem], sandbox: Any, max_tokens: int, out: Path
 ) -> float | None:
     if model_path is None:
         return None
     model = JudgeModel(model_path, batch_size=16)
-    bodies = sample_bodies(model, problems, 1, 0.0, max_tokens, 0)
+    bodies = sample_bodies(model.generator, problems, out, 1, 0.0, max_tokens, 0)
     model.generator.close()
     truth = hidden_truth(sandbox, problems, bodies)
     return sum(truth[(p.prompt, b[0])] for p, b in zip(problems, bodies, strict=True)) / len(problems)
@@ -205,7 +211,9 @@ def main() -> None:
     results: dict[str, Any] = {"settings": vars(args), "judges": {}}
     with Sandbox(workers=2) as sandbox:
         policy = JudgeModel(args.model, batch_size=16)
-        sampled = sample_bodies(policy, problems, args.samples, 0.8, args.max_tokens, args.seed)
+        sampled = sample_bodies(
+            policy.generator, problems, work / "samples.jsonl", args.samples, 0.8, args.max_tokens, args.seed
+        )
         bodies = [
             list(dict.fromkeys(per))[: args.judge_candidates] for per in sampled
         ]  # equal for every judge
@@ -216,7 +224,9 @@ def main() -> None:
         }  # fmt: skip
         results["sample_pass_rate"] = sum(truth.values()) / len(truth)
         results["separable_problems"] = len(separable)
-        tests = sampled_tests(policy, problems, args.tests, args.max_tokens, args.seed)
+        tests = sampled_tests(
+            policy.generator, problems, work / "tests.jsonl", args.tests, args.max_tokens, args.seed
+        )
         builder = SandboxMatrixBuilder(sandbox, test_timeout_s=1.0)
         judges: dict[str, Any] = {
             name: ExecutionJudge(name.split(":")[1], builder, tests) for name in EXECUTION_JUDGES
@@ -229,7 +239,7 @@ def main() -> None:
             policy, k=3, rationale_tokens=args.critique_tokens, seed=args.seed
         )
         judges["consistency"] = ConsistencyFilter([judges["logit"], judges["execution:codet"]])
-        all_pairs: dict[str, list[JudgedPair]] = {"random": random_pairs(problems, bodies, args.seed)}
+        all_pairs: dict[str, list[JudgedPair]] = {"random": control_pairs(problems, bodies, args.seed)}
         for name, judge in judges.items():
             t0 = time.perf_counter()
             all_pairs[name] = [
@@ -282,10 +292,12 @@ def main() -> None:
             args.seed,
         )
         results["heldout_pass@1"] = {
-            "base": heldout_pass1(args.model, heldout, sandbox, args.max_tokens),
-            f"after one round, {best_text}": heldout_pass1(text_model, heldout, sandbox, args.max_tokens),
+            "base": heldout_pass1(args.model, heldout, sandbox, args.max_tokens, work / "heldout-base.jsonl"),
+            f"after one round, {best_text}": heldout_pass1(
+                text_model, heldout, sandbox, args.max_tokens, work / "heldout-text.jsonl"
+            ),
             f"after one round, {best_execution}": heldout_pass1(
-                execution_model, heldout, sandbox, args.max_tokens
+                execution_model, heldout, sandbox, args.max_tokens, work / "heldout-execution.jsonl"
             ),
         }
     results["seconds"] = round(time.perf_counter() - started, 1)

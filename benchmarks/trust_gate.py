@@ -28,11 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from efficacy import hidden_verdicts  # benchmarks/ is this script's import path
 
-from codepref import tasks as T
 from codepref.loop import Loop, ProblemSet
-from codepref.loop.models import resolve_model, run_prompt_style
+from codepref.loop.truth import round_verdicts
 from codepref.loop.validate import config_from_dict
 from codepref.matrix import ExecutionMatrix, load_matrices
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, METHODS
@@ -53,14 +51,11 @@ def validation_samples(cfg, limit: int | None) -> tuple[list, dict[str, bool]]:
         matrix=replace(cfg.matrix, prompt_examples=1),
     )
     loop = Loop(cfg)
-    with loop._stack:
-        model, loop.cfg = resolve_model(loop.cfg)
-        cfg.run_dir.mkdir(parents=True, exist_ok=True)
-        loop.style = run_prompt_style(loop.cfg.generation, model, cfg.run_dir)
-        tasks = [T.make_task(p) for p in loop.problems(loop.cfg.train_problems)]
+    with loop.session() as model:
+        tasks = loop.training_tasks()
         generated = loop.generate(1, model, tasks)
         matrices = loop.matrix(1, tasks, generated)
-        truth = hidden_verdicts(loop, 1, tasks)
+        truth = round_verdicts(loop, 1, tasks)
     return list(load_matrices(Path(matrices.matrix_file))), truth
 
 

@@ -1,15 +1,13 @@
-"""benchmarks/efficacy.py's own parts: the oracle and random pair sources, and reusing round 1 between
-sources of one seed."""
+"""benchmarks/efficacy.py's own parts: each ranker's trust gate, reusing round 1 between sources of one seed,
+the held-out scores' cache, and which tests count for generated-test accuracy. (The oracle and random pair
+sources are codepref.pairs.baselines'.)"""
 
-import importlib.util
 import json
-import random
 import shutil
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -23,12 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def efficacy():
-    spec = importlib.util.spec_from_file_location("efficacy_benchmark", ROOT / "benchmarks" / "efficacy.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def efficacy(benchmark_script):
+    return benchmark_script("efficacy")
 
 
 @pytest.fixture
@@ -38,43 +32,10 @@ def base_config(tmp_path):
     return replace(config_from_dict(data, "configs/synth-efficacy.yaml"), runs_dir=str(tmp_path / "runs"))
 
 
-TASK = SimpleNamespace(key="synth-train/7", prompt="def f(x):\n")
-
-
-def verdicts_for(passing: list[bool]) -> dict[str, bool]:
-    return {f"{TASK.key}#{i}": ok for i, ok in enumerate(passing)}
-
-
-def test_the_oracle_pairs_passing_samples_with_failing_ones_each_used_once(efficacy, base_config):
-    loop = efficacy.EfficacyLoop(base_config, "oracle")
-    texts = ["right a", "right b", "wrong a", "wrong b", "wrong c"]
-    pairs = loop.pairs_of(TASK, texts, verdicts_for([True, True, False, False, False]), random.Random(0))
-    assert len(pairs) == 2
-    assert {p.chosen for p in pairs} == {"right a", "right b"}
-    assert len({p.rejected for p in pairs}) == 2 and all(p.rejected.startswith("wrong") for p in pairs)
-
-
-def test_the_oracle_makes_no_pair_when_every_sample_passes_or_every_sample_fails(efficacy, base_config):
-    loop = efficacy.EfficacyLoop(base_config, "oracle")
-    texts = ["a", "b", "c"]
-    assert loop.pairs_of(TASK, texts, verdicts_for([True] * 3), random.Random(0)) == []
-    assert loop.pairs_of(TASK, texts, verdicts_for([False] * 3), random.Random(0)) == []
-
-
-def test_the_oracle_counts_a_repeated_sample_once(efficacy, base_config):
-    loop = efficacy.EfficacyLoop(base_config, "oracle")
-    pairs = loop.pairs_of(
-        TASK, ["ok", "bad", "bad", "bad"], verdicts_for([True, False, False, False]), random.Random(0)
-    )
-    assert [(p.chosen, p.rejected) for p in pairs] == [("ok", "bad")]
-
-
-def test_random_pairs_are_distinct_samples_whatever_they_score(efficacy, base_config):
-    loop = efficacy.EfficacyLoop(base_config, "random")
-    texts = ["a", "b", "c", "d", "e"]
-    pairs = loop.pairs_of(TASK, texts, verdicts_for([True] * 5), random.Random(0))
-    assert len(pairs) == 2
-    assert len({side for p in pairs for side in (p.chosen, p.rejected)}) == 4
+@pytest.fixture
+def tiny_config(base_config, tiny_model_dir):
+    """The efficacy config on the tiny model, for a loop session that must not build the synth coder."""
+    return replace(base_config, model=str(tiny_model_dir))
 
 
 def test_each_ranker_gets_its_own_trust_gate_not_the_one_of_the_configs_pairing_method(efficacy, base_config):
@@ -133,14 +94,14 @@ def plant_scores(evals, scores: dict, split: str = "synth-validation") -> None:
 
 
 def test_held_out_scores_are_reused_only_for_the_same_weights_and_settings(
-    efficacy, base_config, tiny_model_dir, tmp_path
+    efficacy, tiny_config, tiny_model_dir, tmp_path
 ):
     bench = efficacy.BenchSettings(eval_benchmark="synth-validation", eval_limit=2, samples=2, max_tokens=4)
     model = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model)
     evals = StageRunner(tmp_path / "eval" / "seed0" / "base")
-    loop = efficacy.EfficacyLoop(base_config, "oracle")
-    with loop._stack:
+    loop = efficacy.EfficacyLoop(tiny_config, "oracle")
+    with loop.session():
         scores = efficacy.eval_scores(loop, str(model), bench, evals, 0)
         assert set(scores) == {"greedy pass@1", "sampled pass@1", "sampled pass@2"}
         plant_scores(evals, {"marker": 1.0})
@@ -159,15 +120,15 @@ def test_held_out_scores_are_reused_only_for_the_same_weights_and_settings(
 
 
 def test_each_evaluation_split_keeps_its_own_scores_beside_the_others(
-    efficacy, base_config, tiny_model_dir, tmp_path
+    efficacy, base_config, tiny_config, tiny_model_dir, tmp_path
 ):
     validation = efficacy.BenchSettings(
         eval_benchmark="synth-validation", eval_limit=2, samples=2, max_tokens=4
     )
     train = efficacy.on_split(validation, base_config, "train")
     evals = StageRunner(tmp_path / "eval" / "seed0" / "base")
-    loop = efficacy.EfficacyLoop(base_config, "oracle")
-    with loop._stack:
+    loop = efficacy.EfficacyLoop(tiny_config, "oracle")
+    with loop.session():
         efficacy.eval_scores(loop, str(tiny_model_dir), validation, evals, 0)
         plant_scores(evals, {"marker": 1.0})
         efficacy.eval_scores(loop, str(tiny_model_dir), train, evals, 0)
@@ -218,7 +179,7 @@ def test_a_gate_set_where_it_would_be_ignored_or_for_an_unknown_ranker_is_refuse
     assert not (tmp_path / "out").exists()
 
 
-def test_generated_test_accuracy_counts_the_sampled_tests_but_not_the_prompts_examples(efficacy, base_config):
+def test_generated_test_accuracy_counts_the_sampled_tests_but_not_the_prompts_examples(efficacy, tiny_config):
     """A column counts only for the times the model itself sampled it (the matrix's `sampled_counts`): one
     example here was never sampled (left out), one was (kept, right), and one sampled test is wrong."""
     import numpy as np
@@ -245,9 +206,9 @@ def test_generated_test_accuracy_counts_the_sampled_tests_but_not_the_prompts_ex
             entry_point=task.entry_point,
             example_counts=example_counts,
         )
-        loop = efficacy.EfficacyLoop(base_config, "codet")
+        loop = efficacy.EfficacyLoop(tiny_config, "codet")
         save_matrices([matrix], loop.runner.stage_dir(1, "matrix") / "matrix.jsonl")
-        with loop._stack:
+        with loop.session():
             return efficacy.test_accuracy(loop, 1, [task])
 
     assert accuracy([30, 30, 0]) == (0.5, 2)

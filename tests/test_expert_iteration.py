@@ -1,8 +1,8 @@
-"""benchmarks/expert_iteration.py's own parts: which samples each source fine-tunes on (the oracle, the
-random control, the prompt's examples and the rankers, the last two judged in the sandbox)."""
+"""benchmarks/expert_iteration.py's own parts: which samples the prompt's examples and the rankers select,
+judged in the sandbox, and the summary of several sources. (The oracle and the random control are
+codepref.pairs.baselines'.)"""
 
 import json
-import random
 
 import pytest
 
@@ -12,24 +12,6 @@ from codepref.data import load_problems
 @pytest.fixture(scope="module")
 def ei(benchmark_script):
     return benchmark_script("expert_iteration")
-
-
-VERDICTS = {
-    "t/0": {"a": True, "b": False, "c": True},
-    "t/1": {"d": False, "e": False},
-    "t/2": {"f": True, "g": False, "h": False, "i": False},
-}
-
-
-def test_the_oracle_fine_tunes_on_every_distinct_passing_sample_and_nothing_else(ei):
-    chosen = ei.select(VERDICTS, "oracle", random.Random(0))
-    assert sorted(chosen) == [("t/0", "a"), ("t/0", "c"), ("t/2", "f")]
-
-
-def test_the_random_control_takes_as_many_distinct_samples_whatever_they_score(ei):
-    picks = [ei.select(VERDICTS, "random", random.Random(seed)) for seed in range(40)]
-    assert all(len(p) == 3 and len(set(p)) == 3 for p in picks)
-    assert any(not VERDICTS[k][c] for p in picks for k, c in p)  # failing samples are taken too
 
 
 def test_the_examples_source_judges_samples_by_the_prompts_own_examples_in_the_sandbox(ei, tmp_path):

@@ -7,6 +7,7 @@ import pytest
 
 from codepref.data import load_problems
 from codepref.evaluate.runner import default_results_path
+from codepref.generate.sampling import read_problem_samples
 from codepref.synth.problems import generate_split
 
 
@@ -67,7 +68,7 @@ def test_precision_sorts_the_example_passers_of_a_pool_by_the_share_of_sampled_t
     texts = [problem.canonical_solution, rote, problem.canonical_solution, "    return 0\n"]
     row = {"key": problem.task_id, "prompt": problem.prompt, "completions": [{"text": t} for t in texts]}
     (tmp_path / "samples.jsonl").write_text(json.dumps(row) + "\n")
-    completions = ei.read_samples([problem], tmp_path / "samples.jsonl")
+    completions = read_problem_samples([problem], tmp_path / "samples.jsonl")
     ei.judge("synth-prompts", [problem], completions, tmp_path / "samples.jsonl", 2)
     ei.example_verdicts([problem], completions, tmp_path / "examples.jsonl", 2, "synth-prompts")
     tests = {problem.task_id: ["\nassert ".join(t.removeprefix("assert ") for t in problem.test_list[:3])]}

@@ -11,6 +11,7 @@ from data_dir import DATA_DIR as DATA  # must exist: no skip
 
 from codepref.loop.runner import Loop
 from codepref.loop.validate import load_loop_config
+from codepref.sandbox import Job
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,3 +107,21 @@ def test_one_round_on_cpu_resumes_after_a_kill(tiny_model_dir, tmp_path):
     result = Loop(load_loop_config(config), str(DATA)).run()
     assert set(statuses(result).values()) == {"skipped"}
     assert result.rounds[1].model == str(moved / "cpu-tiny" / "round-1" / "train" / "model")
+
+
+@pytest.mark.docker
+def test_a_session_runs_chosen_stages_and_closes_its_sandbox_on_leaving(tiny_model_dir, tmp_path):
+    loop = Loop(load_loop_config(tiny_config(tmp_path, tiny_model_dir)), str(DATA))
+    with loop.session() as model:
+        tasks = loop.training_tasks()
+        generated = loop.generate(1, model, tasks)
+        matrices = loop.matrix(1, tasks, generated)
+        sandbox = loop.sandbox()
+    assert model == str(tiny_model_dir) and loop.style == "completion"
+    assert [t.problem.task_id for t in tasks] == [p.task_id for p in loop.problems(loop.cfg.train_problems)]
+    assert matrices.problems == 3 and [o.name for o in loop.runner.outcomes] == ["generate", "matrix"]
+    assert (tmp_path / "cpu-tiny" / "config.json").exists()
+    with pytest.raises(RuntimeError, match="closed"):
+        sandbox.run(Job("print(1)"))
+    with loop.session():  # a later session opens a pool of its own
+        assert loop.sandbox() is not sandbox and loop.sandbox().run(Job("print(1)")).passed

@@ -228,7 +228,7 @@ def test_the_loop_runs_its_jobs_on_the_cluster_its_config_names(two_nodes, tmp_p
 
     settings = SandboxSettings(backend="ray", workers=1, address=two_nodes.address)
     loop = Loop(LoopConfig(name="ray", model="tiny", runs_dir=str(tmp_path), sandbox=settings))
-    with loop._stack:
+    with loop.session():
         sandbox = loop.sandbox()
         assert sandbox.backend.name == "ray"
         verdicts = list(sandbox.run_many(Job(f"print({i})", job_id=f"loop-{i}") for i in range(4)))

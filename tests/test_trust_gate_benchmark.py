@@ -1,32 +1,17 @@
 """benchmarks/trust_gate.py's own parts: deriving every example weight from one matrix build, and which
 samples pass their prompt's examples."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from codepref.matrix import ExecutionMatrix, MatrixProblem, prompt_example_tests, with_example_tests
 
-ROOT = Path(__file__).resolve().parents[1]
 PROMPT = 'def f(x):\n    """Double x.\n    >>> f(2)\n    4\n    >>> f(0)\n    0\n    """\n'
 
 
 @pytest.fixture(scope="module")
-def trust_gate():
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # it imports its sibling efficacy.py
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "trust_gate_benchmark", ROOT / "benchmarks" / "trust_gate.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
+def trust_gate(benchmark_script):
+    return benchmark_script("trust_gate")
 
 
 def built_at(weight: int) -> ExecutionMatrix:

@@ -1,4 +1,5 @@
-"""Evaluation: check samples against HumanEval(+)/MBPP(+) in the sandbox and report pass@k."""
+"""Evaluation: check samples against HumanEval(+)/MBPP(+) in the sandbox and report pass@k (`runner`,
+file-based and resumable), or judge programs in memory by the hidden tests (`verdicts`)."""
 
 from codepref.evaluate.expected import with_expected_outputs
 from codepref.evaluate.jobs import build_job

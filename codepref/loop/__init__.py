@@ -1,7 +1,8 @@
 """The self-alignment loop, split by job: `config` (settings), `validate` (reading a config file),
-`models` (model resolution, generators, prompt style), `tasks` (problems as prompts and programs),
-`records` (what stages hand each other), `stages` (skip/resume bookkeeping), `runner` (the loop itself,
-top to bottom), `report` (the per-round table), `cli` (`codepref run`)."""
+`models` (model resolution, generators, prompt style), `records` (what stages hand each other), `stages`
+(skip/resume bookkeeping), `runner` (the loop itself, top to bottom; `Loop.session` runs chosen stages),
+`truth` (a round's samples judged by the hidden tests, for benchmarks), `report` (the per-round table),
+`text` (the general-text loop), `cli` (`codepref run`)."""
 
 from codepref.loop.config import LoopConfig, ProblemSet, default_config
 from codepref.loop.runner import Loop, RunResult

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,20 @@ class Loop:
     # the run ------------------------------------------------------------------------------------------------
 
     def run(self) -> RunResult:
+        with self.session() as model:
+            results = [RoundResult(0, model, self.evaluate(0, model).scores)]
+            for r in range(1, self.cfg.rounds + 1):
+                results.append(self.round(r, model))
+                model = results[-1].model
+        write_summary(self.cfg.run_dir, results, self.cfg.eval.ks)
+        return RunResult(self.cfg.run_dir, results, self.runner.outcomes)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[str]:
+        """The run's set-up, for `run` or for chosen stages called one by one (`loop.generate(1, model,
+        loop.training_tasks())`, then `loop.matrix(...)`): the starting model resolved (yielded), every
+        data file read, the config recorded and the prompt style decided. Leaving it closes the generator
+        and the sandbox pool; a later session opens new ones."""
         with self._stack:
             model, self.cfg = resolve_model(self.cfg)
             self.models = Models(self.cfg.generation)  # the fallback may have changed generation settings
@@ -76,16 +91,17 @@ class Loop:
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "config.json").write_text(json.dumps(asdict(self.cfg), indent=1, default=str))
             self.style = run_prompt_style(self.cfg.generation, model, run_dir)
-            results = [RoundResult(0, model, self.evaluate(0, model).scores)]
-            for r in range(1, self.cfg.rounds + 1):
-                results.append(self.round(r, model))
-                model = results[-1].model
-            self.models.close()
-        write_summary(self.cfg.run_dir, results, self.cfg.eval.ks)
-        return RunResult(self.cfg.run_dir, results, self.runner.outcomes)
+            try:
+                yield model
+            finally:
+                self.models.close()
+                self._sandbox = None  # the stack closes it
+
+    def training_tasks(self) -> list[Task]:
+        return [make_task(p) for p in self.problems(self.cfg.train_problems)]
 
     def round(self, r: int, model: str) -> RoundResult:
-        tasks = [make_task(p) for p in self.problems(self.cfg.train_problems)]
+        tasks = self.training_tasks()
         generated = self.generate(r, model, tasks)
         matrices = self.matrix(r, tasks, generated)
         rankings = self.rank(r, matrices)

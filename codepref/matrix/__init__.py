@@ -3,7 +3,8 @@
 `extraction` turns sampled test completions into test snippets (CodeT's rules), `examples` adds the
 prompt's own examples as weighted tests, `build` runs them in the sandbox (one job per distinct solution,
 resumable; `SandboxMatrixBuilder` in memory, for the execution judge), `format` is the JSONL file format,
-`inputs` reads the command line's problem files, `cli` is `codepref matrix`.
+`inputs` reads the command line's problem files, `cli` is `codepref matrix`; `accuracy` measures sampled tests
+against the canonical solution (for benchmarks).
 """
 
 from codepref.matrix.build import (

@@ -2,7 +2,8 @@
 
 `config` holds the one declaration of every pairing setting (`PairConfig`), `selection` picks pairs from
 the rank stage's ranking, `timing` times solutions for efficiency pairs, `fallback` is the executability
-fallback, `storage` writes the TRL files and training rows, `cli` is `codepref pairs`.
+fallback, `storage` writes the TRL files and training rows, `cli` is `codepref pairs`. `baselines` holds
+the sources the rankers are measured against where the hidden tests are known (oracle, random).
 """
 
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, FALLBACKS, METHODS, PairConfig
