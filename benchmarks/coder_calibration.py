@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from codepref.coder import RECIPES, cached_coder
-from codepref.evaluate.runner import evaluate_samples
+from codepref.evaluate.harness import evaluate_samples
 from codepref.generate import GenerationRequest
 from codepref.generate.hf import HFGenerator
 from codepref.generate.sampling import sample_problems

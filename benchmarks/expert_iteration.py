@@ -43,8 +43,8 @@ import numpy as np
 
 from codepref.coder import RECIPES, cached_coder
 from codepref.data import load_problems
+from codepref.evaluate.harness import evaluate_samples, judged_samples
 from codepref.evaluate.passk import paired_bootstrap, pass_at_k
-from codepref.evaluate.runner import evaluate_samples, judged_samples
 from codepref.generate import GenerationRequest, read_generations
 from codepref.generate.sampling import read_problem_samples, sample_problems
 from codepref.matrix.examples import prompt_example_tests

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from codepref.data import load_problems
+from codepref.evaluate.harness import judged_samples
 from codepref.evaluate.passk import paired_bootstrap
-from codepref.evaluate.runner import judged_samples
 from codepref.generate.sampling import read_problem_samples
 
 SAMPLES = 10  # sampled completions per measured problem (expert_iteration.py's measure)

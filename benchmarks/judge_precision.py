@@ -34,14 +34,14 @@ from typing import Any
 from codepref.evaluate.verdicts import hidden_verdicts
 from codepref.generate import GenerationRequest, Generator
 from codepref.generate.sampling import sample_problems
-from codepref.judges import JudgeSettings, build_judge, judged_pairs
-from codepref.judges.consistency import ConsistencyFilter
-from codepref.judges.lm import JudgeModel
-from codepref.judges.logit import LogitSelfJudge
-from codepref.judges.self_rationalizing import SelfRationalizingJudge
-from codepref.judges.self_reference import SelfReferenceJudge
 from codepref.matrix import SandboxMatrixBuilder
 from codepref.matrix.extraction import extract_tests
+from codepref.model_judges import JudgeSettings, build_judge, judged_pairs
+from codepref.model_judges.consistency import ConsistencyFilter
+from codepref.model_judges.lm import JudgeModel
+from codepref.model_judges.logit import LogitSelfJudge
+from codepref.model_judges.self_rationalizing import SelfRationalizingJudge
+from codepref.model_judges.self_reference import SelfReferenceJudge
 from codepref.pairs.baselines import random_pairs
 from codepref.rank.judge import ExecutionJudge, JudgedPair, write_pairs
 from codepref.tasks.problem import Problem

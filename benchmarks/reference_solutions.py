@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from codepref.evaluate.cli import first_error
-from codepref.evaluate.runner import check_references
+from codepref.evaluate.harness import check_references
 
 
 def reference_figures(benchmark: str, workers: int, backend: str, data_dir: Path | None) -> dict:

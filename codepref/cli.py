@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import typer
 
-from codepref.bench.cli import bench_command
 from codepref.coder.cli import app as coder_app
 from codepref.evaluate.cli import eval_command
+from codepref.gates.cli import bench_command
 from codepref.generate.command import generate_command
-from codepref.judges.cli import judge_command
 from codepref.loop.cli import run_command
 from codepref.matrix.cli import matrix_command
+from codepref.model_judges.cli import judge_command
 from codepref.pairs.cli import pairs_command
 from codepref.sandbox.cli import app as sandbox_app
 from codepref.train.cli import train_command

@@ -50,8 +50,8 @@ def tiny_model_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 
 @pytest.fixture(scope="session")
 def tiny_judge_model(tiny_model_dir: Path):
-    """The tiny model loaded once for the judges' tests (`codepref.judges.lm.JudgeModel`, CPU)."""
-    from codepref.judges.lm import JudgeModel
+    """The tiny model loaded once for the judges' tests (`codepref.model_judges.lm.JudgeModel`, CPU)."""
+    from codepref.model_judges.lm import JudgeModel
 
     return JudgeModel(str(tiny_model_dir), device="cpu", batch_size=4)
 

@@ -6,8 +6,8 @@ import typing
 import typer.main
 
 from codepref.cli import app
-from codepref.judges.text_task import TextTaskSettings
 from codepref.loop.config import GenerationSettings, MatrixSettings, SandboxSettings
+from codepref.model_judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.sandbox import Limits
 from codepref.train.config import TrainConfig

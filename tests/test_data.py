@@ -240,7 +240,7 @@ def test_hub_shaped_plus_problems_pass_their_own_reference_in_the_sandbox(
 ) -> None:
     import codepref.data.humaneval as humaneval
     import codepref.data.mbpp as mbpp
-    from codepref.evaluate.runner import check_references
+    from codepref.evaluate.harness import check_references
 
     (tmp_path / "he").mkdir()
     (tmp_path / "mb").mkdir()

@@ -22,7 +22,7 @@ from codepref.evaluate import differential, jobs
 from codepref.evaluate.compare import Comparator, allclose
 from codepref.evaluate.differential import equality_digest
 from codepref.evaluate.expected import CACHE_DIR_ENV, with_expected_outputs
-from codepref.evaluate.runner import (
+from codepref.evaluate.harness import (
     SampleFileError,
     check_references,
     evaluate_samples,
@@ -267,7 +267,7 @@ def test_resume_after_a_kill(tmp_path: Path) -> None:
     ]
     path = write_samples(tmp_path / "samples.jsonl", rows)
     results = tmp_path / "samples_results.jsonl"
-    code = f"from codepref.evaluate.runner import evaluate_samples; evaluate_samples('humaneval', {str(path)!r}, workers=1, progress=False)"
+    code = f"from codepref.evaluate.harness import evaluate_samples; evaluate_samples('humaneval', {str(path)!r}, workers=1, progress=False)"
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
@@ -525,9 +525,9 @@ def test_a_sample_whose_sandbox_fault_persists_counts_as_failed_and_is_reported(
 
 def test_the_cli_reports_sandbox_errors_counted_as_failed(tmp_path: Path, monkeypatch) -> None:
     from codepref.cli import app
-    from codepref.evaluate import runner
+    from codepref.evaluate import harness
 
-    monkeypatch.setattr(runner, "Sandbox", lambda **options: ScriptedSandbox(crashes_when_wrong))
+    monkeypatch.setattr(harness, "Sandbox", lambda **options: ScriptedSandbox(crashes_when_wrong))
     problem = load_problems("humaneval")[0]
     rows = [{"task_id": problem.task_id, "completion": problem.canonical_solution}]
     rows.append({"task_id": problem.task_id, "completion": "    return 'wrong'\n"})

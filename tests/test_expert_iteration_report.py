@@ -6,7 +6,7 @@ import json
 import pytest
 
 from codepref.data import load_problems
-from codepref.evaluate.runner import default_results_path
+from codepref.evaluate.harness import default_results_path
 from codepref.generate.sampling import read_problem_samples
 from codepref.synth.problems import generate_split
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from codepref.cli import app
 from codepref.data import load_problems
-from codepref.evaluate.runner import read_samples
+from codepref.evaluate.harness import read_samples
 
 runner = CliRunner()
 

@@ -21,9 +21,9 @@ LAYERS = (
     ("data",),
     ("generate", "evaluate", "matrix", "train"),
     ("rank",),
-    ("judges", "pairs"),
+    ("model_judges", "pairs"),
     ("coder",),
-    ("loop", "bench"),
+    ("loop", "gates"),
     ("cli",),
 )
 TIER = {unit: tier for tier, units in enumerate(LAYERS) for unit in units}
@@ -92,7 +92,7 @@ def test_the_readme_layout_section_shows_these_layers():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```text\n(.*?)```", section, re.S).group(1)
-    shown = [tuple(re.findall(r"[a-z]+", line.split("#")[0])) for line in block.splitlines() if line.strip()]
+    shown = [tuple(re.findall(r"[a-z_]+", line.split("#")[0])) for line in block.splitlines() if line.strip()]
     assert shown == list(reversed(LAYERS))
 
 
@@ -100,7 +100,7 @@ def test_a_cycle_would_be_caught(tmp_path):
     """The checks read real import statements: a lower layer importing a higher one is reported."""
     module = tmp_path / "codepref" / "tasks" / "bad.py"
     module.parent.mkdir(parents=True)
-    module.write_text("def f():\n    from codepref.loop.runner import Loop\n")
+    module.write_text("def f():\n    from codepref.loop.code_loop import Loop\n")
     ((line, imported, in_function),) = own_imports(module)
-    assert (imported, in_function) == ("codepref.loop.runner", True)
+    assert (imported, in_function) == ("codepref.loop.code_loop", True)
     assert TIER[unit_of(imported)] > TIER["tasks"]

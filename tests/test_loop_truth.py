@@ -3,8 +3,8 @@ problems, and kept in the round's folder."""
 
 import json
 
+from codepref.loop.code_loop import Loop
 from codepref.loop.config import EvalSettings, GenerationSettings, LoopConfig, ProblemSet, SandboxSettings
-from codepref.loop.runner import Loop
 from codepref.loop.truth import round_verdicts
 
 

@@ -223,8 +223,8 @@ def test_eval_with_ray_scores_samples_as_the_local_sandbox_does(two_nodes, tmp_p
 
 
 def test_the_loop_runs_its_jobs_on_the_cluster_its_config_names(two_nodes, tmp_path):
+    from codepref.loop.code_loop import Loop
     from codepref.loop.config import LoopConfig, SandboxSettings
-    from codepref.loop.runner import Loop
 
     settings = SandboxSettings(backend="ray", workers=1, address=two_nodes.address)
     loop = Loop(LoopConfig(name="ray", model="tiny", runs_dir=str(tmp_path), sandbox=settings))

@@ -17,7 +17,7 @@ def test_loop_programs_pass_with_reference_completions(tmp_path):
     import textwrap
 
     from codepref.data import load_problems
-    from codepref.evaluate.runner import evaluate_samples
+    from codepref.evaluate.harness import evaluate_samples
 
     def reference_body(problem) -> str | None:
         """The entry point's body from a reference that is only imports and that one function."""

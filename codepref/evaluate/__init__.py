@@ -2,9 +2,9 @@
 file-based and resumable), or judge programs in memory by the hidden tests (`verdicts`)."""
 
 from codepref.evaluate.expected import with_expected_outputs
+from codepref.evaluate.harness import EvalReport, check_references, evaluate_samples
 from codepref.evaluate.jobs import build_job
 from codepref.evaluate.passk import mean_pass_at_k, pass_at_k
-from codepref.evaluate.runner import EvalReport, check_references, evaluate_samples
 
 __all__ = [
     "EvalReport",

@@ -10,8 +10,8 @@ import typer
 
 from codepref.data import DataFileError, benchmark_names
 from codepref.evaluate.expected import ExpectedOutputsError
+from codepref.evaluate.harness import EvalReport, SampleFileError, check_references, evaluate_samples
 from codepref.evaluate.passk import format_scores, parse_ks
-from codepref.evaluate.runner import EvalReport, SampleFileError, check_references, evaluate_samples
 from codepref.sandbox import DEFAULT_WORKERS, BackendUnavailable, Status
 from codepref.sandbox.ray_backend import RayAddressOption, backend_for
 

@@ -4,8 +4,8 @@
 `truth` (a round's samples judged by the hidden tests, for benchmarks), `report` (the per-round table),
 `text` (the general-text loop), `cli` (`codepref run`)."""
 
+from codepref.loop.code_loop import Loop, RunResult
 from codepref.loop.config import LoopConfig, ProblemSet, default_config
-from codepref.loop.runner import Loop, RunResult
 from codepref.loop.validate import ConfigError, load_loop_config
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""`codepref run [CONFIG.yaml]`: the self-alignment loop from one config (codepref.loop.runner).
+"""`codepref run [CONFIG.yaml]`: the self-alignment loop from one config (codepref.loop.code_loop).
 
 Without CONFIG the built-in default runs: a small real coder model from the hub when the machine is
 online, else (one-line warning) the tiny local model.
@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from codepref.loop.config import default_config
-from codepref.loop.text import make_loop
+from codepref.loop.text_loop import make_loop
 from codepref.loop.validate import ConfigError, load_loop_config
 from codepref.sandbox.ray_backend import RayAddressOption
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from codepref.coder import CPU_RECIPE
-from codepref.judges.text_task import TextTaskSettings
 from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
+from codepref.model_judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.sandbox import DEFAULT_WORKERS
 from codepref.train.config import TrainConfig
@@ -98,7 +98,7 @@ class LoopConfig:
     pairs: PairConfig = field(default_factory=PairConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalSettings = field(default_factory=EvalSettings)
-    task: str = "code"  # code: execution-ranked pairs; text: model-judged pairs (codepref.loop.text)
+    task: str = "code"  # code: execution-ranked pairs; text: model-judged pairs (codepref.loop.text_loop)
     text: TextTaskSettings | None = None  # task: text: prompts, judge, sampling
 
     @property

@@ -8,7 +8,7 @@ import json
 
 from codepref.evaluate.verdicts import hidden_verdicts
 from codepref.generate import read_generations
-from codepref.loop.runner import Loop
+from codepref.loop.code_loop import Loop
 from codepref.tasks import Task, program
 
 

@@ -11,8 +11,6 @@ from typing import Any
 
 from codepref.data import split_problem
 from codepref.generate import ENGINES, STYLE_CHOICES
-from codepref.judges import JUDGES
-from codepref.judges.text_task import PromptSource, TextTaskSettings
 from codepref.loop.config import (
     EvalSettings,
     GenerationSettings,
@@ -21,6 +19,8 @@ from codepref.loop.config import (
     ProblemSet,
     SandboxSettings,
 )
+from codepref.model_judges import JUDGES
+from codepref.model_judges.text_task import PromptSource, TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.records import read_yaml
 from codepref.sandbox import BACKENDS

@@ -5,7 +5,7 @@ candidates within one call (higher is better; scales differ between judges). `co
 far the judge trusts its own verdict on that candidate; each kind of judge defines it once:
 
   * `ExecutionJudge`: the ranker's confidence in the candidate (CodeT, CodeDPO, DSTC; see `codepref.rank`).
-  * a preference judge (`codepref.judges.pairwise.PreferenceJudge`, every pair asked in both orders): how
+  * a preference judge (`codepref.model_judges.pairwise.PreferenceJudge`, every pair asked in both orders): how
     decisive the candidate's pair verdicts are, the mean of |2 P(win) - 1| over its opponents.
   * a judge that scores each candidate on its own (self-rationalizing, implicit reward): its docstring says.
 
