@@ -21,7 +21,7 @@ LAYERS = (
     ("data",),
     ("generate", "evaluate", "matrix", "train"),
     ("rank",),
-    ("judges", "pairs"),
+    ("judges", "pairs", "steps"),
     ("coder",),
     ("loop", "bench"),
     ("cli",),
