@@ -66,6 +66,8 @@ def test_step_pairs_end_to_end_on_the_tiny_model_and_a_rerun_samples_and_runs_no
     assert again.exit_code == 0, again.output
     rerun = json.loads((out / "summary.json").read_text())
     assert (rerun["sampled_this_run"], rerun["executed_this_run"]) == (0, 0)
+    cost = ("pairs", "rollouts", "executions", "rollouts_per_pair", "executions_per_pair")
+    assert [rerun[k] for k in cost] == [summary[k] for k in cost]  # what the pairs cost, not this run
     assert (out / "pairs.jsonl").read_text() == pairs
 
 

@@ -94,6 +94,7 @@ def test_an_interrupted_search_resumes_to_the_same_tree_without_running_anything
     assert (engine.sampled, engine.executed) == (2, 1)  # B's rollouts; one is a program already run
     again, engine = searched(sandbox, tmp_path / "cut", ScriptedPolicy({}))
     assert shape(again) == shape(whole) and (engine.sampled, engine.executed) == (0, 0)
+    assert [p.executions for p in tree_pairs(again, SETTINGS, engine)] == [4, 4, 4]  # counted from the cache
 
 
 def test_a_tree_searched_with_other_settings_is_not_taken_up(sandbox, tmp_path):

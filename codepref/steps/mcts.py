@@ -117,6 +117,11 @@ class Tree:
 def search(problem: StepProblem, engine: RolloutEngine, settings: TreeSettings, tree_path: Path) -> Tree:
     """Search (or go on searching) the problem's tree until its budget is used; see the module docstring."""
     tree = load_tree(tree_path, problem, settings)
+    for (
+        node
+    ) in tree.nodes:  # the loaded expansions' rollouts, from the cache: the problem's usage counts them
+        if node.expanded:
+            engine.rollouts(problem, [tree.prefix(node)], settings.width)
     while tree.rollouts < settings.budget and not tree.exhausted(tree.nodes[0]):
         path = tree.select(settings.exploration)
         leaf = path[-1]
