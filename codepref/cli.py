@@ -15,11 +15,13 @@ from codepref.matrix.cli import matrix_command
 from codepref.model_judges.cli import judge_command
 from codepref.pairs.cli import pairs_command
 from codepref.sandbox.cli import app as sandbox_app
+from codepref.steps.cli import app as steps_app
 from codepref.train.cli import train_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(coder_app, name="coder")
+app.add_typer(steps_app, name="steps")
 app.command("generate")(generate_command)
 app.command("eval")(eval_command)
 app.command("matrix")(matrix_command)

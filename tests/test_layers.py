@@ -21,7 +21,7 @@ LAYERS = (
     ("data",),
     ("generate", "evaluate", "matrix", "train"),
     ("rank",),
-    ("model_judges", "pairs"),
+    ("model_judges", "pairs", "steps"),
     ("coder",),
     ("loop", "gates"),
     ("cli",),

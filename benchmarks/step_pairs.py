@@ -1,0 +1,109 @@
+"""Step-level pairs (codepref.steps) measured where the truth is known: on `--problems` synth-validation
+problems the synth coder's step pairs are made by Step-DPO and by MCTS with the ranker's verifier (sampled
+tests plus the prompt's examples, no hidden test), then each pair is judged by the hidden tests: it is right
+when its chosen step's oracle value (the hidden-test pass rate of `--oracle-rollouts` continuations of the
+prompt and that step) exceeds its rejected step's.
+
+Per method: pairs made, problems with a pair, pair precision (and ties), rollouts and sandbox executions per
+pair (those of the pairs' search; the oracle's are measurement, reported apart), wall time. No training.
+
+    python benchmarks/step_pairs.py --out /tmp/step-pairs --json step_pairs.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from codepref.coder import cached_coder
+from codepref.data import load_problems
+from codepref.generate import make_generator
+from codepref.sandbox import Sandbox
+from codepref.sandbox.types import limits_profile
+from codepref.steps.mcts import TreeSettings
+from codepref.steps.source import VerifierSettings, make_step_pairs, step_problems
+from codepref.steps.step_dpo import StepDPOSettings
+from codepref.steps.values import OracleVerifier, RolloutEngine, StepProblem
+
+
+def oracle_precision(pairs, problems, engine: RolloutEngine, rollouts: int) -> dict:
+    """Right, wrong and tied pairs by the hidden tests' values of the chosen and rejected prefixes."""
+    oracle = {
+        p.task_id: StepProblem(p.task_id, p.prompt, p.stops, OracleVerifier(problem))
+        for p, problem in problems
+    }
+    right = wrong = tied = 0
+    for pair in pairs:
+        problem = oracle[pair.task_id]
+        chosen = engine.value(problem, pair.prompt + pair.chosen, rollouts)
+        rejected = engine.value(problem, pair.prompt + pair.rejected, rollouts)
+        right, wrong, tied = (
+            right + (chosen > rejected),
+            wrong + (chosen < rejected),
+            tied + (chosen == rejected),
+        )
+    return {
+        "right": right,
+        "wrong": wrong,
+        "tied": tied,
+        "precision": right / len(pairs) if pairs else None,
+        "oracle_rollouts": engine.sampled,
+        "oracle_executions": engine.executed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--problems", type=int, default=50)
+    parser.add_argument("--example-weight", type=int, default=30)  # configs/synth-efficacy.yaml's weight
+    parser.add_argument("--budget", type=int, default=32)
+    parser.add_argument("--width", type=int, default=4)
+    parser.add_argument("--min-visits", type=int, default=2)
+    parser.add_argument("--programs", type=int, default=8)
+    parser.add_argument("--rollouts", type=int, default=8)
+    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--oracle-rollouts", type=int, default=16)
+    parser.add_argument("--backend", default="auto")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    problems = load_problems("synth-validation")[: args.problems]
+    methods = {
+        "step-dpo": StepDPOSettings(programs=args.programs, rollouts=args.rollouts, threshold=args.threshold),
+        "mcts": TreeSettings(budget=args.budget, width=args.width, min_visits=args.min_visits),
+    }
+    report = {"problems": len(problems), "example_weight": args.example_weight, "methods": {}}
+    with (
+        make_generator("hf", str(cached_coder()), device="cpu") as generator,
+        Sandbox(args.backend, args.workers, limits_profile("execution")) as sandbox,
+    ):
+        for name, settings in methods.items():
+            out = args.out / name
+            started = time.perf_counter()
+            verify = VerifierSettings(example_weight=args.example_weight)
+            step = step_problems(problems, generator, verify, out)
+            engine = RolloutEngine(generator, sandbox, out / "rollouts.jsonl")
+            pairs, summary = make_step_pairs(step, engine, settings, out)
+            summary["wall_s_with_tests"] = round(time.perf_counter() - started, 1)
+            by_id = {p.task_id: p for p in problems}
+            judged = oracle_precision(
+                pairs,
+                [(s, by_id[s.task_id]) for s in step],
+                # a cache of its own: the oracle values come from fresh continuations, not the search's
+                RolloutEngine(generator, sandbox, out / "oracle-rollouts.jsonl"),
+                args.oracle_rollouts,
+            )
+            report["methods"][name] = summary | judged
+            print(json.dumps({name: report["methods"][name]}, indent=2), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Step pairs for a list of problems: the verifiers, one method run per problem, and what it cost.
+
+Everything lives in one OUT directory, so a rerun resumes: `tests.jsonl` (the sampled tests, written by
+`codepref.generate.generate_jsonl`), `rollouts.jsonl` (the rollout cache), `trees/` (the MCTS trees),
+`pairs.jsonl` (TRL preference rows) and `summary.json` (pairs made, rollouts and sandbox executions, in
+total and per pair, and the wall time of this run).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from codepref.generate import GenerationRequest, Generator, generate_jsonl, prompt_records, read_generations
+from codepref.steps.mcts import TreeSettings, search, tree_file, tree_pairs
+from codepref.steps.pair import StepPair, write_step_pairs
+from codepref.steps.step_dpo import StepDPOSettings, step_dpo_pairs
+from codepref.steps.values import OracleVerifier, RolloutEngine, StepProblem, Verifier, sampled_verifier
+from codepref.tasks.problem import Problem
+from codepref.tasks.prompts import solution_stops
+from codepref.tasks.task import make_task, test_prompt
+
+VERIFIERS = ("sampled", "oracle")
+
+
+@dataclass(frozen=True)
+class VerifierSettings:
+    kind: str = "sampled"  # "sampled": the model's tests and the prompt's examples; "oracle": hidden tests
+    tests_per_problem: int = 10  # test completions sampled per problem
+    example_weight: int = 0  # the prompt's examples, each counted this many times (the matrix stage's 0)
+    test_max_tokens: int = 128
+
+    def __post_init__(self) -> None:
+        if self.kind not in VERIFIERS:
+            raise ValueError(f"verifier {self.kind!r}: choose one of {', '.join(VERIFIERS)}")
+        if self.tests_per_problem < 1:
+            raise ValueError(f"tests_per_problem must be at least 1, got {self.tests_per_problem}")
+        if self.example_weight < 0:
+            raise ValueError(f"example_weight must be >= 0, got {self.example_weight}")
+
+
+def step_problems(
+    problems: list[Problem], generator: Generator, settings: VerifierSettings, out: Path, seed: int = 0
+) -> list[StepProblem]:
+    """The problems that have a verifier (a sampled one needs at least one test), in order; the sampled
+    tests are written to `out/tests.jsonl` first (a rerun reads them back)."""
+    tasks = [make_task(p) for p in problems]
+    if settings.kind == "oracle":
+        verifiers: dict[str, Verifier | None] = {t.key: OracleVerifier(t.problem) for t in tasks}
+    else:
+        rendered = {t.key: test_prompt(t, "completion", None, None) for t in tasks}
+        request = GenerationRequest(
+            prompts=(), n=settings.tests_per_problem, max_tokens=settings.test_max_tokens, seed=seed
+        )
+        generate_jsonl(generator, prompt_records(tasks, rendered), out / "tests.jsonl", request)
+        tests = read_generations(out / "tests.jsonl")
+        verifiers = {}
+        for t in tasks:
+            raw = [c["text"] for c in tests[t.key]["completions"]]
+            try:
+                verifiers[t.key] = sampled_verifier(t.prompt, t.entry_point, raw, settings.example_weight)
+            except ValueError:  # no test survived extraction and no example counts: nothing to verify with
+                verifiers[t.key] = None
+    return [
+        StepProblem(t.key, t.prompt, solution_stops(t.prompt, t.entry_point), verifier)
+        for t in tasks
+        if (verifier := verifiers[t.key]) is not None
+    ]
+
+
+def make_step_pairs(
+    problems: list[StepProblem],
+    engine: RolloutEngine,
+    method: StepDPOSettings | TreeSettings,
+    out: Path,
+) -> tuple[list[StepPair], dict]:
+    """Pairs of every problem by the method its settings name, written to `out/pairs.jsonl`, and the
+    summary written to `out/summary.json`."""
+    started = time.perf_counter()
+    pairs: list[StepPair] = []
+    for problem in problems:
+        if isinstance(method, TreeSettings):
+            tree = search(problem, engine, method, tree_file(out / "trees", problem.task_id))
+            pairs += tree_pairs(tree, method, engine)
+        else:
+            pairs += step_dpo_pairs(problem, engine, method)
+    write_step_pairs(out / "pairs.jsonl", pairs)
+    rollouts = sum(len(engine.usage[p.task_id].rollouts) for p in problems)
+    executions = sum(len(engine.usage[p.task_id].programs) for p in problems)
+    summary = {
+        "method": "mcts" if isinstance(method, TreeSettings) else "step-dpo",
+        "settings": asdict(method),
+        "problems": len(problems),
+        "problems_with_pairs": len({p.task_id for p in pairs}),
+        "pairs": len(pairs),
+        "rollouts": rollouts,
+        "executions": executions,
+        "rollouts_per_pair": rollouts / len(pairs) if pairs else None,
+        "executions_per_pair": executions / len(pairs) if pairs else None,
+        "sampled_this_run": engine.sampled,
+        "executed_this_run": engine.executed,
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return pairs, summary
