@@ -35,6 +35,7 @@ from codepref.loop.models import Models, resolve_model, run_prompt_style
 from codepref.loop.report import RoundResult, write_summary
 from codepref.loop.stage_outputs import Evaluated, Generated, Matrices, Pairs, Rankings, Trained
 from codepref.loop.stages import StageOutcome, StageRunner, console, fingerprint, text_fingerprint
+from codepref.loop.step_stage import step_pairs_stage
 from codepref.matrix import FORMAT as MATRIX_FORMAT
 from codepref.matrix import build_matrices, load_matrices, matrix_problem
 from codepref.pairs import chat_samples, read_pairs, training_rows, write_pairs
@@ -106,6 +107,8 @@ class Loop:
         matrices = self.matrix(r, tasks, generated)
         rankings = self.rank(r, matrices)
         pairs = self.pairs(r, generated, matrices, rankings)
+        if self.cfg.steps is not None:
+            pairs = self.step_pairs(r, model, tasks, generated, pairs)
         trained = self.train(r, model, pairs)
         evaluated = self.evaluate(r, trained.model)
         return RoundResult(
@@ -252,6 +255,17 @@ class Loop:
             )
 
         return self.runner.run(r, "pairs", inputs, body, Pairs)
+
+    def step_pairs(self, r: int, model: str, tasks: list[Task], generated: Generated, pairs: Pairs) -> Pairs:
+        s, weight = self.cfg.steps, self.cfg.matrix.prompt_examples
+        inputs = {"model": fingerprint(model), "tests": fingerprint(generated.tests_file), "settings": asdict(s),
+                  "pairs": fingerprint(pairs.pairs_file), "weight": weight, "sandbox": self.sandbox_settings()}  # fmt: skip
+
+        def body(out: Path) -> Pairs:
+            generator, seed = self.models.generator_for(model), self.cfg.generation.seed
+            return step_pairs_stage(s, tasks, generator, self.sandbox(), generated, pairs, weight, seed, out)
+
+        return self.runner.run(r, "steps", inputs, body, Pairs)
 
     def train(self, r: int, model: str, pairs: Pairs) -> Trained:
         inputs = {

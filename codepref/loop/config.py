@@ -17,6 +17,7 @@ from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
 from codepref.model_judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.sandbox import DEFAULT_WORKERS
+from codepref.steps.config import StepPairSettings
 from codepref.train.config import TrainConfig
 
 DEFAULT_DATA_DIR = Path("../shared/data")  # used when neither data_dir nor $CODEPREF_DATA_DIR is set
@@ -100,6 +101,7 @@ class LoopConfig:
     eval: EvalSettings = field(default_factory=EvalSettings)
     task: str = "code"  # code: execution-ranked pairs; text: model-judged pairs (codepref.loop.text_loop)
     text: TextTaskSettings | None = None  # task: text: prompts, judge, sampling
+    steps: StepPairSettings | None = None  # step-level pairs after the pairs stage (loop.step_stage)
 
     @property
     def run_dir(self) -> Path:

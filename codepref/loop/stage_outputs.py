@@ -44,6 +44,7 @@ class Pairs:
     ranked_pairs: int
     fallback_pairs: int
     problems_with_pairs: int
+    step_pairs: int = 0  # of `pairs`: step-level ones (a config's `steps:` section)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from codepref.model_judges.text_task import PromptSource, TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.records import read_yaml
 from codepref.sandbox import BACKENDS
+from codepref.steps.config import StepPairSettings
 from codepref.train.config import LoraSettings, TrainConfig
 
 SECTIONS: dict[str, type] = {
@@ -35,6 +36,7 @@ SECTIONS: dict[str, type] = {
     "train": TrainConfig,
     "eval": EvalSettings,
     "text": TextTaskSettings,
+    "steps": StepPairSettings,
 }
 
 

@@ -14,7 +14,7 @@ import typer
 from codepref.data import BENCHMARKS, DataFileError, load_problems
 from codepref.generate import make_generator
 from codepref.records import read_jsonl, write_jsonl
-from codepref.sandbox import Sandbox
+from codepref.sandbox import DEFAULT_WORKERS, Sandbox
 from codepref.sandbox.types import limits_profile
 from codepref.steps.mcts import TreeSettings
 from codepref.steps.pair import STEP_METHODS, mix_pairs, parse_ratio
@@ -60,7 +60,7 @@ def pairs_command(
     engine: Annotated[str, typer.Option(help="generator: hf, vllm or auto")] = "auto",
     device: Annotated[str, typer.Option(help="hf: cpu, cuda or auto")] = "auto",
     backend: Annotated[str, typer.Option(help="sandbox backend")] = "auto",
-    workers: Annotated[int, typer.Option(help="sandbox workers")] = 2,
+    workers: Annotated[int, typer.Option(help="sandbox workers")] = DEFAULT_WORKERS,
 ) -> None:
     """Sample, execute and search each problem's steps; write step pairs and what they cost."""
     if benchmark not in BENCHMARKS:

@@ -20,7 +20,7 @@ from codepref.steps.step_dpo import StepDPOSettings, step_dpo_pairs
 from codepref.steps.values import OracleVerifier, RolloutEngine, StepProblem, Verifier, sampled_verifier
 from codepref.tasks.problem import Problem
 from codepref.tasks.prompts import solution_stops
-from codepref.tasks.task import make_task, test_prompt
+from codepref.tasks.task import Task, make_task, test_prompt
 
 VERIFIERS = ("sampled", "oracle")
 
@@ -47,22 +47,34 @@ def step_problems(
     """The problems that have a verifier (a sampled one needs at least one test), in order; the sampled
     tests are written to `out/tests.jsonl` first (a rerun reads them back)."""
     tasks = [make_task(p) for p in problems]
-    if settings.kind == "oracle":
-        verifiers: dict[str, Verifier | None] = {t.key: OracleVerifier(t.problem) for t in tasks}
-    else:
+    tests: dict[str, list[str]] = {}
+    if settings.kind == "sampled":
         rendered = {t.key: test_prompt(t, "completion", None, None) for t in tasks}
         request = GenerationRequest(
             prompts=(), n=settings.tests_per_problem, max_tokens=settings.test_max_tokens, seed=seed
         )
         generate_jsonl(generator, prompt_records(tasks, rendered), out / "tests.jsonl", request)
-        tests = read_generations(out / "tests.jsonl")
-        verifiers = {}
-        for t in tasks:
-            raw = [c["text"] for c in tests[t.key]["completions"]]
-            try:
-                verifiers[t.key] = sampled_verifier(t.prompt, t.entry_point, raw, settings.example_weight)
-            except ValueError:  # no test survived extraction and no example counts: nothing to verify with
-                verifiers[t.key] = None
+        tests = {
+            k: [c["text"] for c in r["completions"]] for k, r in read_generations(out / "tests.jsonl").items()
+        }
+    return tasks_with_verifiers(tasks, settings.kind, tests, settings.example_weight)
+
+
+def tasks_with_verifiers(
+    tasks: list[Task], kind: str, tests: dict[str, list[str]], example_weight: int
+) -> list[StepProblem]:
+    """Each task with its verifier, in order: the hidden tests (`oracle`), or its raw sampled test
+    completions by task key with the prompt's examples counted `example_weight` times (`sampled`); a task
+    left with no test to verify with is dropped."""
+    verifiers: dict[str, Verifier | None] = {}
+    for t in tasks:
+        if kind == "oracle":
+            verifiers[t.key] = OracleVerifier(t.problem)
+            continue
+        try:
+            verifiers[t.key] = sampled_verifier(t.prompt, t.entry_point, tests.get(t.key, []), example_weight)
+        except ValueError:  # no test survived extraction and no example counts: nothing to verify with
+            verifiers[t.key] = None
     return [
         StepProblem(t.key, t.prompt, solution_stops(t.prompt, t.entry_point), verifier)
         for t in tasks
