@@ -35,6 +35,15 @@ def listed(pairs_file) -> Pairs:
     return Pairs(str(pairs_file), len(read_jsonl(pairs_file)), 0, 0, 1)
 
 
+def run_stage(settings: StepPairSettings, tests_file, pairs_file, out) -> Pairs:
+    """The stage on TASK with the scripted policy, a real sandbox, and no prompt examples."""
+    with Sandbox(backend="process", workers=2) as sandbox:
+        policy = ScriptedPolicy(POLICY)
+        return step_pairs_stage(
+            settings, [TASK], policy, sandbox, generated(tests_file), listed(pairs_file), 0, 0, out
+        )
+
+
 def instance_row(n: int) -> dict:
     return {"prompt": P, "chosen": f"    return x * 2  # {n}\n", "rejected": "    return x\n",
             "task_id": TASK.key, "kind": "correctness"}  # fmt: skip
@@ -46,18 +55,7 @@ def test_step_pairs_join_the_rounds_instance_pairs_at_the_ratio(tmp_path):
                                                                            {"text": "double(2) == 4\n"}]}])  # fmt: skip
     instance = write_jsonl(tmp_path / "pairs.jsonl", [instance_row(n) for n in range(5)])
     settings = StepPairSettings(method="mcts", ratio="2:1", budget=8, width=2, min_visits=1)
-    with Sandbox(backend="process", workers=2) as sandbox:
-        pairs = step_pairs_stage(
-            settings,
-            [TASK],
-            ScriptedPolicy(POLICY),
-            sandbox,
-            generated(tests),
-            listed(instance),
-            0,
-            0,
-            tmp_path / "out",
-        )
+    pairs = run_stage(settings, tests, instance, tmp_path / "out")
     made = read_jsonl(tmp_path / "out" / "pairs.jsonl")  # every step pair the search made
     assert any((r["depth"], r["prompt"], r["chosen"], r["rejected"]) == (0, P, A, B) for r in made)
     rows = read_jsonl(pairs.pairs_file)
@@ -75,18 +73,7 @@ def test_a_verifier_with_nothing_to_check_leaves_the_problem_out(tmp_path):
     )
     instance = write_jsonl(tmp_path / "pairs.jsonl", [instance_row(0)])
     settings = StepPairSettings(method="step-dpo", ratio="1:0")
-    with Sandbox(backend="process", workers=1) as sandbox:
-        pairs = step_pairs_stage(
-            settings,
-            [TASK],
-            ScriptedPolicy(POLICY),
-            sandbox,
-            generated(tests),
-            listed(instance),
-            0,
-            0,
-            tmp_path / "out",
-        )
+    pairs = run_stage(settings, tests, instance, tmp_path / "out")
     assert (pairs.pairs, pairs.step_pairs) == (1, 0)
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["problems"] == 0
 
