@@ -14,7 +14,7 @@ PACKAGE = ROOT / "codepref"
 
 # Bottom to top. A unit may import itself and any unit of a lower tier; units of one tier are independent.
 LAYERS = (
-    ("records",),
+    ("records", "settings"),
     ("sandbox",),
     ("tasks",),
     ("synth",),

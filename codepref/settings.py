@@ -1,0 +1,87 @@
+"""Settings declared once, on their dataclass fields: a field's default, help, allowed choices and range all
+live in its `setting(...)`, so the class's own check, the loop config's validator and the command-line
+options read one declaration (TRL's `field(metadata={"help": ...})` pattern, with the rules beside the help).
+
+`check_settings` checks every declared choice and range of an instance, nested settings included, and names
+each bad value in one line: the key and what is allowed. Rules that tie two fields together cannot be
+declared on one field; their classes check them in code beside the `check_settings` call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    choices: Sequence[Any] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    default_factory: Any = dataclasses.MISSING,
+) -> Any:
+    """A dataclass field carrying its help and rules: `choices` it must be one of, `minimum` / `maximum` it
+    must not pass, a bound it must lie strictly `above`. Where the default is None, None (unset) passes."""
+    rules = {"choices": choices, "minimum": minimum, "maximum": maximum, "above": above}
+    metadata = {"help": help, **{name: rule for name, rule in rules.items() if rule is not None}}
+    return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
+
+
+class SettingsError(ValueError):
+    """Bad settings, every one of them: `problems` holds (key, what is allowed) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
+
+
+def raise_problems(problems: list[tuple[str, str]]) -> None:
+    """A class's own check: every problem at once, or nothing."""
+    if problems:
+        raise SettingsError(problems)
+
+
+def check_settings(instance: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(key, what is wrong) for every value outside its declared choices or range; nested settings (a field
+    holding a dataclass, or a list of them) are checked under `prefix + name + "."`."""
+    bad = []
+    for f in dataclasses.fields(instance):
+        value, key = getattr(instance, f.name), f"{prefix}{f.name}"
+        nullable = f.default is None  # None means unset there, and is never checked
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            bad += check_settings(value, f"{key}.")
+        elif isinstance(value, list) and value and all(dataclasses.is_dataclass(item) for item in value):
+            for i, item in enumerate(value):
+                bad += check_settings(item, f"{key}[{i}].")
+        elif not (value is None and nullable) and not allowed(value, f.metadata):
+            bad.append(
+                (key, f"must {allowed_values(f.metadata)}{' or null' if nullable else ''}, got {value!r}")
+            )
+    return bad
+
+
+def allowed(value: Any, rules: Any) -> bool:
+    if "choices" in rules and value not in rules["choices"]:
+        return False
+    low_ok = rules.get("minimum") is None or value >= rules["minimum"]
+    above_ok = rules.get("above") is None or value > rules["above"]
+    high_ok = rules.get("maximum") is None or value <= rules["maximum"]
+    return low_ok and above_ok and high_ok
+
+
+def allowed_values(rules: Any) -> str:
+    """What a field's rules allow, in words: "be one of a, b", "be >= 1", "lie in (0, 1]"."""
+    if "choices" in rules:
+        return f"be one of {', '.join(map(str, rules['choices']))}"
+    low = f"[{rules['minimum']}" if "minimum" in rules else f"({rules['above']}" if "above" in rules else None
+    if low is not None and "maximum" in rules:
+        return f"lie in {low}, {rules['maximum']}]"
+    if "minimum" in rules:
+        return f"be >= {rules['minimum']}"
+    if "above" in rules:
+        return f"be > {rules['above']}"
+    return f"be <= {rules['maximum']}"
