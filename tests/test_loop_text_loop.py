@@ -75,7 +75,7 @@ def test_bad_text_settings_get_one_line_naming_the_key(tmp_path, text, expected)
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"task": "poetry"}, "task: must be code or text, got 'poetry'"),
+        ({"task": "poetry"}, "task: must be one of code, text, got 'poetry'"),
         ({"text": None}, "text: is missing (task: text needs text.prompts and a judge)"),
         ({"train": {"loss": "sami"}}, "text.constitution: is needed by the sami loss"),
         ({"task": "code"}, "text: applies to task: text only"),

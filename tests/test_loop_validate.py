@@ -44,7 +44,7 @@ def errors_of(tmp_path: Path, text: str) -> list[str]:
         ("generation: {sollutions: 3}", "bad.yaml: generation.sollutions: unknown setting; known: backend"),
         ("eval: {sets: [{benchmark: mbpp, splitt: test}]}", "bad.yaml: eval.sets[0].splitt: unknown setting"),
         ("pairs: {fallback: maybe}", "bad.yaml: pairs.fallback: must be one of none, executability"),
-        ("train: {loss: dop}", "bad.yaml: train.loss: unknown loss 'dop'"),
+        ("train: {loss: dop}", "bad.yaml: train.loss: must be one of aot, aot_unpaired, apo_down"),
         ("eval: {ks: [1, 10]}", "bad.yaml: eval.ks: each k must lie in 1..1"),
         ("sandbox: {backend: rey}", "bad.yaml: sandbox.backend: must be one of auto, docker, process, ray"),
         ("matrix: {prompt_examples: -1}", "bad.yaml: matrix.prompt_examples: must be >= 0"),

@@ -8,28 +8,33 @@ stage runs.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codepref.coder import CPU_RECIPE
+from codepref.generate import ENGINES, STYLE_CHOICES
 from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
 from codepref.model_judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
-from codepref.sandbox import DEFAULT_WORKERS
+from codepref.sandbox import BACKENDS, DEFAULT_WORKERS
+from codepref.settings import setting
 from codepref.steps.config import StepPairSettings
 from codepref.train.config import TrainConfig
 
 DEFAULT_DATA_DIR = Path("../shared/data")  # used when neither data_dir nor $CODEPREF_DATA_DIR is set
+TASKS = ("code", "text")
 
 
 @dataclass
 class ProblemSet:
-    benchmark: str  # a registered benchmark (codepref.data.benchmark_names())
-    split: str | None = None  # where the benchmark has splits (mbpp: train, validation, test, prompt)
-    limit: int | None = None  # the first N problems (after offset)
-    offset: int = 0
-    task_ids: list[str] | None = None
+    benchmark: str = setting(help="A registered benchmark (codepref.data.benchmark_names()).")
+    split: str | None = setting(
+        None, "Where the benchmark has splits (mbpp: train, validation, test, prompt)."
+    )
+    limit: int | None = setting(None, "The first N problems, after offset (unset: all).", minimum=1)
+    offset: int = setting(0, "Problems skipped from the start.", minimum=0)
+    task_ids: list[str] | None = setting(None, "Only these problems.")
 
     @property
     def label(self) -> str:
@@ -38,70 +43,99 @@ class ProblemSet:
 
 @dataclass
 class GenerationSettings:
-    backend: str = "auto"  # hf, vllm, auto (vLLM where it can run: its CPU build, or CUDA build + GPU)
-    style: str = "auto"  # completion, chat, auto (the starting model's: chat when it has a chat template)
-    system_prompt: str | None = None
-    solutions: int = 8  # samples per training problem
-    tests: int = 8  # test samples per training problem
-    temperature: float = 0.8
-    top_p: float = 0.95
-    max_tokens: int = 384
-    test_max_tokens: int = 192
-    seed: int = 0
-    batch_size: int = 32  # HF: sequences decoded together
-    chunk_size: int = 64  # prompts per generate call (and per flushed batch of records)
-    vllm: dict[str, Any] = field(default_factory=dict)  # VLLMGenerator options (tensor_parallel_size, ...)
+    backend: str = setting(
+        "auto", "auto: vLLM where it can run (its CPU build, or CUDA build + GPU), else hf.", choices=ENGINES
+    )
+    style: str = setting(
+        "auto",
+        "Prompt style; auto: the starting model's (chat when it has a chat template).",
+        choices=STYLE_CHOICES,
+    )
+    system_prompt: str | None = setting(None, "Chat style: the system turn.")
+    solutions: int = setting(8, "Samples per training problem (pairs need two).", minimum=2)
+    tests: int = setting(8, "Test samples per training problem.", minimum=1)
+    temperature: float = setting(0.8, "Sampling temperature.", minimum=0)
+    top_p: float = setting(0.95, "Nucleus sampling's probability mass.", above=0, maximum=1)
+    max_tokens: int = setting(384, "Tokens per solution.", minimum=1)
+    test_max_tokens: int = setting(192, "Tokens per test sample.", minimum=1)
+    seed: int = setting(0, "Sampling seed.")
+    batch_size: int = setting(32, "HF: sequences decoded together.", minimum=1)
+    chunk_size: int = setting(64, "Prompts per generate call (and per flushed batch of records).", minimum=1)
+    vllm: dict[str, Any] = setting(
+        help="VLLMGenerator options (tensor_parallel_size, ...).", default_factory=dict
+    )
 
 
 @dataclass
 class SandboxSettings:
-    backend: str = "auto"  # auto, docker, process, or ray (never chosen by auto)
-    workers: int = DEFAULT_WORKERS  # sandboxes (per Ray node with backend ray)
-    memory_mb: int = 1024  # every job of the run: matrices, timing, evaluation
-    address: str | None = None  # backend ray: the cluster's head (None: RAY_ADDRESS, or a local `ray start`)
+    backend: str = setting("auto", "Where jobs run; ray is never chosen by auto.", choices=(*BACKENDS, "ray"))
+    workers: int = setting(DEFAULT_WORKERS, "Sandboxes (per Ray node with backend ray).", minimum=1)
+    memory_mb: int = setting(
+        1024, "Memory of every job of the run: matrices, timing, evaluation.", minimum=64
+    )
+    address: str | None = setting(
+        None, "backend ray: the cluster's head (unset: RAY_ADDRESS, or a local `ray start`)."
+    )
 
 
 @dataclass
 class MatrixSettings:
-    tests_per_sample: int = 5  # CodeT keeps the first 5 valid asserts of each test sample (0: all)
-    test_timeout_s: float = 1.0
-    # Weight of each example shown in the prompt (doctest lines or asserts) as a test column, counted as if
-    # sampled that many times; 0 leaves the prompt's examples out.
-    prompt_examples: int = DEFAULT_EXAMPLE_WEIGHT
+    tests_per_sample: int = setting(
+        5, "CodeT keeps the first N valid asserts of each test sample (0: all).", minimum=0
+    )
+    test_timeout_s: float = setting(1.0, "Seconds per test.", above=0)
+    prompt_examples: int = setting(
+        DEFAULT_EXAMPLE_WEIGHT,
+        "Weight of each example shown in the prompt (doctest lines or asserts) as a test column, counted as "
+        "if sampled that many times; 0 leaves the prompt's examples out.",
+        minimum=0,
+    )
 
 
 @dataclass
 class EvalSettings:
-    sets: list[ProblemSet] = field(
-        default_factory=lambda: [ProblemSet("humaneval"), ProblemSet("mbpp", "test")]
+    sets: list[ProblemSet] = setting(
+        help="The problem sets evaluated after every round.",
+        default_factory=lambda: [ProblemSet("humaneval"), ProblemSet("mbpp", "test")],
     )
-    samples: int = 1
-    temperature: float = 0.0  # greedy pass@1 by default
-    top_p: float = 0.95
-    max_tokens: int = 384
-    ks: list[int] = field(default_factory=lambda: [1])
+    samples: int = setting(1, "Samples per problem.", minimum=1)
+    temperature: float = setting(0.0, "Sampling temperature (0: greedy pass@1).", minimum=0)
+    top_p: float = setting(0.95, "Nucleus sampling's probability mass.", above=0, maximum=1)
+    max_tokens: int = setting(384, "Tokens per sample.", minimum=1)
+    # Each k must also lie in 1..samples: a rule across two fields, checked by codepref.loop.validate.
+    ks: list[int] = setting(help="pass@k for each of these k.", default_factory=lambda: [1])
 
 
 @dataclass
 class LoopConfig:
-    name: str
-    model: (
-        str  # a local directory, a hub id, "tiny" (the test model) or "synth-coder[:RECIPE]" (codepref.coder)
+    name: str = setting(help="The run's name: its folder under runs_dir.")
+    model: str = setting(
+        help='A local directory, a hub id, "tiny" (the test model) or "synth-coder[:RECIPE]" (codepref.coder).'
     )
-    rounds: int = 1
-    model_fallback: str = "none"  # "tiny": use the tiny local model when `model` cannot be loaded
-    runs_dir: str = "runs"
-    data_dir: str | None = None
-    train_problems: ProblemSet = field(default_factory=lambda: ProblemSet("mbpp", "train"))
-    generation: GenerationSettings = field(default_factory=GenerationSettings)
-    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
-    matrix: MatrixSettings = field(default_factory=MatrixSettings)
-    pairs: PairConfig = field(default_factory=PairConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalSettings = field(default_factory=EvalSettings)
-    task: str = "code"  # code: execution-ranked pairs; text: model-judged pairs (codepref.loop.text_loop)
-    text: TextTaskSettings | None = None  # task: text: prompts, judge, sampling
-    steps: StepPairSettings | None = None  # step-level pairs after the pairs stage (loop.step_stage)
+    rounds: int = setting(1, "Rounds of generate -> ... -> evaluate.", minimum=0)
+    model_fallback: str = setting(
+        "none", "tiny: use the tiny local model when `model` cannot be loaded.", choices=("none", "tiny")
+    )
+    runs_dir: str = setting("runs", "Where run folders go.")
+    data_dir: str | None = setting(None, "Benchmark data (unset: $CODEPREF_DATA_DIR, else ../shared/data).")
+    train_problems: ProblemSet = setting(
+        help="The problems whose samples become pairs.", default_factory=lambda: ProblemSet("mbpp", "train")
+    )
+    generation: GenerationSettings = setting(help="Sampling.", default_factory=GenerationSettings)
+    sandbox: SandboxSettings = setting(help="Execution.", default_factory=SandboxSettings)
+    matrix: MatrixSettings = setting(help="Code x test matrices.", default_factory=MatrixSettings)
+    pairs: PairConfig = setting(help="Ranking and pairing (codepref pairs).", default_factory=PairConfig)
+    train: TrainConfig = setting(help="Training (codepref train).", default_factory=TrainConfig)
+    eval: EvalSettings = setting(help="Evaluation.", default_factory=EvalSettings)
+    task: str = setting(
+        "code",
+        "code: execution-ranked pairs; text: model-judged pairs (codepref.loop.text_loop).",
+        choices=TASKS,
+    )
+    text: TextTaskSettings | None = setting(None, "task: text: prompts, judge, sampling.")
+    steps: StepPairSettings | None = setting(
+        None, "Step-level pairs after the pairs stage (codepref.loop.step_stage)."
+    )
 
     @property
     def run_dir(self) -> Path:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from codepref.data import split_problem
-from codepref.generate import ENGINES, STYLE_CHOICES
 from codepref.loop.config import (
+    TASKS,
     EvalSettings,
     GenerationSettings,
     LoopConfig,
@@ -23,7 +23,7 @@ from codepref.model_judges import JUDGES
 from codepref.model_judges.text_task import PromptSource, TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.records import read_yaml
-from codepref.sandbox import BACKENDS
+from codepref.settings import SettingsError, check_settings
 from codepref.steps.config import StepPairSettings
 from codepref.train.config import LoraSettings, TrainConfig
 
@@ -80,25 +80,13 @@ def build_sections(data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str
         values = dict(data[key])
         if cls is EvalSettings and "sets" in values:
             values["sets"] = [ProblemSet(**item) for item in values["sets"]]
-        if cls is PairConfig:
-            bad += [(f"pairs.{name}", message) for name, message in pair_problems(values)]
-            if bad:
-                continue
         try:
             sections[key] = cls(**values)
+        except SettingsError as err:
+            bad += [(f"{key}.{name}", message) for name, message in err.problems]
         except ValueError as err:
-            name = "train.loss" if str(err).startswith("unknown loss") else key
-            bad.append((name, str(err)))
+            bad.append((key, str(err)))
     return sections, bad
-
-
-def pair_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
-    """PairConfig's own checks, every one of them (constructing it stops at the first)."""
-    unchecked = object.__new__(PairConfig)
-    for f in dataclasses.fields(PairConfig):
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        object.__setattr__(unchecked, f.name, values.get(f.name, default))
-    return unchecked.problems()
 
 
 def check_fields(cls: type, data: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
@@ -191,85 +179,38 @@ def build(data: dict[str, Any]) -> LoopConfig:
 
 
 def check_values(cfg: LoopConfig) -> list[tuple[str, str]]:
-    """Ranges and choices, once every value has the right type."""
-    g, s, m, e = cfg.generation, cfg.sandbox, cfg.matrix, cfg.eval
-    rules: list[tuple[str, bool, str]] = [
-        ("rounds", cfg.rounds >= 0, "must be >= 0"),
-        ("model_fallback", cfg.model_fallback in ("none", "tiny"), "must be none or tiny"),
-        ("generation.backend", g.backend in ENGINES, f"must be one of {', '.join(ENGINES)}"),
-        ("generation.style", g.style in STYLE_CHOICES, f"must be one of {', '.join(STYLE_CHOICES)}"),
-        ("generation.solutions", g.solutions >= 2, "must be >= 2 (pairs need two solutions)"),
-        ("generation.tests", g.tests >= 1, "must be >= 1"),
-        ("generation.temperature", g.temperature >= 0, "must be >= 0"),
-        ("generation.top_p", 0 < g.top_p <= 1, "must lie in (0, 1]"),
-        ("generation.max_tokens", g.max_tokens >= 1, "must be >= 1"),
-        ("generation.test_max_tokens", g.test_max_tokens >= 1, "must be >= 1"),
-        ("generation.batch_size", g.batch_size >= 1, "must be >= 1"),
-        ("generation.chunk_size", g.chunk_size >= 1, "must be >= 1"),
-        ("sandbox.backend", s.backend in (*BACKENDS, "ray"), f"must be one of {', '.join(BACKENDS)}, ray"),
-        (
-            "sandbox.address",
-            s.address is None or s.backend == "ray",
-            "is only read with sandbox.backend: ray",
-        ),
-        ("sandbox.workers", s.workers >= 1, "must be >= 1"),
-        ("sandbox.memory_mb", s.memory_mb >= 64, "must be >= 64"),
-        ("matrix.tests_per_sample", m.tests_per_sample >= 0, "must be >= 0 (0 keeps all)"),
-        ("matrix.test_timeout_s", m.test_timeout_s > 0, "must be > 0"),
-        ("matrix.prompt_examples", m.prompt_examples >= 0, "must be >= 0 (0 leaves them out)"),
-        ("eval.samples", e.samples >= 1, "must be >= 1"),
-        (
-            "eval.ks",
-            bool(e.ks) and all(1 <= k <= e.samples for k in e.ks),
-            f"each k must lie in 1..{e.samples}",
-        ),
-        ("eval.temperature", e.temperature >= 0, "must be >= 0"),
-        ("eval.top_p", 0 < e.top_p <= 1, "must lie in (0, 1]"),
-        ("eval.max_tokens", e.max_tokens >= 1, "must be >= 1"),
-    ]
-    bad = [(key, message) for key, ok, message in rules if not ok]
+    """Ranges and choices, once every value has the right type: the fields' declared ones, then the rules
+    that tie fields together or look outside the config."""
+    bad = check_settings(cfg)
+    s, e = cfg.sandbox, cfg.eval
+    if s.address is not None and s.backend != "ray":
+        bad.append(("sandbox.address", "is only read with sandbox.backend: ray"))
+    if not e.ks or not all(1 <= k <= e.samples for k in e.ks):
+        bad.append(("eval.ks", f"each k must lie in 1..{e.samples}"))
     bad += text_problems(cfg)
     for name, spec in [("train_problems", cfg.train_problems)] + [
         (f"eval.sets[{i}]", spec) for i, spec in enumerate(e.sets)
     ]:
-        problem = split_problem(spec.benchmark, spec.split)
+        problem = split_problem(spec.benchmark, spec.split)  # the benchmark registry says which splits exist
         if problem:
             bad.append((f"{name}.{'benchmark' if 'benchmark' in problem else 'split'}", problem))
-        if spec.limit is not None and spec.limit < 1:
-            bad.append((f"{name}.limit", "must be >= 1 or null (all)"))
-        if spec.offset < 0:
-            bad.append((f"{name}.offset", "must be >= 0"))
     return bad
 
 
 def text_problems(cfg: LoopConfig) -> list[tuple[str, str]]:
-    """The `task` choice and, for `task: text`, its section."""
-    if cfg.task not in ("code", "text"):
-        return [("task", f"must be code or text, got {cfg.task!r}")]
+    """What `task` asks of the `text` section, and the text rules no one field declares."""
+    if cfg.task not in TASKS:
+        return []  # the task's choices are declared on its field
     t = cfg.text
     if cfg.task == "code":
         return [("text", "applies to task: text only")] if t is not None else []
     if t is None:
         return [("text", "is missing (task: text needs text.prompts and a judge)")]
-    rules = [
-        ("text.judge", t.judge in JUDGES, f"must be one of {', '.join(JUDGES)}"),
-        (
-            "text.members",
-            len(t.members) >= 2 and all(m in JUDGES and m != "consistency" for m in t.members),
-            "must name two or more judges other than consistency",
-        ),
-        ("text.samples", t.samples >= 2, "must be >= 2 (pairs need two responses)"),
-        ("text.k", t.k >= 2, "must be >= 2"),
-        ("text.pairs_per_prompt", t.pairs_per_prompt >= 1, "must be >= 1"),
-        ("text.min_confidence", 0.0 <= t.min_confidence <= 1.0, "must lie in [0, 1]"),
-        ("text.max_tokens", t.max_tokens >= 1, "must be >= 1"),
-        (
-            "text.constitution",
-            cfg.train.loss != "sami" or t.constitution is not None,
-            "is needed by the sami loss",
-        ),
-    ]
-    bad = [(key, message) for key, ok, message in rules if not ok]
+    bad = []
+    if len(t.members) < 2 or not all(m in JUDGES and m != "consistency" for m in t.members):
+        bad.append(("text.members", "must name two or more judges other than consistency"))
+    if cfg.train.loss == "sami" and t.constitution is None:
+        bad.append(("text.constitution", "is needed by the sami loss"))
     if t.prompts.path is not None and not Path(t.prompts.path).is_file():
         bad.append(("text.prompts.path", f"no such file: {t.prompts.path}"))
     return bad

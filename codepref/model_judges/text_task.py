@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from codepref.model_judges import JudgeSettings, build_judge, judged_pairs
+from codepref.model_judges import JUDGES, JudgeSettings, build_judge, judged_pairs
 from codepref.model_judges.consistency import ConsistencyFilter
 from codepref.model_judges.lm import JudgeModel
 from codepref.model_judges.refinement import refinement_pairs
@@ -24,6 +24,7 @@ from codepref.model_judges.sami import load_constitution, sami_records
 from codepref.model_judges.sourcing import candidate_pool
 from codepref.rank.judge import write_pairs
 from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
+from codepref.settings import setting
 
 REFINEMENT_SEED_OFFSET = 7919  # refinements sample with a seed of their own, apart from the round's samples
 
@@ -48,19 +49,24 @@ class PromptSource:
 
 @dataclass
 class TextTaskSettings:
-    prompts: PromptSource
-    judge: str = "logit"
-    members: list[str] = field(default_factory=lambda: ["logit", "implicit_reward"])  # consistency
-    beta: float = 0.1  # implicit_reward
-    k: int = 4  # self_rationalizing
-    samples: int = 4  # policy responses per prompt
-    other_models: list[str] = field(default_factory=list)  # mix in these models' responses (opt-in)
-    pairs_per_prompt: int = 1
-    min_confidence: float = 0.0
-    refinement: bool = False  # also pair each prompt's first sample against its self-refinement
-    max_tokens: int = 128
-    temperature: float = 0.8
-    constitution: str | None = None  # the sami loss: principles file (codepref.model_judges.sami)
+    prompts: PromptSource = setting(help="Where the prompts come from: {path: ...} or {dataset: ...}.")
+    judge: str = setting("logit", "The judge that turns responses into pairs.", choices=JUDGES)
+    members: list[str] = setting(
+        help="consistency: the member judges that must agree.",
+        default_factory=lambda: ["logit", "implicit_reward"],
+    )
+    beta: float = setting(0.1, "implicit_reward: the reward's beta.")
+    k: int = setting(4, "self_rationalizing: rationales per candidate.", minimum=2)
+    samples: int = setting(4, "Policy responses per prompt (pairs need two).", minimum=2)
+    other_models: list[str] = setting(help="Mix in these models' responses (opt-in).", default_factory=list)
+    pairs_per_prompt: int = setting(1, "At most this many pairs per prompt.", minimum=1)
+    min_confidence: float = setting(0.0, "Drop pairs the judge is less confident of.", minimum=0, maximum=1)
+    refinement: bool = setting(False, "Also pair each prompt's first sample against its self-refinement.")
+    max_tokens: int = setting(128, "Tokens per response.", minimum=1)
+    temperature: float = setting(0.8, "Sampling temperature of the responses.")
+    constitution: str | None = setting(
+        None, "The sami loss: the principles file (codepref.model_judges.sami)."
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.prompts, dict):

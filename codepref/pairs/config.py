@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from codepref.rank import RANKERS
+from codepref.settings import check_settings, raise_problems, setting
 
 METHODS = tuple(RANKERS)  # a pair method is a ranker's name
 FALLBACKS = ("none", "executability")
@@ -21,48 +22,44 @@ DEFAULT_MIN_TOP_CONFIDENCE = {"codet": 0.1, "codedpo": 0.3, "dstc": 0.0}
 
 @dataclass(frozen=True)
 class PairConfig:
-    method: str = "codedpo"  # the execution ranker: codedpo, codet or dstc
-    pairs_per_problem: int = 2  # at most this many pairs per problem and kind
-    min_margin: float = 0.0  # a correctness pair needs chosen - rejected confidence > min_margin
-    # Skip unless the best confidence exceeds this; None: the method's default, resolved at construction, so
-    # `replace(config, method=...)` keeps the old method's gate unless it is passed again.
-    min_top_confidence: float | None = None
-    efficiency: bool = False  # also time the top group (CodeDPO's fast-over-slow pairs; codedpo only)
-    speedup: float = 1.2  # efficiency pair needs slow / fast >= speedup
-    min_time_diff_s: float = 1e-3  # ... and slow - fast >= this (medians): timer jitter is no pair
-    timing_repeats: int = 5
-    max_timed: int = 8  # at most this many top solutions are timed per problem
-    seed: int = 0  # tie-breaking seed of the ranker
-    rank_options: dict[str, Any] = field(
-        default_factory=dict
-    )  # extra ranker options (codet: solution_weight)
-    # "executability": where the sampled tests give no signal at all (no solution passes any, or none was
-    # sampled), prefer a solution that loads and defines the entry point over one that raises, over one that
-    # does not parse. Never used for problems the trust gate rejected. Off unless asked for: "it parses" is
-    # preference data only for a model that cannot yet write code (the tiny test model).
-    fallback: str = "none"
+    method: str = setting("codedpo", "The execution ranker.", choices=METHODS)
+    pairs_per_problem: int = setting(2, "At most this many pairs per problem and kind.", minimum=1)
+    min_margin: float = setting(0.0, "A correctness pair needs chosen - rejected confidence > min_margin.")
+    # None is resolved to the method's default at construction, so `replace(config, method=...)` keeps the
+    # old method's gate unless it is passed again.
+    min_top_confidence: float | None = setting(
+        None,
+        "Trust gate: skip a problem unless its best confidence exceeds this (unset: the method's default).",
+        minimum=0,
+        maximum=1,
+    )
+    efficiency: bool = setting(
+        False, "Also time the top group (CodeDPO's fast-over-slow pairs; codedpo only)."
+    )
+    speedup: float = setting(1.2, "An efficiency pair needs slow / fast >= speedup.", minimum=1)
+    min_time_diff_s: float = setting(
+        1e-3, "An efficiency pair also needs slow - fast >= this many seconds (medians): jitter is no pair."
+    )
+    timing_repeats: int = setting(5, "Timed runs of each solution.", minimum=1)
+    max_timed: int = setting(8, "At most this many top solutions are timed per problem.", minimum=2)
+    seed: int = setting(0, "Tie-breaking seed of the ranker.")
+    rank_options: dict[str, Any] = setting(
+        help="Extra ranker options (codet: solution_weight).", default_factory=dict
+    )
+    # "executability" is preference data only for a model that cannot yet write code (the tiny test model):
+    # "it parses" says nothing about a model that can. Never used for problems the trust gate rejected.
+    fallback: str = setting(
+        "none",
+        "executability: where the sampled tests give no signal at all, prefer a solution that loads and "
+        "defines the entry point over one that raises, over one that does not parse.",
+        choices=FALLBACKS,
+    )
 
     def __post_init__(self) -> None:
-        bad = self.problems()
-        if bad:
-            raise ValueError("; ".join(f"{key}: {message}" for key, message in bad))
-        if self.min_top_confidence is None:
-            object.__setattr__(self, "min_top_confidence", DEFAULT_MIN_TOP_CONFIDENCE[self.method])
-
-    def problems(self) -> list[tuple[str, str]]:
-        """(setting, what is wrong) for every bad value."""
-        bad = []
-        if self.method not in METHODS:
-            bad.append(("method", f"must be one of {', '.join(METHODS)}, got {self.method!r}"))
-        if self.fallback not in FALLBACKS:
-            bad.append(("fallback", f"must be one of {', '.join(FALLBACKS)}, got {self.fallback!r}"))
+        bad = check_settings(self)
+        # Across fields: efficiency pairs come from CodeDPO's timing of its top group.
         if self.efficiency and self.method != "codedpo":
             bad.append(("efficiency", "efficiency pairs are CodeDPO's: use them with method codedpo"))
-        for key, minimum in (("pairs_per_problem", 1), ("timing_repeats", 1), ("max_timed", 2)):
-            if getattr(self, key) < minimum:
-                bad.append((key, f"must be >= {minimum}, got {getattr(self, key)}"))
-        if self.speedup < 1.0:
-            bad.append(("speedup", f"must be >= 1, got {self.speedup}"))
-        if self.min_top_confidence is not None and not 0.0 <= self.min_top_confidence <= 1.0:
-            bad.append(("min_top_confidence", f"must lie in [0, 1], got {self.min_top_confidence}"))
-        return bad
+        raise_problems(bad)
+        if self.min_top_confidence is None:
+            object.__setattr__(self, "min_top_confidence", DEFAULT_MIN_TOP_CONFIDENCE[self.method])

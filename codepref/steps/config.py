@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codepref.settings import check_settings, raise_problems, setting
 from codepref.steps.mcts import TreeSettings
 from codepref.steps.pair import STEP_METHODS, parse_ratio
 from codepref.steps.source import VERIFIERS
@@ -18,27 +19,32 @@ _DPO, _TREE, _SAMPLE = StepDPOSettings(), TreeSettings(), Sampling()
 
 @dataclass(frozen=True)
 class StepPairSettings:
-    method: str = "mcts"  # step-dpo | mcts
-    ratio: str = "1:1"  # INSTANCE:STEP rows in the round's training file (0:1: step pairs only)
-    verifier: str = "sampled"  # sampled: the round's sampled tests and the prompt's examples; oracle: hidden
-    programs: int = _DPO.programs  # step-dpo: rollouts from the prompt searched for a first wrong step
-    rollouts: int = _DPO.rollouts  # step-dpo: rollouts behind each prefix's value
-    threshold: float = _DPO.threshold  # step-dpo: the value a good prefix keeps
-    candidates: int = _DPO.candidates  # step-dpo: good steps tried per bad one
-    budget: int = _TREE.budget  # mcts: rollouts per prompt
-    width: int = _TREE.width  # mcts: continuations per expansion
-    exploration: float = _TREE.exploration  # mcts: UCT's constant
-    min_visits: int = _TREE.min_visits  # mcts: rollouts through each step of a pair
-    min_gap: float = _TREE.min_gap  # mcts: the value gap a pair must exceed
-    lines_per_step: int | None = None  # None: logical lines (codepref.steps.split)
-    temperature: float = _SAMPLE.temperature
-    max_tokens: int = _SAMPLE.max_tokens  # tokens per rollout
+    method: str = setting("mcts", "The step-level method.", choices=STEP_METHODS)
+    ratio: str = setting("1:1", "INSTANCE:STEP rows in the round's training file (0:1: step pairs only).")
+    verifier: str = setting(
+        "sampled",
+        "sampled: the round's sampled tests and the prompt's examples; oracle: the hidden tests.",
+        choices=VERIFIERS,
+    )
+    programs: int = setting(
+        _DPO.programs, "step-dpo: rollouts from the prompt searched for a first wrong step."
+    )
+    rollouts: int = setting(_DPO.rollouts, "step-dpo: rollouts behind each prefix's value.")
+    threshold: float = setting(_DPO.threshold, "step-dpo: the value a good prefix keeps.")
+    candidates: int = setting(_DPO.candidates, "step-dpo: good steps tried per bad one.")
+    budget: int = setting(_TREE.budget, "mcts: rollouts per prompt.")
+    width: int = setting(_TREE.width, "mcts: continuations per expansion.")
+    exploration: float = setting(_TREE.exploration, "mcts: UCT's constant.")
+    min_visits: int = setting(_TREE.min_visits, "mcts: rollouts through each step of a pair.")
+    min_gap: float = setting(_TREE.min_gap, "mcts: the value gap a pair must exceed.")
+    lines_per_step: int | None = setting(None, "Lines per step (unset: logical lines, codepref.steps.split).")
+    temperature: float = setting(_SAMPLE.temperature, "Rollout sampling temperature.")
+    max_tokens: int = setting(_SAMPLE.max_tokens, "Tokens per rollout.")
 
     def __post_init__(self) -> None:
-        if self.method not in STEP_METHODS:
-            raise ValueError(f"method must be one of {', '.join(STEP_METHODS)}, got {self.method!r}")
-        if self.verifier not in VERIFIERS:
-            raise ValueError(f"verifier must be one of {', '.join(VERIFIERS)}, got {self.verifier!r}")
+        raise_problems(check_settings(self))
+        # The ranges of the search and sampling settings are the method classes' own, and only the chosen
+        # method's apply (an mcts config may leave step-dpo's settings at anything).
         parse_ratio(self.ratio)
         self.search()
         self.sampling(0)

@@ -14,11 +14,12 @@ irepo (preference), margin (reference-free), sami (counter_prompt); their settin
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codepref.records import read_yaml
+from codepref.settings import check_settings, raise_problems, setting
 from codepref.train.losses import PER_PAIR_LOSSES, LossOptions
 
 # Our names for the paired losses; everything else in DPO_LOSS_TYPES is passed to TRL unchanged.
@@ -41,6 +42,8 @@ DPO_LOSS_TYPES = (
     "sigmoid_norm",
 )
 KTO_LOSS_TYPES = ("kto", "apo_zero_unpaired")
+# Every name `loss` takes (lower-cased): our aliases, TRL's loss types and the per-pair losses.
+LOSSES = tuple(sorted({*LOSS_ALIASES, *DPO_LOSS_TYPES, *KTO_LOSS_TYPES, *PER_PAIR_LOSSES}))
 
 
 @dataclass
@@ -52,17 +55,13 @@ class LoraSettings:
     target_modules: list[str] | str = "all-linear"
 
 
-def setting(default: Any = dataclasses.MISSING, help: str = "", **options: Any) -> Any:
-    """A TrainConfig field carrying its help, which `codepref train`'s option of the same name shows."""
-    return field(default=default, metadata={"help": help}, **options)
-
-
 @dataclass
 class TrainConfig:
     loss: str = setting(
         "dpo",
         "dpo (TRL's sigmoid), ipo, robust, kto, another TRL loss_type, or a per-pair loss: noise_aware_dpo, "
         "irepo, margin, sami.",
+        choices=LOSSES,
     )
     beta: float = setting(0.1, "Strength of the pull towards the reference model.")
     learning_rate: float = setting(5e-7, "Peak learning rate.")
@@ -102,9 +101,7 @@ class TrainConfig:
         elif isinstance(self.lora, dict):
             self.lora = _build(LoraSettings, self.lora, "lora")
         self.loss = self.loss.lower()
-        if self.loss not in PER_PAIR_LOSSES and self.trl_loss_type not in DPO_LOSS_TYPES + KTO_LOSS_TYPES:
-            known = ", ".join(sorted({*LOSS_ALIASES, *DPO_LOSS_TYPES, *KTO_LOSS_TYPES, *PER_PAIR_LOSSES}))
-            raise ValueError(f"unknown loss {self.loss!r}; expected one of: {known}")
+        raise_problems(check_settings(self))
         self.per_pair_options()  # reject unknown or invalid loss_options now, not after loading a model
 
     @property
