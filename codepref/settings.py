@@ -10,7 +10,7 @@ declared on one field; their classes check them in code beside the `check_settin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 
@@ -58,9 +58,7 @@ def check_settings(instance: Any, prefix: str = "") -> list[tuple[str, str]]:
             for i, item in enumerate(value):
                 bad += check_settings(item, f"{key}[{i}].")
         elif not (value is None and nullable) and not allowed(value, f.metadata):
-            bad.append(
-                (key, f"must {allowed_values(f.metadata)}{' or null' if nullable else ''}, got {value!r}")
-            )
+            bad.append((key, f"must {in_words(f.metadata)}{' or null' if nullable else ''}, got {value!r}"))
     return bad
 
 
@@ -73,15 +71,58 @@ def allowed(value: Any, rules: Any) -> bool:
     return low_ok and above_ok and high_ok
 
 
+def in_words(rules: Any) -> str:
+    """ "be one of a, b", "be >= 1", "lie in (0, 1]"."""
+    allowed_text = allowed_values(rules)
+    return f"{'lie in' if allowed_text[0] in '[(' else 'be'} {allowed_text}"
+
+
 def allowed_values(rules: Any) -> str:
-    """What a field's rules allow, in words: "be one of a, b", "be >= 1", "lie in (0, 1]"."""
+    """What a field's rules allow, in words: "one of a, b", ">= 1", "(0, 1]"; "" where it declares none."""
     if "choices" in rules:
-        return f"be one of {', '.join(map(str, rules['choices']))}"
+        return f"one of {', '.join(map(str, rules['choices']))}"
     low = f"[{rules['minimum']}" if "minimum" in rules else f"({rules['above']}" if "above" in rules else None
     if low is not None and "maximum" in rules:
-        return f"lie in {low}, {rules['maximum']}]"
+        return f"{low}, {rules['maximum']}]"
     if "minimum" in rules:
-        return f"be >= {rules['minimum']}"
+        return f">= {rules['minimum']}"
     if "above" in rules:
-        return f"be > {rules['above']}"
-    return f"be <= {rules['maximum']}"
+        return f"> {rules['above']}"
+    return f"<= {rules['maximum']}" if "maximum" in rules else ""
+
+
+def settings_table(cls: type, leave_out: Collection[str] = ()) -> list[str]:
+    """A markdown table of the class's settings (but `leave_out`), read from their fields: name, default,
+    what is allowed, help."""
+    rows = ["| setting | default | allowed | help |", "| --- | --- | --- | --- |"]
+    for f in (f for f in dataclasses.fields(cls) if f.name not in leave_out):
+        default = declared_default(f)
+        shown = "required" if default is dataclasses.MISSING else f"`{as_yaml(default)}`"
+        cells = [f"`{f.name}`", shown, allowed_values(f.metadata), f.metadata.get("help", "")]
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return rows
+
+
+def declared_default(f: dataclasses.Field) -> Any:
+    """The field's default (its factory's value); MISSING for a required field."""
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def as_yaml(value: Any) -> str:
+    """A default as a YAML config writes it; nested settings by the values that differ from their fields'
+    defaults (`{benchmark: mbpp, split: test}`)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        own = [
+            (f.name, getattr(value, f.name)) for f in fields if getattr(value, f.name) != declared_default(f)
+        ]
+        return "{" + ", ".join(f"{name}: {as_yaml(item)}" for name, item in own) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(as_yaml(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {as_yaml(item)}" for key, item in value.items()) + "}"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)

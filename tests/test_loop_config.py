@@ -2,7 +2,7 @@ from pathlib import Path
 
 import yaml
 
-from codepref.loop.config import default_config
+from codepref.loop.config import default_config, settings_tables
 from codepref.loop.validate import config_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,3 +28,13 @@ def test_no_shipped_config_falls_back_to_it_parses_pairs():
     for path in shipped:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         assert (data.get("pairs") or {}).get("fallback", "none") == "none", path
+
+
+def test_the_readmes_settings_tables_are_the_fields_own():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = (
+        readme.split("<!-- generated: ", 1)[1]
+        .split("-->\n", 1)[1]
+        .split("\n<!-- end of generated tables -->")[0]
+    )
+    assert shown == settings_tables(), "regenerate the README's tables with the command above them"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from codepref.settings import SettingsError, check_settings, raise_problems, setting
+from codepref.settings import SettingsError, as_yaml, check_settings, raise_problems, setting, settings_table
 
 
 @dataclass
@@ -67,3 +67,21 @@ def test_a_class_check_raises_every_problem_in_one_error():
     ]
     assert str(caught.value) == "mode: must be one of fast, slow, got 'warp'; count: must be >= 2, got 0"
     assert isinstance(caught.value, ValueError)
+
+
+def test_a_table_of_settings_shows_each_default_rule_and_help_from_the_field():
+    table = settings_table(Outer, leave_out={"ceiling"})
+    assert table[:2] == ["| setting | default | allowed | help |", "| --- | --- | --- | --- |"]
+    assert table[2:] == [
+        "| `mode` | `fast` | one of fast, slow | How. |",
+        "| `count` | `2` | >= 2 | How many. |",
+        "| `step` | `0.5` | (0, 1] | A step. |",
+        "| `inner` | `{}` |  | Nested. |",
+        "| `inners` | `[]` |  | Nested, several. |",
+    ]
+    assert settings_table(Inner)[-1] == "| `cap` | `null` | >= 1 | At most this many (unset: no cap). |"
+
+
+def test_a_nested_default_shows_only_what_differs_from_its_fields_defaults():
+    assert as_yaml([Inner(share=0.25), Inner()]) == "[{share: 0.25}, {}]"
+    assert as_yaml({"a": [1, None], "b": True}) == "{a: [1, null], b: true}"

@@ -8,6 +8,7 @@ stage runs.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
 from codepref.model_judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.sandbox import BACKENDS, DEFAULT_WORKERS
-from codepref.settings import setting
+from codepref.settings import setting, settings_table
 from codepref.steps.config import StepPairSettings
 from codepref.train.config import TrainConfig
 
@@ -140,6 +141,23 @@ class LoopConfig:
     @property
     def run_dir(self) -> Path:
         return Path(self.runs_dir) / self.name
+
+
+def settings_tables() -> str:
+    """The README's tables of every loop config setting, read from the fields: the top level, then one table
+    per section (tests/test_loop_config.py holds the README to this)."""
+    hints = typing.get_type_hints(LoopConfig)
+    sections = {
+        f.name: cls
+        for f in dataclasses.fields(LoopConfig)
+        for cls in (hints[f.name], *typing.get_args(hints[f.name]))
+        if dataclasses.is_dataclass(cls)
+    }
+    lines = settings_table(LoopConfig, leave_out=sections)
+    for f in dataclasses.fields(LoopConfig):
+        if f.name in sections:
+            lines += ["", f"`{f.name}:` {f.metadata['help']}", "", *settings_table(sections[f.name])]
+    return "\n".join(lines)
 
 
 def default_config() -> LoopConfig:
