@@ -22,6 +22,8 @@ from typing import Any
 from tqdm import tqdm
 
 from codepref.generate.base import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_TOKENS,
     PROMPT_STYLES,
     STYLE_CHOICES,
     Completion,
@@ -37,6 +39,8 @@ from codepref.tasks.prompts import Prompt
 from codepref.tasks.task import Task
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_MAX_TOKENS",
     "ENGINES",
     "PROMPT_STYLES",
     "STYLE_CHOICES",

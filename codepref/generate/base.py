@@ -10,6 +10,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Defaults of the sampling settings the `codepref generate` command and the loop config share.
+DEFAULT_MAX_TOKENS = 384  # tokens per sampled solution
+DEFAULT_BATCH_SIZE = 32  # HF: prompts decoded together
+
 
 @dataclass(frozen=True)
 class GenerationRequest:

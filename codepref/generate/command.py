@@ -20,6 +20,8 @@ from tqdm import tqdm
 
 from codepref.data import BENCHMARKS, DataFileError, load_problems
 from codepref.generate import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_TOKENS,
     STYLE_CHOICES,
     Completion,
     GenerationRequest,
@@ -127,9 +129,9 @@ def generate_command(
     ] = "auto",
     temperature: Annotated[float, typer.Option(help="0 samples greedily")] = 0.8,
     top_p: Annotated[float, typer.Option(help="nucleus sampling mass")] = 0.95,
-    max_tokens: Annotated[int, typer.Option(help="new tokens per sample at most")] = 512,
+    max_tokens: Annotated[int, typer.Option(help="new tokens per sample at most")] = DEFAULT_MAX_TOKENS,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
-    batch: Annotated[int, typer.Option(help="prompts per generator call")] = 16,
+    batch: Annotated[int, typer.Option(help="prompts per generator call")] = DEFAULT_BATCH_SIZE,
     system_prompt: Annotated[str | None, typer.Option(help="system message for chat style")] = None,
     limit: Annotated[int, typer.Option(help="only the first N problems (0: all)")] = 0,
     data_dir: Annotated[

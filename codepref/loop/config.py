@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from codepref.coder import CPU_RECIPE
-from codepref.generate import ENGINES, STYLE_CHOICES
-from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
+from codepref.generate import DEFAULT_BATCH_SIZE, DEFAULT_MAX_TOKENS, ENGINES, STYLE_CHOICES
+from codepref.matrix import CODET_TESTS_PER_SAMPLE, DEFAULT_EXAMPLE_WEIGHT, DEFAULT_TEST_TIMEOUT_S
 from codepref.model_judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.sandbox import BACKENDS, DEFAULT_WORKERS
@@ -57,10 +57,10 @@ class GenerationSettings:
     tests: int = setting(8, "Test samples per training problem.", minimum=1)
     temperature: float = setting(0.8, "Sampling temperature.", minimum=0)
     top_p: float = setting(0.95, "Nucleus sampling's probability mass.", above=0, maximum=1)
-    max_tokens: int = setting(384, "Tokens per solution.", minimum=1)
+    max_tokens: int = setting(DEFAULT_MAX_TOKENS, "Tokens per solution.", minimum=1)
     test_max_tokens: int = setting(192, "Tokens per test sample.", minimum=1)
     seed: int = setting(0, "Sampling seed.")
-    batch_size: int = setting(32, "HF: sequences decoded together.", minimum=1)
+    batch_size: int = setting(DEFAULT_BATCH_SIZE, "HF: sequences decoded together.", minimum=1)
     chunk_size: int = setting(64, "Prompts per generate call (and per flushed batch of records).", minimum=1)
     vllm: dict[str, Any] = setting(
         help="VLLMGenerator options (tensor_parallel_size, ...).", default_factory=dict
@@ -82,9 +82,11 @@ class SandboxSettings:
 @dataclass
 class MatrixSettings:
     tests_per_sample: int = setting(
-        5, "CodeT keeps the first N valid asserts of each test sample (0: all).", minimum=0
+        CODET_TESTS_PER_SAMPLE,
+        "CodeT keeps the first N valid asserts of each test sample (0: all).",
+        minimum=0,
     )
-    test_timeout_s: float = setting(1.0, "Seconds per test.", above=0)
+    test_timeout_s: float = setting(DEFAULT_TEST_TIMEOUT_S, "Seconds per test.", above=0)
     prompt_examples: int = setting(
         DEFAULT_EXAMPLE_WEIGHT,
         "Weight of each example shown in the prompt (doctest lines or asserts) as a test column, counted as "
@@ -102,7 +104,7 @@ class EvalSettings:
     samples: int = setting(1, "Samples per problem.", minimum=1)
     temperature: float = setting(0.0, "Sampling temperature (0: greedy pass@1).", minimum=0)
     top_p: float = setting(0.95, "Nucleus sampling's probability mass.", above=0, maximum=1)
-    max_tokens: int = setting(384, "Tokens per sample.", minimum=1)
+    max_tokens: int = setting(DEFAULT_MAX_TOKENS, "Tokens per sample.", minimum=1)
     # Each k must also lie in 1..samples: a rule across two fields, checked by codepref.loop.validate.
     ks: list[int] = setting(help="pass@k for each of these k.", default_factory=lambda: [1])
 

@@ -25,6 +25,7 @@ from codepref.matrix.examples import (
 from codepref.matrix.extraction import (
     CODET_TEST_TIMEOUT_S,
     CODET_TESTS_PER_SAMPLE,
+    DEFAULT_TEST_TIMEOUT_S,
     TestPool,
     collect_tests,
     extract_tests,
@@ -37,6 +38,7 @@ __all__ = [
     "CODET_TESTS_PER_SAMPLE",
     "CODET_TEST_TIMEOUT_S",
     "DEFAULT_EXAMPLE_WEIGHT",
+    "DEFAULT_TEST_TIMEOUT_S",
     "FORMAT",
     "BuildStats",
     "ExecutionMatrix",

@@ -9,7 +9,7 @@ import typer
 
 from codepref.matrix.build import build_matrices
 from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT, prompt_example_tests, with_example_tests
-from codepref.matrix.extraction import CODET_TEST_TIMEOUT_S, CODET_TESTS_PER_SAMPLE
+from codepref.matrix.extraction import CODET_TEST_TIMEOUT_S, CODET_TESTS_PER_SAMPLE, DEFAULT_TEST_TIMEOUT_S
 from codepref.matrix.inputs import codet_problems, read_problem_file
 from codepref.sandbox import DEFAULT_WORKERS, Sandbox
 from codepref.sandbox.ray_backend import RayAddressOption, backend_for
@@ -45,8 +45,9 @@ def matrix_command(
         ),
     ] = CODET_TESTS_PER_SAMPLE,
     test_timeout: Annotated[
-        float, typer.Option(help="Per-test timeout in seconds (CodeT: 0.1).")
-    ] = CODET_TEST_TIMEOUT_S,
+        float,
+        typer.Option(help=f"Per-test timeout in seconds (CodeT's reproduction: {CODET_TEST_TIMEOUT_S})."),
+    ] = DEFAULT_TEST_TIMEOUT_S,
     prompt_examples: Annotated[
         int,
         typer.Option(

@@ -25,7 +25,7 @@ from codepref.model_judges.consistency import ConsistencyFilter
 from codepref.model_judges.lm import JudgeModel
 from codepref.model_judges.self_rationalizing import SelfRationalizingJudge
 from codepref.model_judges.sourcing import candidate_pool
-from codepref.model_judges.text_task import prompt_text
+from codepref.model_judges.text_task import RESPONSE_TOKENS, prompt_text
 from codepref.rank.judge import write_pairs
 from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
 
@@ -59,7 +59,9 @@ def judge_command(
     other_samples: Annotated[
         int, typer.Option("--other-samples", help="Samples per prompt from each other model.")
     ] = 1,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Tokens per sampled response.")] = 256,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", help="Tokens per sampled response.")
+    ] = RESPONSE_TOKENS,
     pairs_per_prompt: Annotated[
         int, typer.Option("--pairs-per-prompt", help="Most pairs kept per prompt.")
     ] = 1,

@@ -26,6 +26,7 @@ from codepref.rank.judge import write_pairs
 from codepref.records import RecordError, drop_torn_tail, read_jsonl, read_records
 from codepref.settings import setting
 
+RESPONSE_TOKENS = 128  # the default of the loop's text task and of `codepref judge`
 REFINEMENT_SEED_OFFSET = 7919  # refinements sample with a seed of their own, apart from the round's samples
 
 
@@ -62,7 +63,7 @@ class TextTaskSettings:
     pairs_per_prompt: int = setting(1, "At most this many pairs per prompt.", minimum=1)
     min_confidence: float = setting(0.0, "Drop pairs the judge is less confident of.", minimum=0, maximum=1)
     refinement: bool = setting(False, "Also pair each prompt's first sample against its self-refinement.")
-    max_tokens: int = setting(128, "Tokens per response.", minimum=1)
+    max_tokens: int = setting(RESPONSE_TOKENS, "Tokens per response.", minimum=1)
     temperature: float = setting(0.8, "Sampling temperature of the responses.")
     constitution: str | None = setting(
         None, "The sami loss: the principles file (codepref.model_judges.sami)."

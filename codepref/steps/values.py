@@ -27,14 +27,11 @@ from codepref.evaluate.jobs import build_job
 from codepref.generate.base import GenerationRequest, Generator
 from codepref.matrix.build import MatrixProblem, tests_job
 from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT, prompt_example_tests, with_example_tests
-from codepref.matrix.extraction import CODET_TESTS_PER_SAMPLE
+from codepref.matrix.extraction import CODET_TESTS_PER_SAMPLE, DEFAULT_TEST_TIMEOUT_S
 from codepref.records import append_record, drop_torn_tail, read_jsonl
 from codepref.sandbox import Sandbox
 from codepref.sandbox.types import Job, Status, Verdict
 from codepref.tasks.problem import Problem
-
-# The synth configs' matrix test timeout: the CodeT default (0.1 s) is too tight for a loaded CPU machine.
-DEFAULT_TEST_TIMEOUT_S = 1.0
 
 
 def digest(text: str) -> str:
