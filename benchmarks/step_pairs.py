@@ -7,6 +7,12 @@ prompt and that step) exceeds its rejected step's.
 Per method: pairs made, problems with a pair, pair precision (and ties), rollouts and sandbox executions per
 pair (those of the pairs' search; the oracle's are measurement, reported apart), wall time. No training.
 
+Beside them, the instance-level rankers on the same problems and the same sampled tests (`instance`):
+`--programs` whole programs per problem sampled as the rollouts are, their matrix against the same tests and
+examples, each ranker's pairs at its default trust gate; a pair is right when its chosen program passes the
+hidden tests and its rejected one does not, wrong the other way round, tied otherwise; its executions are the
+matrix's jobs (one per distinct program).
+
     python benchmarks/step_pairs.py --out /tmp/step-pairs --json step_pairs.json
 """
 
@@ -19,13 +25,20 @@ from pathlib import Path
 
 from codepref.coder import cached_coder
 from codepref.data import load_problems
-from codepref.generate import make_generator
+from codepref.evaluate.verdicts import hidden_verdicts
+from codepref.generate import GenerationRequest, make_generator, read_generations
+from codepref.generate.sampling import sample_problems
+from codepref.matrix import CODET_TESTS_PER_SAMPLE, DEFAULT_TEST_TIMEOUT_S, build_matrices, matrix_problem
+from codepref.pairs import PairConfig, pairs_for_problem
+from codepref.rank import RANKERS
+from codepref.rank.ranked import execution_judges, rank_matrices
 from codepref.sandbox import Sandbox
 from codepref.sandbox.types import limits_profile
 from codepref.steps.mcts import TreeSettings
 from codepref.steps.source import VerifierSettings, make_step_pairs, step_problems
 from codepref.steps.step_dpo import StepDPOSettings
-from codepref.steps.values import OracleVerifier, RolloutEngine, StepProblem
+from codepref.steps.values import OracleVerifier, RolloutEngine, Sampling, StepProblem
+from codepref.tasks import make_task
 
 
 def oracle_precision(pairs, problems, engine: RolloutEngine, rollouts: int) -> dict:
@@ -52,6 +65,54 @@ def oracle_precision(pairs, problems, engine: RolloutEngine, rollouts: int) -> d
         "oracle_rollouts": engine.sampled,
         "oracle_executions": engine.executed,
     }
+
+
+def instance_pairs(
+    problems, generator, sandbox, out: Path, programs: int, tests_file: Path, weight: int
+) -> dict:
+    """The rankers' whole-program pairs on the same problems and sampled tests, judged by the hidden tests."""
+    started = time.perf_counter()
+    sampling = Sampling()  # the rollouts' own settings
+    request = GenerationRequest(
+        prompts=(), n=programs, temperature=sampling.temperature, top_p=sampling.top_p,
+        max_tokens=sampling.max_tokens, seed=sampling.seed,
+    )  # fmt: skip
+    solutions = sample_problems(generator, problems, out / "solutions.jsonl", request)
+    tests = read_generations(tests_file)
+    shown = [
+        matrix_problem(
+            make_task(p),
+            "completion",
+            {"completions": [{"text": c} for c in solutions[p.task_id]]},
+            tests[p.task_id],
+            CODET_TESTS_PER_SAMPLE,
+            weight,
+        )  # fmt: skip
+        for p in problems
+    ]
+    built, stats = build_matrices(shown, out / "matrix.jsonl", sandbox, test_timeout_s=DEFAULT_TEST_TIMEOUT_S)
+    truth = hidden_verdicts(problems, [[m.prompt + s for s in m.solutions] for m in built], sandbox)
+    report = {"executions": stats.jobs, "wall_s": round(time.perf_counter() - started, 1)}
+    for method in RANKERS:
+        config = PairConfig(method=method)
+        ranked = rank_matrices(built, execution_judges(method))
+        pairs = [
+            (index, pair)
+            for index, (matrix, ranking) in enumerate(zip(built, ranked, strict=True))
+            for pair in pairs_for_problem(matrix, ranking, config)
+        ]
+        right = sum(truth[i][p.chosen_index] and not truth[i][p.rejected_index] for i, p in pairs)
+        wrong = sum(truth[i][p.rejected_index] and not truth[i][p.chosen_index] for i, p in pairs)
+        report[method] = {
+            "pairs": len(pairs),
+            "problems_with_pairs": len({i for i, _ in pairs}),
+            "right": right,
+            "wrong": wrong,
+            "tied": len(pairs) - right - wrong,
+            "precision": right / len(pairs) if pairs else None,
+            "executions_per_pair": stats.jobs / len(pairs) if pairs else None,
+        }
+    return report
 
 
 def main() -> None:
@@ -101,6 +162,11 @@ def main() -> None:
             )
             report["methods"][name] = summary | judged
             print(json.dumps({name: report["methods"][name]}, indent=2), flush=True)
+        report["instance"] = instance_pairs(
+            problems, generator, sandbox, args.out / "instance", args.programs,
+            args.out / "mcts" / "tests.jsonl", args.example_weight,
+        )  # fmt: skip
+        print(json.dumps({"instance": report["instance"]}, indent=2), flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
