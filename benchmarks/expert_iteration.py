@@ -48,6 +48,7 @@ from codepref.evaluate.passk import paired_bootstrap, pass_at_k
 from codepref.generate import GenerationRequest, read_generations
 from codepref.generate.sampling import read_problem_samples, sample_problems
 from codepref.matrix.examples import prompt_example_tests
+from codepref.matrix.extraction import DEFAULT_TEST_TIMEOUT_S
 from codepref.pairs.baselines import oracle_rows, random_rows
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
 from codepref.tasks import make_task
@@ -123,7 +124,7 @@ def ranker_tops(
             for p in problems
         ]
         with Sandbox(backend="process", workers=workers, limits=limits_profile("pipeline")) as sandbox:
-            build_matrices(shown, matrix_file, sandbox, test_timeout_s=1.0, progress=False)
+            build_matrices(shown, matrix_file, sandbox, test_timeout_s=DEFAULT_TEST_TIMEOUT_S, progress=False)
     matrices = list(load_matrices(matrix_file))
     return {
         matrix.task_id: (ranked, {completions[matrix.task_id][i] for i in ranked.top})

@@ -35,7 +35,7 @@ from codepref.evaluate.verdicts import hidden_verdicts
 from codepref.generate import GenerationRequest, Generator
 from codepref.generate.sampling import sample_problems
 from codepref.matrix import SandboxMatrixBuilder
-from codepref.matrix.extraction import extract_tests
+from codepref.matrix.extraction import DEFAULT_TEST_TIMEOUT_S, extract_tests
 from codepref.model_judges import JudgeSettings, build_judge, judged_pairs
 from codepref.model_judges.consistency import ConsistencyFilter
 from codepref.model_judges.lm import JudgeModel
@@ -227,7 +227,7 @@ def main() -> None:
         tests = sampled_tests(
             policy.generator, problems, work / "tests.jsonl", args.tests, args.max_tokens, args.seed
         )
-        builder = SandboxMatrixBuilder(sandbox, test_timeout_s=1.0)
+        builder = SandboxMatrixBuilder(sandbox, test_timeout_s=DEFAULT_TEST_TIMEOUT_S)
         judges: dict[str, Any] = {
             name: ExecutionJudge(name.split(":")[1], builder, tests) for name in EXECUTION_JUDGES
         }

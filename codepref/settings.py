@@ -22,11 +22,13 @@ def setting(
     minimum: float | None = None,
     maximum: float | None = None,
     above: float | None = None,
+    below: float | None = None,
     default_factory: Any = dataclasses.MISSING,
 ) -> Any:
     """A dataclass field carrying its help and rules: `choices` it must be one of, `minimum` / `maximum` it
-    must not pass, a bound it must lie strictly `above`. Where the default is None, None (unset) passes."""
-    rules = {"choices": choices, "minimum": minimum, "maximum": maximum, "above": above}
+    must not pass, bounds it must lie strictly `above` or `below`. Where the default is None, None (unset)
+    passes."""
+    rules = {"choices": choices, "minimum": minimum, "maximum": maximum, "above": above, "below": below}
     metadata = {"help": help, **{name: rule for name, rule in rules.items() if rule is not None}}
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
@@ -68,7 +70,8 @@ def allowed(value: Any, rules: Any) -> bool:
     low_ok = rules.get("minimum") is None or value >= rules["minimum"]
     above_ok = rules.get("above") is None or value > rules["above"]
     high_ok = rules.get("maximum") is None or value <= rules["maximum"]
-    return low_ok and above_ok and high_ok
+    below_ok = rules.get("below") is None or value < rules["below"]
+    return low_ok and above_ok and high_ok and below_ok
 
 
 def in_words(rules: Any) -> str:
@@ -84,10 +87,14 @@ def allowed_values(rules: Any) -> str:
     low = f"[{rules['minimum']}" if "minimum" in rules else f"({rules['above']}" if "above" in rules else None
     if low is not None and "maximum" in rules:
         return f"{low}, {rules['maximum']}]"
+    if low is not None and "below" in rules:
+        return f"{low}, {rules['below']})"
     if "minimum" in rules:
         return f">= {rules['minimum']}"
     if "above" in rules:
         return f"> {rules['above']}"
+    if "below" in rules:
+        return f"< {rules['below']}"
     return f"<= {rules['maximum']}" if "maximum" in rules else ""
 
 

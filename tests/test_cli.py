@@ -10,6 +10,8 @@ from codepref.loop.config import GenerationSettings, MatrixSettings, SandboxSett
 from codepref.model_judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.sandbox import Limits
+from codepref.steps.config import StepPairSettings
+from codepref.steps.source import VerifierSettings
 from codepref.train.config import TrainConfig
 
 # The config classes whose fields each command's options set (matched by name).
@@ -23,6 +25,8 @@ CONFIGS = {
     "bench": (SandboxSettings,),
     "sandbox run": (Limits, SandboxSettings),
     "sandbox smoke": (SandboxSettings,),
+    "steps pairs": (StepPairSettings, VerifierSettings, SandboxSettings),
+    "steps mix": (StepPairSettings,),
 }
 # Options named otherwise than their field.
 FIELD_OF = {

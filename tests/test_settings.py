@@ -22,6 +22,7 @@ class Outer:
     count: int = setting(2, "How many.", minimum=2)
     ceiling: int = setting(3, "Up to.", maximum=9)
     step: float = setting(0.5, "A step.", above=0, maximum=1)
+    gap: float = setting(0.0, "A gap.", minimum=0, below=1)
     inner: Inner = setting(help="Nested.", default_factory=Inner)
     inners: list[Inner] = setting(help="Nested, several.", default_factory=list)
 
@@ -38,6 +39,7 @@ def test_the_defaults_pass_and_the_help_is_on_the_field():
         ({"count": 1}, ("count", "must be >= 2, got 1")),
         ({"ceiling": 10}, ("ceiling", "must be <= 9, got 10")),
         ({"step": 0}, ("step", "must lie in (0, 1], got 0")),
+        ({"gap": 1.0}, ("gap", "must lie in [0, 1), got 1.0")),
         ({"inner": Inner(share=1.5)}, ("inner.share", "must lie in [0, 1], got 1.5")),
         ({"inner": Inner(timeout_s=0)}, ("inner.timeout_s", "must be > 0, got 0")),
         ({"inner": Inner(cap=0)}, ("inner.cap", "must be >= 1 or null, got 0")),
@@ -76,6 +78,7 @@ def test_a_table_of_settings_shows_each_default_rule_and_help_from_the_field():
         "| `mode` | `fast` | one of fast, slow | How. |",
         "| `count` | `2` | >= 2 | How many. |",
         "| `step` | `0.5` | (0, 1] | A step. |",
+        "| `gap` | `0.0` | [0, 1) | A gap. |",
         "| `inner` | `{}` |  | Nested. |",
         "| `inners` | `[]` |  | Nested, several. |",
     ]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codepref.matrix.build import tests_job
+from codepref.matrix.extraction import DEFAULT_TEST_TIMEOUT_S
 from codepref.sandbox import Sandbox, Status
 from codepref.tasks.problem import Problem
 
@@ -26,7 +27,10 @@ class TestAccuracy:
 
 
 def generated_test_accuracy(
-    problems: Sequence[Problem], tests: Sequence[Sequence[str]], sandbox: Sandbox, test_timeout_s: float = 1.0
+    problems: Sequence[Problem],
+    tests: Sequence[Sequence[str]],
+    sandbox: Sandbox,
+    test_timeout_s: float = DEFAULT_TEST_TIMEOUT_S,
 ) -> TestAccuracy:
     """`tests[i]`: the asserts sampled for `problems[i]` (extracted, as `codepref.matrix.extraction` does),
     each distinct one run once against the problem's canonical solution in `sandbox`."""

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from codepref.records import read_jsonl, write_jsonl
+from codepref.settings import check_settings, raise_problems, setting
 from codepref.steps.pair import StepPair
 from codepref.steps.split import split_steps
 from codepref.steps.values import RolloutEngine, StepProblem
@@ -33,23 +34,17 @@ GAP_TOLERANCE = 1e-9
 
 @dataclass(frozen=True)
 class TreeSettings:
-    budget: int = 32  # rollouts per prompt
-    width: int = 4  # continuations sampled to expand a node
-    exploration: float = 1.0  # UCT's constant
-    min_visits: int = 2  # rollouts through each step of a pair
-    min_gap: float = 0.0  # a pair's value gap must exceed it
-    lines_per_step: int | None = None  # None: logical lines (codepref.steps.split)
+    budget: int = setting(32, "Rollouts per prompt.", minimum=1)
+    width: int = setting(4, "Continuations sampled to expand a node.", minimum=1)
+    exploration: float = setting(1.0, "UCT's constant.", minimum=0)
+    min_visits: int = setting(2, "Rollouts through each step of a pair.", minimum=1)
+    min_gap: float = setting(0.0, "The value gap a pair must exceed.", minimum=0, below=1)
+    lines_per_step: int | None = setting(
+        None, "Lines per step (unset: logical lines, codepref.steps.split).", minimum=1
+    )
 
     def __post_init__(self) -> None:
-        for name in ("budget", "width", "min_visits"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"mcts {name} must be at least 1, got {getattr(self, name)}")
-        if self.exploration < 0:
-            raise ValueError(f"mcts exploration must be >= 0, got {self.exploration}")
-        if not 0 <= self.min_gap < 1:
-            raise ValueError(f"mcts min_gap must be in [0, 1), got {self.min_gap}")
-        if self.lines_per_step is not None and self.lines_per_step < 1:
-            raise ValueError(f"lines_per_step must be at least 1, got {self.lines_per_step}")
+        raise_problems(check_settings(self))
 
     def shape(self) -> dict:
         """The settings a saved tree must share to be searched on (the budget may grow)."""

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from codepref.generate import GenerationRequest, Generator, generate_jsonl, prompt_records, read_generations
+from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
+from codepref.settings import check_settings, raise_problems, setting
 from codepref.steps.mcts import TreeSettings, search, tree_file, tree_pairs
 from codepref.steps.pair import StepPair, write_step_pairs
 from codepref.steps.step_dpo import StepDPOSettings, step_dpo_pairs
@@ -27,18 +29,19 @@ VERIFIERS = ("sampled", "oracle")
 
 @dataclass(frozen=True)
 class VerifierSettings:
-    kind: str = "sampled"  # "sampled": the model's tests and the prompt's examples; "oracle": hidden tests
-    tests_per_problem: int = 10  # test completions sampled per problem
-    example_weight: int = 0  # the prompt's examples, each counted this many times (the matrix stage's 0)
-    test_max_tokens: int = 128
+    kind: str = setting(
+        "sampled",
+        "sampled: the model's tests and the prompt's examples; oracle: hidden tests.",
+        choices=VERIFIERS,
+    )
+    tests_per_problem: int = setting(10, "Test completions sampled per problem.", minimum=1)
+    example_weight: int = setting(
+        DEFAULT_EXAMPLE_WEIGHT, "The prompt's examples, each counted this many times.", minimum=0
+    )
+    test_max_tokens: int = setting(128, "Tokens per test completion.", minimum=1)
 
     def __post_init__(self) -> None:
-        if self.kind not in VERIFIERS:
-            raise ValueError(f"verifier {self.kind!r}: choose one of {', '.join(VERIFIERS)}")
-        if self.tests_per_problem < 1:
-            raise ValueError(f"tests_per_problem must be at least 1, got {self.tests_per_problem}")
-        if self.example_weight < 0:
-            raise ValueError(f"example_weight must be >= 0, got {self.example_weight}")
+        raise_problems(check_settings(self))
 
 
 def step_problems(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from codepref.settings import check_settings, raise_problems, setting
 from codepref.steps.pair import StepPair
 from codepref.steps.split import prefix_after, split_steps
 from codepref.steps.values import RolloutEngine, StepProblem
@@ -20,20 +21,18 @@ from codepref.steps.values import RolloutEngine, StepProblem
 
 @dataclass(frozen=True)
 class StepDPOSettings:
-    programs: int = 8  # rollouts from the prompt: the programs searched for a first wrong step
-    rollouts: int = 8  # rollouts behind each prefix's value
-    threshold: float = 0.5
-    candidates: int = 3  # good steps tried per bad step, most often sampled first
-    lines_per_step: int | None = None  # None: logical lines (codepref.steps.split)
+    programs: int = setting(
+        8, "Rollouts from the prompt: the programs searched for a first wrong step.", minimum=1
+    )
+    rollouts: int = setting(8, "Rollouts behind each prefix's value.", minimum=1)
+    threshold: float = setting(0.5, "The value a good prefix keeps.", above=0, maximum=1)
+    candidates: int = setting(3, "Good steps tried per bad step, most often sampled first.", minimum=1)
+    lines_per_step: int | None = setting(
+        None, "Lines per step (unset: logical lines, codepref.steps.split).", minimum=1
+    )
 
     def __post_init__(self) -> None:
-        for name in ("programs", "rollouts", "candidates"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"step-dpo {name} must be at least 1, got {getattr(self, name)}")
-        if not 0 < self.threshold <= 1:
-            raise ValueError(f"step-dpo threshold must be in (0, 1], got {self.threshold}")
-        if self.lines_per_step is not None and self.lines_per_step < 1:
-            raise ValueError(f"lines_per_step must be at least 1, got {self.lines_per_step}")
+        raise_problems(check_settings(self))
 
 
 def step_dpo_pairs(problem: StepProblem, engine: RolloutEngine, settings: StepDPOSettings) -> list[StepPair]:

@@ -31,6 +31,7 @@ from codepref.matrix.extraction import CODET_TESTS_PER_SAMPLE, DEFAULT_TEST_TIME
 from codepref.records import append_record, drop_torn_tail, read_jsonl
 from codepref.sandbox import Sandbox
 from codepref.sandbox.types import Job, Status, Verdict
+from codepref.settings import check_settings, raise_problems, setting
 from codepref.tasks.problem import Problem
 
 
@@ -127,19 +128,14 @@ class Rollout:
 
 @dataclass(frozen=True)
 class Sampling:
-    temperature: float = 0.8
-    top_p: float = 0.95
-    max_tokens: int = 256
-    seed: int = 0
+    temperature: float = setting(0.8, "Rollout sampling temperature.", minimum=0)
+    top_p: float = setting(0.95, "Nucleus sampling's probability mass.", above=0, maximum=1)
+    max_tokens: int = setting(256, "Tokens per rollout.", minimum=1)
+    seed: int = setting(0, "Sampling seed.")
 
     def __post_init__(self) -> None:
         # GenerationRequest checks these too, but only once the model has loaded and sampling starts.
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.max_tokens < 1:
-            raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}")
+        raise_problems(check_settings(self))
 
 
 @dataclass
