@@ -198,3 +198,7 @@ def test_mapping_options_are_read_as_yaml_and_anything_else_is_a_one_line_error(
         app, ["--pairs", "p.jsonl", "--model", "m", "-o", str(tmp_path), "--trl", "[1, 2]"]
     )
     assert run.exit_code == 2 and "--trl: expected a YAML mapping" in run.output
+    broken = CliRunner().invoke(
+        app, ["--pairs", "p.jsonl", "--model", "m", "-o", str(tmp_path), "--trl", "{max_length: [1"]
+    )
+    assert broken.exit_code == 2 and "--trl: expected a YAML mapping" in broken.output

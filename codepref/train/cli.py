@@ -19,6 +19,7 @@ import typer
 import yaml
 from rich.console import Console
 
+from codepref.settings import declared_default
 from codepref.train.config import TrainConfig, load_train_config
 from codepref.train.trainer import train
 
@@ -69,7 +70,7 @@ def setting_options() -> list[inspect.Parameter]:
 
 def setting_option(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
     flag = "--" + f.name.replace("_", "-")
-    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    default = declared_default(f)
     if typing.get_origin(hint) is dict:
         kind, names = str, (flag,)
         help_text = f"{f.metadata['help']} A YAML mapping, e.g. '{{key: value}}'."
@@ -90,7 +91,10 @@ def parsed_mappings(settings: dict[str, Any]) -> dict[str, Any]:
     for name, text in settings.items():
         if text is None or typing.get_origin(hints[name]) is not dict:
             continue
-        value = yaml.safe_load(text)
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = None  # reported below, as any text that is not a mapping
         if not isinstance(value, dict):
             raise ValueError(f"--{name.replace('_', '-')}: expected a YAML mapping, got {text!r}")
         parsed[name] = value
