@@ -10,6 +10,7 @@ from codepref.loop.config import GenerationSettings, MatrixSettings, SandboxSett
 from codepref.model_judges.text_task import TextTaskSettings
 from codepref.pairs.config import PairConfig
 from codepref.sandbox import Limits
+from codepref.settings import declared_default
 from codepref.steps.config import StepPairSettings
 from codepref.steps.source import VerifierSettings
 from codepref.train.config import TrainConfig
@@ -52,11 +53,8 @@ def options_by_command() -> dict[str, dict[str, typing.Any]]:
 
 
 def field_defaults(cls: type) -> dict[str, typing.Any]:
-    return {
-        f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        for f in dataclasses.fields(cls)
-        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-    }
+    declared = {f.name: declared_default(f) for f in dataclasses.fields(cls)}
+    return {name: default for name, default in declared.items() if default is not dataclasses.MISSING}
 
 
 def as_option_value(value: typing.Any) -> typing.Any:

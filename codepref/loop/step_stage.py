@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codepref.generate import Generator, read_generations
+from codepref.generate import Generator
 from codepref.loop.stage_outputs import Generated, Pairs
 from codepref.records import read_jsonl, write_jsonl
 from codepref.sandbox import Sandbox
@@ -35,9 +35,7 @@ def step_pairs_stage(
 ) -> Pairs:
     if generated.style != "completion":
         raise ValueError("steps: step-level pairs need completion-style prompts (generation.style)")
-    generations = read_generations(Path(generated.tests_file))
-    tests = {key: [c["text"] for c in record["completions"]] for key, record in generations.items()}
-    problems = tasks_with_verifiers(tasks, settings.verifier, tests, example_weight)
+    problems = tasks_with_verifiers(tasks, settings.verifier, Path(generated.tests_file), example_weight)
     engine = RolloutEngine(generator, sandbox, out / "rollouts.jsonl", settings.sampling(seed))
     step_pairs, _ = make_step_pairs(problems, engine, settings.search(), out)
     instance_rows = read_jsonl(Path(instance_pairs.pairs_file))

@@ -50,25 +50,27 @@ def step_problems(
     """The problems that have a verifier (a sampled one needs at least one test), in order; the sampled
     tests are written to `out/tests.jsonl` first (a rerun reads them back)."""
     tasks = [make_task(p) for p in problems]
-    tests: dict[str, list[str]] = {}
+    tests_file = None
     if settings.kind == "sampled":
         rendered = {t.key: test_prompt(t, "completion", None, None) for t in tasks}
         request = GenerationRequest(
             prompts=(), n=settings.tests_per_problem, max_tokens=settings.test_max_tokens, seed=seed
         )
-        generate_jsonl(generator, prompt_records(tasks, rendered), out / "tests.jsonl", request)
-        tests = {
-            k: [c["text"] for c in r["completions"]] for k, r in read_generations(out / "tests.jsonl").items()
-        }
-    return tasks_with_verifiers(tasks, settings.kind, tests, settings.example_weight)
+        tests_file = out / "tests.jsonl"
+        generate_jsonl(generator, prompt_records(tasks, rendered), tests_file, request)
+    return tasks_with_verifiers(tasks, settings.kind, tests_file, settings.example_weight)
 
 
 def tasks_with_verifiers(
-    tasks: list[Task], kind: str, tests: dict[str, list[str]], example_weight: int
+    tasks: list[Task], kind: str, tests_file: Path | None, example_weight: int
 ) -> list[StepProblem]:
-    """Each task with its verifier, in order: the hidden tests (`oracle`), or its raw sampled test
-    completions by task key with the prompt's examples counted `example_weight` times (`sampled`); a task
-    left with no test to verify with is dropped."""
+    """Each task with its verifier, in order: the hidden tests (`oracle`), or the raw test completions
+    sampled for it (`sampled`: `tests_file`, a generation file keyed by task key) with the prompt's examples
+    counted `example_weight` times; a task left with no test to verify with is dropped."""
+    tests: dict[str, list[str]] = {}
+    if kind == "sampled" and tests_file is not None:
+        records = read_generations(tests_file)
+        tests = {key: [c["text"] for c in record["completions"]] for key, record in records.items()}
     verifiers: dict[str, Verifier | None] = {}
     for t in tasks:
         if kind == "oracle":
