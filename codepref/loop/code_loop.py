@@ -14,8 +14,9 @@ programs against the benchmarks' own tests in the same sandbox pool (the plus va
 are computed on a pool of their own, closed before any sample runs). A job whose sandbox fault persists
 counts as failing: a matrix row fails every test, a sample fails its problem, and the stage reports how many.
 
-Stages hand each other typed records (`codepref.loop.stage_outputs`); `codepref.loop.stages` skips a stage whose
-inputs are unchanged and resumes an interrupted one. The prompt style is decided once per run.
+Stages hand each other typed records (`codepref.loop.stage_outputs`); `codepref.loop.stages` skips a stage
+whose inputs are unchanged and resumes an interrupted one. The prompt style is decided once per run. A
+config's `steps:` section adds a `steps` stage after `pairs` (`codepref.loop.step_stage`).
 """
 
 from __future__ import annotations
