@@ -10,6 +10,9 @@ as the coder itself was trained) on the selected ones:
 * `oracle`: every distinct sample that passes its problem's hidden tests;
 * `examples`: a source without labels, CodeT's signal at its simplest: every distinct sample that passes
   the prompt's own `>>>` examples (the problem's visible tests; the hidden ones are not used);
+* `examples-sole`: the same signal where it discriminates: a prompt's sample only when it is the one
+  distinct sample of the prompt that passes the examples (examples that several programs pass say little
+  about which is right: the report's `--precision` measures it);
 * `codet`, `codedpo`, `dstc`: the execution rankers, without labels: each prompt's top-ranked distinct
   samples where the ranking clears the trust gate (`--gate`), over the samples' matrix against the model's
   own sampled tests and the prompt's examples; the round's `gates.json` gives rows and right rows at other
@@ -95,6 +98,11 @@ def example_verdicts(problems: list[Any], completions: dict, out: Path, workers:
     """task_id -> {completion: passes the prompt's own `>>>` examples}: the hidden tests are not used."""
     shown = [replace(p, test_list=tuple(prompt_example_tests(p.prompt, p.entry_point))) for p in problems]
     return judge(benchmark, shown, completions, out, workers)
+
+
+def sole_passers(shown: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
+    """Example verdicts kept only where they single out one distinct sample of the prompt."""
+    return {k: v if sum(v.values()) == 1 else dict.fromkeys(v, False) for k, v in shown.items()}
 
 
 def ranker_tops(
@@ -256,11 +264,11 @@ def run(args: argparse.Namespace) -> None:
         else:
             completions = sample(model, prompts, pool / "samples.jsonl", args.samples, 0.8, seed)
             verdicts = judge(args.prompts, prompts, completions, pool / "samples.jsonl", args.workers)
-        if args.select == "examples":  # selected by the visible examples, scored by the hidden tests
+        if args.select.startswith("examples"):  # selected by the visible examples, scored by the hidden tests
             shown = example_verdicts(
                 prompts, completions, pool / "examples.jsonl", args.workers, args.prompts
             )
-            chosen = oracle_rows(shown)
+            chosen = oracle_rows(sole_passers(shown) if args.select == "examples-sole" else shown)
         elif args.select in RANKERS:  # selected by a ranker over sampled tests and examples, no label
             tests = sample(model, prompts, pool / "tests.jsonl", args.samples, 0.8, seed, tests=True)
             gate = DEFAULT_MIN_TOP_CONFIDENCE[args.select] if args.gate is None else args.gate
@@ -338,7 +346,7 @@ def main() -> None:
     parser.add_argument(
         "--select",
         nargs="+",
-        choices=("oracle", "examples", *RANKERS, "random", "canonical"),
+        choices=("oracle", "examples", "examples-sole", *RANKERS, "random", "canonical"),
         default=["oracle"],
         help="the source; several run one after another in OUT/SOURCE, sharing the round-1 pool, and OUT/"
         "figures.json compares them",

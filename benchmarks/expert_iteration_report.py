@@ -143,7 +143,8 @@ def coverage(pool: Path, specs: list[str], prompts: str, benchmark: str) -> None
 def precision(pool: Path, prompts: str) -> None:
     """POOL: how right the label-free evidence is on the round-1 pool's samples (hidden tests of the loop
     prompts, a training split): of the distinct samples passing the prompt's examples, the share right, by
-    the share of the round's sampled tests each passes (POOL/matrix.jsonl, built by a ranker run)."""
+    the share of the round's sampled tests each passes (POOL/matrix.jsonl, built by a ranker run), by how
+    many distinct samples of the prompt pass the examples, and by how many of its samples it is."""
     from codepref.matrix import load_matrices
 
     problems = {p.task_id: p for p in load_problems(prompts)}
@@ -151,6 +152,15 @@ def precision(pool: Path, prompts: str) -> None:
     shown = {(k, c): ok for k, c, ok in judged_samples(pool / "examples.distinct.jsonl")}
     completions = read_problem_samples(problems.values(), pool / "samples.jsonl")
     bands: dict[str, list[bool]] = {}
+    # The same rows by how many distinct samples of the prompt pass its examples, and by how many of the
+    # prompt's samples are this very program (the coder's agreement with itself).
+    passers: dict[int, list[bool]] = {}
+    copies: dict[int, list[bool]] = {}
+    for k, samples in completions.items():
+        for c in dict.fromkeys(samples):
+            if shown[(k, c)]:
+                passers.setdefault(sum(shown[(k, x)] for x in set(samples)), []).append(hidden[(k, c)])
+                copies.setdefault(samples.count(c), []).append(hidden[(k, c)])
     for matrix in load_matrices(pool / "matrix.jsonl"):
         sampled = np.array([n > 0 for n in matrix.sampled_counts])
         seen = set()
@@ -164,11 +174,11 @@ def precision(pool: Path, prompts: str) -> None:
             bands.setdefault(band, []).append(hidden[key])
     every = [ok for oks in bands.values() for ok in oks]
     print("passes the examples", json.dumps({"rows": len(every), "right": round(float(np.mean(every)), 3)}))
-    for band, oks in sorted(bands.items()):
-        print(
-            f"  and passes {band} of its sampled tests",
-            json.dumps({"rows": len(oks), "right": round(float(np.mean(oks)), 3)}),
-        )
+    labelled = [(f"passes {band} of its sampled tests", oks) for band, oks in sorted(bands.items())]
+    labelled += [(f"is one of {n} distinct samples passing them", oks) for n, oks in sorted(passers.items())]
+    labelled += [(f"is {n} of the prompt's samples", oks) for n, oks in sorted(copies.items())]
+    for label, oks in labelled:
+        print(f"  and {label}", json.dumps({"rows": len(oks), "right": round(float(np.mean(oks)), 3)}))
 
 
 def main() -> None:

@@ -25,6 +25,15 @@ def test_the_examples_source_judges_samples_by_the_prompts_own_examples_in_the_s
     assert hidden[problem.task_id][wrong_on_hidden_only] is False
 
 
+def test_the_sole_examples_source_keeps_a_passer_only_where_no_other_distinct_sample_passes(ei):
+    shown = {"a": {"x": True, "y": False}, "b": {"x": True, "y": True}, "c": {"x": False}}
+    assert ei.sole_passers(shown) == {
+        "a": {"x": True, "y": False},
+        "b": {"x": False, "y": False},
+        "c": {"x": False},
+    }
+
+
 @pytest.mark.parametrize("method", ["codet", "codedpo", "dstc"])
 def test_a_ranker_source_keeps_its_trusted_top_set_judged_by_sampled_tests_and_examples_in_the_sandbox(
     ei, tmp_path, method

@@ -59,7 +59,7 @@ def test_coverage_splits_a_measurement_by_whether_the_pool_solved_a_prompt_of_th
     assert figures["not in pool"]["sampled"] == pytest.approx(0.4)
 
 
-def test_precision_sorts_the_example_passers_of_a_pool_by_the_share_of_sampled_tests_they_pass(
+def test_precision_sorts_the_example_passers_of_a_pool_by_sampled_tests_passed_rivals_and_copies(
     report, benchmark_script, tmp_path, capsys
 ):
     ei = benchmark_script("expert_iteration")  # builds the pool the report reads
@@ -80,4 +80,7 @@ def test_precision_sorts_the_example_passers_of_a_pool_by_the_share_of_sampled_t
     assert [line.strip() for line in lines[1:]] == [
         'and passes 0.00+ of its sampled tests {"rows": 1, "right": 0.0}',
         'and passes 0.75+ of its sampled tests {"rows": 1, "right": 1.0}',
+        'and is one of 2 distinct samples passing them {"rows": 2, "right": 0.5}',
+        'and is 1 of the prompt\'s samples {"rows": 1, "right": 0.0}',
+        'and is 2 of the prompt\'s samples {"rows": 1, "right": 1.0}',
     ]
