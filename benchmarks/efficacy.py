@@ -3,10 +3,15 @@ synth-train from the same base coder, once per pair source, measured on synth-he
 
 Pair sources: the execution rankers `codet`, `codedpo`, `dstc` (trained with DPO) and `dstc-kto` (KTO); the
 control `random` (two distinct samples of a problem, chosen and rejected at random) and the upper bound
-`oracle` (a sample that passes the problem's hidden tests over one that fails them). Per source and round:
-held-out pass@1 greedy and sampled (T=0.8, n=10, with pass@10), pair precision against the hidden tests
-(chosen passes, rejected fails), pairs made, generated-test accuracy (share of the round's sampled asserts
-that the canonical solution passes), wall time. Repeated over seeds; mean and spread; table, JSON and plot.
+`oracle` (a sample that passes the problem's hidden tests over one that fails them); the step-level sources
+`step-dpo` and `mcts` (codepref.steps: step pairs only, verified by the round's sampled tests and the
+prompt's examples, the config's `steps:` section with the method replaced). Per source and round: held-out
+pass@1 greedy and sampled (T=0.8, n=10, with pass@10) and the sampled change against the base coder with its
+95% paired-bootstrap interval over problems, pair precision against the hidden tests (chosen passes,
+rejected fails; for a step pair, its chosen step's oracle value exceeds its rejected step's, judged on
+`step_precision_pairs` pairs drawn at random), pairs made, sandbox executions (the matrix's jobs, plus the
+step search's programs), generated-test accuracy (share of the round's sampled asserts that the canonical
+solution passes), wall time. Repeated over seeds; mean and spread; table, JSON and plot.
 
     python benchmarks/efficacy.py configs/synth-efficacy.yaml             # the full benchmark
     python benchmarks/efficacy.py configs/synth-efficacy-quick.yaml       # the quick variant
@@ -25,31 +30,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from codepref.generate import read_generations
+from codepref.evaluate.passk import counts_by_task, paired_bootstrap
 from codepref.loop import Loop, LoopConfig, ProblemSet
 from codepref.loop.stage_outputs import Generated, Matrices, Pairs, Rankings
 from codepref.loop.stages import StageRunner, fingerprint
-from codepref.loop.truth import round_verdicts
+from codepref.loop.truth import baseline_pairs, round_step_precision, round_test_accuracy, round_verdicts
 from codepref.loop.validate import config_from_dict
-from codepref.matrix import load_matrices
-from codepref.matrix.accuracy import generated_test_accuracy
-from codepref.pairs import training_rows
-from codepref.pairs.baselines import oracle_pairs, random_pairs
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE, METHODS
-from codepref.records import read_jsonl, write_jsonl
-from codepref.tasks import Task, solution_parts
+from codepref.records import read_jsonl
+from codepref.steps.config import StepPairSettings
+from codepref.steps.pair import STEP_METHODS
 
-SOURCES = ("codet", "codedpo", "dstc", "dstc-kto", "random", "oracle")
+SOURCES = ("codet", "codedpo", "dstc", "dstc-kto", "random", "oracle", *STEP_METHODS)
 
 
 @dataclass
@@ -67,21 +69,12 @@ class BenchSettings:
     # Per ranker, the trust gate (`PairConfig.min_top_confidence`) chosen on synth-validation by
     # benchmarks/trust_gate.py; a ranker not named here keeps codepref.pairs' default for it.
     trust_gate: dict[str, float] = field(default_factory=dict)
+    # Step sources: how many of a round's step pairs are judged, and by how many oracle rollouts each side.
+    step_precision_pairs: int = 100
+    oracle_rollouts: int = 8
 
 
 # --- generated-test accuracy, and the loop with two more pair sources ------------------------------------
-
-
-def test_accuracy(loop: Loop, r: int, tasks: list[Task]) -> tuple[float, int]:
-    """(share of the round's distinct sampled asserts that the canonical solution passes, how many). The
-    prompt's examples in the matrix (`matrix.prompt_examples`) are not sampled: a column counts only for the
-    times the model sampled it."""
-    by_key = {t.key: t for t in tasks}
-    matrices = list(load_matrices(loop.runner.stage_dir(r, "matrix") / "matrix.jsonl"))
-    sampled = [[t for t, n in zip(m.tests, m.sampled_counts, strict=True) if n > 0] for m in matrices]
-    problems = [by_key[m.task_id].problem for m in matrices]
-    accuracy = generated_test_accuracy(problems, sampled, loop.sandbox())
-    return accuracy.share, accuracy.asserts
 
 
 class EfficacyLoop(Loop):
@@ -99,41 +92,18 @@ class EfficacyLoop(Loop):
             "solutions": fingerprint(generated.solutions_file),
             "settings": asdict(self.cfg.pairs),
         }
-
-        def body(out: Path) -> Pairs:
-            tasks = self.training_tasks()
-            verdicts = round_verdicts(self, r, tasks) if self.source == "oracle" else {}
-            records = read_generations(Path(generated.solutions_file))
-            rng = random.Random(self.cfg.pairs.seed + r)
-            limit = self.cfg.pairs.pairs_per_problem
-            pairs = []
-            for task in tasks:
-                texts = [
-                    solution_parts(task, generated.style, c["text"])[1]
-                    for c in records[task.key]["completions"]
-                ]
-                if self.source == "oracle":
-                    passed = [verdicts[f"{task.key}#{i}"] for i in range(len(texts))]
-                    pairs += oracle_pairs(task.key, task.prompt, texts, passed, rng, limit)
-                else:
-                    pairs += random_pairs(task.key, task.prompt, texts, rng, limit)
-            rows = training_rows(pairs)
-            write_jsonl(out / "train_pairs.jsonl", rows)
-            return Pairs(
-                pairs_file=str(out / "train_pairs.jsonl"),
-                pairs=len(rows),
-                ranked_pairs=len(rows),
-                fallback_pairs=0,
-                problems_with_pairs=len({p.task_id for p in pairs}),
-            )
-
+        body = partial(baseline_pairs, self, r, generated, self.source)
         return self.runner.run(r, "pairs", inputs, body, Pairs)
 
 
 def source_config(
     base: LoopConfig, source: str, seed: int, runs_dir: Path, trust_gate: dict[str, float] | None = None
 ) -> LoopConfig:
-    method = {"dstc-kto": "dstc", "random": "codedpo", "oracle": "codedpo"}.get(source, source)
+    method = source if source in METHODS else "dstc" if source == "dstc-kto" else "codedpo"
+    # A step source trains on its step pairs alone; the pairs stage before it still ranks (its rows unused).
+    steps = None
+    if source in STEP_METHODS:
+        steps = replace(base.steps or StepPairSettings(), method=source, ratio="0:1", verifier="sampled")
     # Each ranker's own gate: `base.pairs` carries the gate already resolved for the config's method.
     gate = (trust_gate or {}).get(method, DEFAULT_MIN_TOP_CONFIDENCE[method])
     return replace(
@@ -143,6 +113,7 @@ def source_config(
         generation=replace(base.generation, seed=base.generation.seed + 1000 * seed),
         pairs=replace(base.pairs, method=method, seed=seed, min_top_confidence=gate),
         train=replace(base.train, loss="kto" if source == "dstc-kto" else base.train.loss, seed=seed),
+        steps=steps,
         eval=replace(base.eval, sets=[]),  # held-out scores are measured below, greedy and sampled
     )
 
@@ -174,6 +145,12 @@ def eval_scores(loop: Loop, model: str, bench: BenchSettings, evals: StageRunner
         return scores
 
     return evals.run(r, bench.eval_benchmark, inputs, body, dict)
+
+
+def passing(results_file: Path) -> dict[str, int]:
+    """Passing samples per problem of an evaluation's results file."""
+    counts = counts_by_task((r["task_id"], r["passed"]) for r in read_jsonl(results_file))
+    return {task_id: passed for task_id, (_, passed) in counts.items()}
 
 
 def pair_precision(loop: Loop, r: int, verdicts: dict[str, bool]) -> float:
@@ -209,7 +186,7 @@ def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, r
     started = time.perf_counter()
     result = loop.run()
     loop_seconds = time.perf_counter() - started
-    rows = []
+    rows, counts = [], {}
     with loop.session():  # the run closed its sandbox and generator: measure with new ones
         tasks = loop.training_tasks()
         for res in result.rounds:
@@ -218,15 +195,36 @@ def run_source(base: LoopConfig, bench: BenchSettings, source: str, seed: int, r
             evals = StageRunner(root / "eval" / f"seed{seed}" / ("base" if res.round == 0 else source))
             row: dict[str, Any] = {"source": source, "seed": seed, "round": res.round}
             row.update(eval_scores(loop, res.model, bench, evals, res.round))
+            sampled = evals.stage_dir(res.round, bench.eval_benchmark) / "sampled"
+            counts[res.round] = passing(sampled / f"{bench.eval_benchmark}.results.jsonl")
             if res.round > 0:
+                change = paired_bootstrap(counts[0], counts[res.round], bench.samples)
+                row["sampled change"] = change["change"]
+                row.update({f"sampled change {k}": change[k] for k in ("low", "high")})
                 verdicts = round_verdicts(loop, res.round, tasks)
-                accuracy, tests = test_accuracy(loop, res.round, tasks)
+                accuracy = round_test_accuracy(loop, res.round, tasks)
+                stages = {o.name: o.summary for o in result.outcomes if o.round == res.round}
+                executions = stages["matrix"]["jobs"]
+                if source in STEP_METHODS:
+                    steps = json.loads(
+                        (loop.runner.stage_dir(res.round, "steps") / "summary.json").read_text()
+                    )
+                    executions += steps["executions"]
+                    starting = result.rounds[res.round - 1].model
+                    out = evals.stage_dir(res.round, "steps")
+                    judged = round_step_precision(
+                        loop, res.round, starting, bench.oracle_rollouts, bench.step_precision_pairs, out
+                    )
+                    precision = judged["precision"]
+                else:
+                    precision = pair_precision(loop, res.round, verdicts)
                 row.update(
                     pairs=res.pairs or 0,
-                    pair_precision=pair_precision(loop, res.round, verdicts),
+                    pair_precision=precision,
+                    executions=executions,
                     sample_pass_rate=sum(verdicts.values()) / max(1, len(verdicts)),
-                    test_accuracy=accuracy,
-                    tests=tests,
+                    test_accuracy=accuracy.share,
+                    tests=accuracy.asserts,
                     loop_seconds=sum(o.seconds for o in result.outcomes if o.round == res.round),
                 )
             row["eval_seconds"] = time.perf_counter() - t0
@@ -253,13 +251,36 @@ def summarize(rows: list[dict]) -> list[dict]:
     return summary
 
 
+def step_minus_instance(root: Path, bench: BenchSettings) -> list[dict]:
+    """Per seed, each step source's last-round sampled pass@1 minus each ranker's (same prompts, samples
+    and training steps), with its 95% paired bootstrap over problems."""
+
+    def last(seed: int, source: str) -> dict[str, int] | None:
+        runs = sorted(
+            (root / "eval" / f"seed{seed}" / source).glob(f"round-*/{bench.eval_benchmark}/sampled")
+        )
+        return passing(runs[-1] / f"{bench.eval_benchmark}.results.jsonl") if runs else None
+
+    found = []
+    for seed in bench.seeds:
+        for step in (s for s in bench.sources if s in STEP_METHODS):
+            for ranker in (s for s in bench.sources if s in METHODS):
+                a, b = last(seed, ranker), last(seed, step)
+                if a is not None and b is not None:
+                    change = paired_bootstrap(a, b, bench.samples)
+                    found.append({"seed": seed, "step": step, "ranker": ranker} | change)
+    return found
+
+
 def print_table(summary: list[dict]) -> None:
     columns = (
         "greedy pass@1",
         "sampled pass@1",
         "sampled pass@10",
+        "sampled change",
         "pairs",
         "pair_precision",
+        "executions",
         "test_accuracy",
     )
     print("| source | round | " + " | ".join(columns) + " | loop s |")
@@ -365,6 +386,17 @@ def main() -> None:
                 json.dumps({"settings": asdict(bench), "rows": rows, "summary": summary}, indent=1) + "\n"
             )
     print_table(summary)
+    differences = step_minus_instance(root, bench)
+    for d in differences:
+        print(f"{d['step']} minus {d['ranker']}, seed {d['seed']}: "
+              f"{100 * d['change']:+.1f} [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}] points")  # fmt: skip
+    results.write_text(
+        json.dumps(
+            {"settings": asdict(bench), "rows": rows, "summary": summary, "step_minus_instance": differences},
+            indent=1,
+        )
+        + "\n"
+    )
     plot(summary, figure, bench.eval_benchmark)
     print(f"written: {results}, {figure}")
 

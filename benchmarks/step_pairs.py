@@ -35,36 +35,16 @@ from codepref.rank.ranked import execution_judges, rank_matrices
 from codepref.sandbox import Sandbox
 from codepref.sandbox.types import limits_profile
 from codepref.steps.mcts import TreeSettings
-from codepref.steps.source import VerifierSettings, make_step_pairs, step_problems
+from codepref.steps.source import (
+    VerifierSettings,
+    make_step_pairs,
+    oracle_precision,
+    step_problems,
+    tasks_with_verifiers,
+)
 from codepref.steps.step_dpo import StepDPOSettings
-from codepref.steps.values import OracleVerifier, RolloutEngine, Sampling, StepProblem
+from codepref.steps.values import RolloutEngine, Sampling
 from codepref.tasks import make_task
-
-
-def oracle_precision(pairs, problems, engine: RolloutEngine, rollouts: int) -> dict:
-    """Right, wrong and tied pairs by the hidden tests' values of the chosen and rejected prefixes."""
-    oracle = {
-        p.task_id: StepProblem(p.task_id, p.prompt, p.stops, OracleVerifier(problem))
-        for p, problem in problems
-    }
-    right = wrong = tied = 0
-    for pair in pairs:
-        problem = oracle[pair.task_id]
-        chosen = engine.value(problem, pair.prompt + pair.chosen, rollouts)
-        rejected = engine.value(problem, pair.prompt + pair.rejected, rollouts)
-        right, wrong, tied = (
-            right + (chosen > rejected),
-            wrong + (chosen < rejected),
-            tied + (chosen == rejected),
-        )
-    return {
-        "right": right,
-        "wrong": wrong,
-        "tied": tied,
-        "precision": right / len(pairs) if pairs else None,
-        "oracle_rollouts": engine.sampled,
-        "oracle_executions": engine.executed,
-    }
 
 
 def instance_pairs(
@@ -152,12 +132,11 @@ def main() -> None:
             engine = RolloutEngine(generator, sandbox, out / "rollouts.jsonl")
             pairs, summary = make_step_pairs(step, engine, settings, out)
             summary["wall_s_with_tests"] = round(time.perf_counter() - started, 1)
-            by_id = {p.task_id: p for p in problems}
             judged = oracle_precision(
                 pairs,
-                [(s, by_id[s.task_id]) for s in step],
-                # a cache of its own: the oracle values come from fresh continuations, not the search's
-                RolloutEngine(generator, sandbox, out / "oracle-rollouts.jsonl"),
+                tasks_with_verifiers([make_task(p) for p in problems], "oracle", None, 0),
+                # a cache and a seed of its own: fresh continuations judge a pair, not the search's
+                RolloutEngine(generator, sandbox, out / "oracle-rollouts.jsonl", Sampling(seed=1)),
                 args.oracle_rollouts,
             )
             report["methods"][name] = summary | judged

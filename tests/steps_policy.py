@@ -1,9 +1,21 @@
 """A policy for the step tests: a real `Generator` whose continuations of each prefix are fixed texts, so
-values and trees can be computed by hand. Everything else the tests run (the sandbox above all) is real."""
+values and trees can be computed by hand, and the toy problem they continue with its hidden tests.
+Everything else the tests run (the sandbox above all) is real."""
 
 from __future__ import annotations
 
 from codepref.generate.base import Completion, GenerationRequest, Generator, GeneratorInfo
+from codepref.tasks.problem import Problem
+
+DOUBLE_PROMPT = "def double(x):\n"
+DOUBLE_HIDDEN = Problem(
+    task_id="toy/double",
+    benchmark="synth-validation",
+    prompt=DOUBLE_PROMPT,
+    entry_point="double",
+    canonical_solution="    return x * 2\n",
+    test_list=("assert double(3) == 6", "assert double(0) == 0"),
+)
 
 
 class Killed(RuntimeError):

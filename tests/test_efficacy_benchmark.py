@@ -1,6 +1,6 @@
 """benchmarks/efficacy.py's own parts: each ranker's trust gate, reusing round 1 between sources of one seed,
-the held-out scores' cache, and which tests count for generated-test accuracy. (The oracle and random pair
-sources are codepref.pairs.baselines'.)"""
+the held-out scores' cache, and the step sources' loop settings. (The oracle and random pair sources are
+codepref.pairs.baselines'; generated-test accuracy and step-pair precision are codepref.loop.truth's.)"""
 
 import json
 import shutil
@@ -16,6 +16,7 @@ from codepref.loop.stages import MARKER, RUN_PREFIX, STARTED, StageRunner
 from codepref.loop.validate import config_from_dict
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
 from codepref.records import read_jsonl
+from codepref.steps.config import StepPairSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,37 +180,13 @@ def test_a_gate_set_where_it_would_be_ignored_or_for_an_unknown_ranker_is_refuse
     assert not (tmp_path / "out").exists()
 
 
-def test_generated_test_accuracy_counts_the_sampled_tests_but_not_the_prompts_examples(efficacy, tiny_config):
-    """A column counts only for the times the model itself sampled it (the matrix's `sampled_counts`): one
-    example here was never sampled (left out), one was (kept, right), and one sampled test is wrong."""
-    import numpy as np
-
-    from codepref import tasks as T
-    from codepref.data import load_problems
-    from codepref.matrix import ExecutionMatrix, prompt_example_tests, save_matrices
-
-    task = T.make_task(load_problems("synth-validation")[0])
-    sampled, unsampled = prompt_example_tests(task.prompt, task.entry_point)
-    wrong = f"assert {task.entry_point}('no such input') == 'no such output'"
-
-    def accuracy(example_counts: list[int]) -> tuple[float, int]:
-        matrix = ExecutionMatrix(
-            task_id=task.key,
-            prompt=task.prompt,
-            solution_ids=[f"{task.key}#0"],
-            solutions=["    return 0\n"],
-            test_ids=[f"t{i}" for i in range(3)],
-            tests=[sampled, unsampled, wrong],
-            test_counts=[30 + 2, 30, 1],
-            passed=np.zeros((1, 3), dtype=bool),
-            times=np.zeros((1, 3), dtype=np.float32),
-            entry_point=task.entry_point,
-            example_counts=example_counts,
-        )
-        loop = efficacy.EfficacyLoop(tiny_config, "codet")
-        save_matrices([matrix], loop.runner.stage_dir(1, "matrix") / "matrix.jsonl")
-        with loop.session():
-            return efficacy.test_accuracy(loop, 1, [task])
-
-    assert accuracy([30, 30, 0]) == (0.5, 2)
-    assert accuracy([0, 0, 0]) == (2 / 3, 3)  # a matrix without examples: all three were sampled
+def test_a_step_source_trains_on_its_step_pairs_alone_with_the_configs_search_settings(efficacy, base_config):
+    runs = Path(base_config.runs_dir)
+    base = replace(
+        base_config, steps=StepPairSettings(method="mcts", budget=12, ratio="1:1", verifier="oracle")
+    )
+    for source in ("step-dpo", "mcts"):
+        steps = efficacy.source_config(base, source, 0, runs).steps
+        assert (steps.method, steps.ratio, steps.verifier, steps.budget) == (source, "0:1", "sampled", 12)
+    assert efficacy.source_config(base_config, "mcts", 0, runs).steps == StepPairSettings(ratio="0:1")
+    assert all(efficacy.source_config(base, s, 0, runs).steps is None for s in ("codet", "oracle", "random"))

@@ -1,5 +1,5 @@
 import pytest
-from steps_policy import ScriptedPolicy
+from steps_policy import DOUBLE_HIDDEN, DOUBLE_PROMPT, ScriptedPolicy
 
 from codepref.sandbox import Sandbox
 from codepref.steps.values import (
@@ -9,9 +9,8 @@ from codepref.steps.values import (
     StepProblem,
     sampled_verifier,
 )
-from codepref.tasks.problem import Problem
 
-PROMPT = "def double(x):\n"
+PROMPT = DOUBLE_PROMPT
 # double(1) == 2 counted once, double(2) == 4 counted three times.
 VERIFIER = SampledVerifier(("assert double(1) == 2", "assert double(2) == 4"), (1, 3), "double")
 PROBLEM = StepProblem("toy/double", PROMPT, ("\ndef ",), VERIFIER)
@@ -54,17 +53,9 @@ def test_a_rerun_reads_every_rollout_and_score_from_the_cache(sandbox, tmp_path)
 
 def test_the_oracle_scores_the_same_rollouts_by_the_hidden_tests(sandbox, tmp_path):
     cache = tmp_path / "rollouts.jsonl"
-    hidden = Problem(
-        task_id="toy/double",
-        benchmark="synth-validation",
-        prompt=PROMPT,
-        entry_point="double",
-        canonical_solution="    return x * 2\n",
-        test_list=("assert double(3) == 6", "assert double(0) == 0"),
-    )
     RolloutEngine(ScriptedPolicy(CONTINUATIONS), sandbox, cache).value(PROBLEM, PROMPT, 4)
     oracle = RolloutEngine(ScriptedPolicy({}), sandbox, cache)
-    oracle_problem = StepProblem("toy/double", PROMPT, ("\ndef ",), OracleVerifier(hidden))
+    oracle_problem = StepProblem("toy/double", PROMPT, ("\ndef ",), OracleVerifier(DOUBLE_HIDDEN))
     assert oracle.value(oracle_problem, PROMPT, 4) == pytest.approx(0.5)  # x * 2 twice, of four
     assert (oracle.sampled, oracle.executed) == (0, 3)
 

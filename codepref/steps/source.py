@@ -9,12 +9,14 @@ total and per pair, and the wall time of this run).
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from codepref.generate import GenerationRequest, Generator, generate_jsonl, prompt_records, read_generations
 from codepref.matrix.examples import DEFAULT_EXAMPLE_WEIGHT
+from codepref.records import read_jsonl
 from codepref.settings import check_settings, raise_problems, setting
 from codepref.steps.mcts import TreeSettings, search, tree_file, tree_pairs
 from codepref.steps.pair import StepPair, write_step_pairs
@@ -122,3 +124,44 @@ def make_step_pairs(
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return pairs, summary
+
+
+def oracle_precision(
+    pairs: list[StepPair], oracle_problems: list[StepProblem], engine: RolloutEngine, rollouts: int
+) -> dict:
+    """Each pair judged by the hidden tests: right when the oracle value (hidden-test pass rate of `rollouts`
+    continuations) of its prefix + chosen step exceeds that of its prefix + rejected step, wrong when below,
+    tied when equal. `oracle_problems` come from `tasks_with_verifiers(tasks, "oracle", None, 0)`; `engine`
+    should have a cache of its own, so the values come from fresh continuations rather than the search's."""
+    by_id = {p.task_id: p for p in oracle_problems}
+    right = wrong = tied = 0
+    for task_id in dict.fromkeys(pair.task_id for pair in pairs):
+        mine = [pair for pair in pairs if pair.task_id == task_id]
+        prefixes = [x for pair in mine for x in (pair.prompt + pair.chosen, pair.prompt + pair.rejected)]
+        found = engine.rollouts(by_id[task_id], prefixes, rollouts)
+        for i in range(len(mine)):
+            chosen, rejected = (sum(r.score for r in found[2 * i + side]) for side in (0, 1))
+            right, wrong, tied = (
+                right + (chosen > rejected),
+                wrong + (chosen < rejected),
+                tied + (chosen == rejected),
+            )
+    return {
+        "right": right,
+        "wrong": wrong,
+        "tied": tied,
+        "precision": right / len(pairs) if pairs else None,
+        "oracle_rollouts": engine.sampled,
+        "oracle_executions": engine.executed,
+    }
+
+
+def judge_pairs_file(
+    pairs_file: Path, tasks: list[Task], engine: RolloutEngine, rollouts: int, limit: int, seed: int = 0
+) -> dict:
+    """`oracle_precision` of the step pairs in a training file (instance rows, which have no depth, are
+    left out), on `limit` of them drawn at random with `seed`; `step_pairs`: how many the file holds."""
+    pairs = [StepPair.from_row(row) for row in read_jsonl(Path(pairs_file)) if "depth" in row]
+    judged = random.Random(seed).sample(pairs, min(len(pairs), limit))
+    oracle = tasks_with_verifiers(tasks, "oracle", None, 0)
+    return oracle_precision(judged, oracle, engine, rollouts) | {"step_pairs": len(pairs)}
