@@ -24,6 +24,12 @@ from codepref.evaluate.passk import paired_bootstrap
 from codepref.generate.sampling import read_problem_samples
 
 SAMPLES = 10  # sampled completions per measured problem (expert_iteration.py's measure)
+POOL_FILES = (
+    "samples.jsonl",
+    "samples.distinct_results.jsonl",
+    "examples.distinct_results.jsonl",
+    "matrix.jsonl",
+)
 
 
 def compare(specs: list[str], plot_path: Path | None = None) -> None:
@@ -147,6 +153,12 @@ def precision(pool: Path, prompts: str) -> None:
     many distinct samples of the prompt pass the examples, and by how many of its samples it is."""
     from codepref.matrix import load_matrices
 
+    # A pool gets its example verdicts from an `examples` run and its matrix from a ranker run.
+    for name in POOL_FILES:
+        if not (pool / name).exists():
+            raise SystemExit(
+                f"error: {pool}: no {name}; run expert_iteration.py --select examples and a ranker there"
+            )
     problems = {p.task_id: p for p in load_problems(prompts)}
     hidden = {(k, c): ok for k, c, ok in judged_samples(pool / "samples.distinct.jsonl")}
     shown = {(k, c): ok for k, c, ok in judged_samples(pool / "examples.distinct.jsonl")}

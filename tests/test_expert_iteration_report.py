@@ -84,3 +84,12 @@ def test_precision_sorts_the_example_passers_of_a_pool_by_sampled_tests_passed_r
         'and is 1 of the prompt\'s samples {"rows": 1, "right": 0.0}',
         'and is 2 of the prompt\'s samples {"rows": 1, "right": 1.0}',
     ]
+
+
+def test_precision_on_a_pool_without_example_verdicts_names_the_missing_file_in_one_line(report, tmp_path):
+    (tmp_path / "samples.jsonl").write_text("")
+    (tmp_path / "samples.distinct_results.jsonl").write_text("")
+    with pytest.raises(
+        SystemExit, match=r"^error: .*: no examples\.distinct_results\.jsonl; run expert_iteration"
+    ):
+        report.precision(tmp_path, "synth-prompts")
