@@ -74,7 +74,7 @@ class BenchSettings:
     oracle_rollouts: int = 8
 
 
-# --- generated-test accuracy, and the loop with two more pair sources ------------------------------------
+# --- the loop with two more pair sources ---------------------------------------------------------------
 
 
 class EfficacyLoop(Loop):
