@@ -87,6 +87,36 @@ def test_dpo_step_changes_weights_and_raises_margin(tiny_model_dir, pairs_file, 
     ] == "dpo"
 
 
+def test_the_sft_loss_trains_the_chosen_side_alone_as_rejection_sampling_fine_tuning(
+    tiny_model_dir, tmp_path
+):
+    """`loss: sft` (TRL's NLL on the chosen completions): the rejected side changes nothing it learns."""
+    pairs = make_pairs()
+    other_rejected = [p | {"rejected": "    return None\n"} for p in pairs]
+    outs = []
+    for name, rows in (("a", pairs), ("b", other_rejected)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(p) + "\n" for p in rows))
+        outs.append(tmp_path / name)
+        train(path, str(tiny_model_dir), outs[-1], TrainConfig(loss="sft", **FAST))
+    first, second = (load_file(out / "model.safetensors") for out in outs)
+    base_weights = load_file(tiny_model_dir / "model.safetensors")
+
+    def largest_change(a, b) -> float:
+        return max((a[k] - b[k]).abs().max().item() for k in a)
+
+    # Equal up to float noise from other padding (seen: 3e-6), while training moved them far more.
+    assert largest_change(first, second) < 1e-4 < 1e-2 < largest_change(first, base_weights)
+    model = AutoModelForCausalLM.from_pretrained(outs[0], dtype=torch.float32)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    prompts, chosen = [p["prompt"] for p in pairs], [p["chosen"] for p in pairs]
+    gain = torch.tensor(completion_logprobs(model, tokenizer, prompts, chosen)) - torch.tensor(
+        completion_logprobs(base, tokenizer, prompts, chosen)
+    )
+    assert (gain > 0).all(), gain
+
+
 def test_kto_on_unpaired_records(tiny_model_dir, tmp_path):
     unpaired = tmp_path / "unpaired.jsonl"
     rows = []
