@@ -256,19 +256,17 @@ def step_minus_instance(root: Path, bench: BenchSettings) -> list[dict]:
     and training steps), with its 95% paired bootstrap over problems."""
 
     def last(seed: int, source: str) -> dict[str, int] | None:
-        runs = sorted(
-            (root / "eval" / f"seed{seed}" / source).glob(f"round-*/{bench.eval_benchmark}/sampled")
-        )
-        return passing(runs[-1] / f"{bench.eval_benchmark}.results.jsonl") if runs else None
+        runs = (root / "eval" / f"seed{seed}" / source).glob(f"round-*/{bench.eval_benchmark}/sampled")
+        latest = max(runs, key=lambda p: int(p.parent.parent.name.removeprefix("round-")), default=None)
+        return passing(latest / f"{bench.eval_benchmark}.results.jsonl") if latest else None
 
     found = []
     for seed in bench.seeds:
-        for step in (s for s in bench.sources if s in STEP_METHODS):
-            for ranker in (s for s in bench.sources if s in METHODS):
-                a, b = last(seed, ranker), last(seed, step)
-                if a is not None and b is not None:
-                    change = paired_bootstrap(a, b, bench.samples)
-                    found.append({"seed": seed, "step": step, "ranker": ranker} | change)
+        counts = {s: last(seed, s) for s in bench.sources if s in STEP_METHODS or s in METHODS}
+        for step in (s for s in counts if s in STEP_METHODS and counts[s] is not None):
+            for ranker in (s for s in counts if s in METHODS and counts[s] is not None):
+                change = paired_bootstrap(counts[ranker], counts[step], bench.samples)
+                found.append({"seed": seed, "step": step, "ranker": ranker} | change)
     return found
 
 

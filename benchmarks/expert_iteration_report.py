@@ -169,10 +169,10 @@ def precision(pool: Path, prompts: str) -> None:
     passers: dict[int, list[bool]] = {}
     copies: dict[int, list[bool]] = {}
     for k, samples in completions.items():
-        for c in dict.fromkeys(samples):
-            if shown[(k, c)]:
-                passers.setdefault(sum(shown[(k, x)] for x in set(samples)), []).append(hidden[(k, c)])
-                copies.setdefault(samples.count(c), []).append(hidden[(k, c)])
+        passing = [c for c in dict.fromkeys(samples) if shown[(k, c)]]
+        for c in passing:
+            passers.setdefault(len(passing), []).append(hidden[(k, c)])
+            copies.setdefault(samples.count(c), []).append(hidden[(k, c)])
     for matrix in load_matrices(pool / "matrix.jsonl"):
         sampled = np.array([n > 0 for n in matrix.sampled_counts])
         seen = set()

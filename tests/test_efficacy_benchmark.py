@@ -190,3 +190,20 @@ def test_a_step_source_trains_on_its_step_pairs_alone_with_the_configs_search_se
         assert (steps.method, steps.ratio, steps.verifier, steps.budget) == (source, "0:1", "sampled", 12)
     assert efficacy.source_config(base_config, "mcts", 0, runs).steps == StepPairSettings(ratio="0:1")
     assert all(efficacy.source_config(base, s, 0, runs).steps is None for s in ("codet", "oracle", "random"))
+
+
+def test_each_step_source_is_compared_with_each_ranker_on_its_seeds_last_round(efficacy, tmp_path):
+    def write(seed: int, source: str, r: int, passed: list[bool]) -> None:
+        out = tmp_path / "eval" / f"seed{seed}" / source / f"round-{r}" / "synth-heldout" / "sampled"
+        out.mkdir(parents=True)
+        rows = [{"task_id": f"t/{i % 2}", "passed": p} for i, p in enumerate(passed)]
+        (out / "synth-heldout.results.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    write(0, "codet", 1, [True, False, False, False])
+    write(0, "mcts", 2, [False, False, False, False])
+    write(0, "mcts", 10, [True, True, True, True])  # the last round, though "round-10" sorts before "round-2"
+    write(1, "mcts", 1, [True] * 4)  # seed 1 has no ranker run: nothing to compare
+    bench = efficacy.BenchSettings(sources=("codet", "random", "mcts"), seeds=(0, 1), samples=2)
+    (found,) = efficacy.step_minus_instance(tmp_path, bench)
+    assert (found["seed"], found["step"], found["ranker"]) == (0, "mcts", "codet")
+    assert found["change"] == pytest.approx(0.75)  # 2/2 and 2/2 against 1/2 and 0/2

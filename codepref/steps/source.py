@@ -134,9 +134,11 @@ def oracle_precision(
     tied when equal. `oracle_problems` come from `tasks_with_verifiers(tasks, "oracle", None, 0)`; `engine`
     should have a cache of its own, so the values come from fresh continuations rather than the search's."""
     by_id = {p.task_id: p for p in oracle_problems}
+    by_task: dict[str, list[StepPair]] = {}
+    for pair in pairs:
+        by_task.setdefault(pair.task_id, []).append(pair)
     right = wrong = tied = 0
-    for task_id in dict.fromkeys(pair.task_id for pair in pairs):
-        mine = [pair for pair in pairs if pair.task_id == task_id]
+    for task_id, mine in by_task.items():
         prefixes = [x for pair in mine for x in (pair.prompt + pair.chosen, pair.prompt + pair.rejected)]
         found = engine.rollouts(by_id[task_id], prefixes, rollouts)
         for i in range(len(mine)):
