@@ -54,6 +54,7 @@ from codepref.matrix.examples import prompt_example_tests
 from codepref.matrix.extraction import DEFAULT_TEST_TIMEOUT_S
 from codepref.pairs.baselines import oracle_rows, random_rows
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
+from codepref.synth.problems import of_withheld_keys
 from codepref.tasks import make_task
 from codepref.tasks.prompts import solution_prompt
 
@@ -244,6 +245,8 @@ def run(args: argparse.Namespace) -> None:
     evaluated = load_problems(args.eval)[: args.eval_limit]
     model = Path(args.model) if args.model else cached_coder(replace(RECIPES["cpu"], seed=args.coder_seed))
     rng = random.Random(f"select:{args.seed}")
+    # Prompts of withheld compositions are sampled and judged with the rest but never selected.
+    withheld = of_withheld_keys(prompts, args.prompts, args.withhold_keys)
     start = model
     history = []
     for r in range(1, args.rounds + 1):
@@ -276,9 +279,10 @@ def run(args: argparse.Namespace) -> None:
             (here / "gates.json").write_text(json.dumps(gate_sweep(tops, completions, verdicts), indent=1))
             chosen = oracle_rows(trusted_tops(tops, completions, gate))
         elif args.select == "random":
-            chosen = random_rows(verdicts, rng)
+            chosen = random_rows({k: v for k, v in verdicts.items() if k not in withheld}, rng)
         else:
             chosen = oracle_rows(verdicts)
+        chosen = [(k, c) for k, c in chosen if k not in withheld]
         texts = {p.task_id: solution_prompt(p.prompt, p.entry_point).text for p in prompts}
         rows = [{"prompt": texts[k], "completion": c} for k, c in chosen]
         model = fine_tune(model, rows, here / "model", args, seed)
@@ -358,6 +362,13 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--limit", type=int, default=6400)
     parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument(
+        "--withhold-keys",
+        type=float,
+        default=0.0,
+        help="share of the target compositions whose prompts are never selected (codepref.synth's "
+        "withheld_keys): their held-out problems measure transfer (expert_iteration_report.py --withheld)",
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--epochs", type=float, default=12)

@@ -5,7 +5,8 @@
     python benchmarks/expert_iteration_report.py --coverage OUT/samples-...-1 OUT/oracle-s0:0 OUT/oracle-s0:1
 
 `--compare` gives each later RUN:ROUND's sampled pass@1 change against the first with a 95% paired bootstrap
-interval over problems; `--errors` sorts a measurement's failing samples into wrong shape and right shape
+interval over problems (with `--withheld SHARE`, apart on compositions the loop's prompts showed and on
+those withheld from them); `--errors` sorts a measurement's failing samples into wrong shape and right shape
 with other constants (the coder's main error); `--coverage` splits a measurement by whether the round-1
 pool solved a loop prompt of the same function shape (primitives and output, constants aside).
 """
@@ -32,13 +33,14 @@ POOL_FILES = (
 )
 
 
+def counts(spec: str) -> dict[str, int]:
+    """RUN:ROUND -> passing samples of each measured problem."""
+    run_dir, r = spec.rsplit(":", 1)
+    return json.loads((Path(run_dir) / f"eval-{r}" / "figures.json").read_text())["counts"]
+
+
 def compare(specs: list[str], plot_path: Path | None = None) -> None:
     """RUN:ROUND RUN:ROUND [...]: each later one against the first; with `plot_path`, also as a chart."""
-
-    def counts(spec: str) -> dict[str, int]:
-        run_dir, r = spec.rsplit(":", 1)
-        return json.loads((Path(run_dir) / f"eval-{r}" / "figures.json").read_text())["counts"]
-
     base = counts(specs[0])
     changes = {}
     for spec in specs[1:]:
@@ -46,6 +48,24 @@ def compare(specs: list[str], plot_path: Path | None = None) -> None:
         print(spec, json.dumps(changes[spec]))
     if plot_path:
         plot(changes, specs[0], plot_path)
+
+
+def transfer(specs: list[str], share: float, benchmark: str) -> None:
+    """RUN:ROUND RUN:ROUND [...] of runs with `--withhold-keys SHARE`: each later one's change against the
+    first, apart on the measured problems of compositions the loop's prompts showed and of those withheld
+    (compositions seen neither in the coder's training nor in the loop)."""
+    from codepref.synth.problems import of_withheld_keys
+
+    withheld = of_withheld_keys(load_problems(benchmark), benchmark, share)
+    base = counts(specs[0])
+    for spec in specs[1:]:
+        after = counts(spec)
+        figures = {}
+        for part, withheld_part in (("shown", False), ("withheld", True)):
+            ids = [k for k in base if k in after and (k in withheld) == withheld_part]
+            change = paired_bootstrap({k: base[k] for k in ids}, {k: after[k] for k in ids}, SAMPLES)
+            figures[part] = {k: round(v, 4) for k, v in change.items()}
+        print(spec, json.dumps(figures))
 
 
 def plot(changes: dict[str, dict], base: str, path: Path) -> None:
@@ -206,11 +226,19 @@ def main() -> None:
         metavar="POOL RUN:ROUND",
         help="split measurements by whether the samples in POOL solved a prompt of the same shape",
     )
+    parser.add_argument(
+        "--withheld",
+        type=float,
+        metavar="SHARE",
+        help="with --compare: the change apart on shown and withheld compositions (--withhold-keys SHARE)",
+    )
     parser.add_argument("--precision", type=Path, metavar="POOL", help="how right the label-free evidence is")
     parser.add_argument("--prompts", default="synth-prompts", help="the loop prompts POOL was sampled from")
     parser.add_argument("--eval", default="synth-validation", help="the split the runs measured")
     args = parser.parse_args()
-    if args.compare:
+    if args.compare and args.withheld is not None:
+        transfer(args.compare, args.withheld, args.eval)
+    elif args.compare:
         compare(args.compare, args.plot)
     if args.errors:
         errors(args.errors, args.eval)

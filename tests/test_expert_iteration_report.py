@@ -59,6 +59,24 @@ def test_coverage_splits_a_measurement_by_whether_the_pool_solved_a_prompt_of_th
     assert figures["not in pool"]["sampled"] == pytest.approx(0.4)
 
 
+def test_transfer_gives_the_change_apart_on_shown_and_withheld_compositions(report, tmp_path, capsys):
+    from codepref.synth.problems import key_of_prompt, withheld_keys
+
+    keys, withheld = key_of_prompt("validation"), withheld_keys(0.5)
+    problems = load_problems("synth-validation")
+    before = {p.task_id: 2 for p in problems}
+    after = {p.task_id: 6 if keys[p.prompt] in withheld else 1 for p in problems}
+    for name, counts in (("base", before), ("run", after)):
+        (tmp_path / name / "eval-0").mkdir(parents=True)
+        (tmp_path / name / "eval-0" / "figures.json").write_text(json.dumps({"counts": counts}))
+
+    report.transfer([f"{tmp_path / 'base'}:0", f"{tmp_path / 'run'}:0"], 0.5, "synth-validation")
+    figures = json.loads(capsys.readouterr().out.split(" ", 1)[1])
+    assert figures["withheld"]["change"] == pytest.approx(0.4)
+    assert figures["shown"]["change"] == pytest.approx(-0.1)
+    assert figures["withheld"]["problems"] + figures["shown"]["problems"] == len(problems)
+
+
 def test_precision_sorts_the_example_passers_of_a_pool_by_sampled_tests_passed_rivals_and_copies(
     report, benchmark_script, tmp_path, capsys
 ):

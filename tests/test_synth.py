@@ -19,7 +19,14 @@ from codepref.synth.primitives import (
     WORD_FILTERS,
     WORD_MAPS,
 )
-from codepref.synth.problems import SYNTH_VERSION, generate_split, split_keys
+from codepref.synth.problems import (
+    SYNTH_VERSION,
+    generate_split,
+    key_of_prompt,
+    of_withheld_keys,
+    split_keys,
+    withheld_keys,
+)
 from codepref.tasks.prompts import codet_test_prompt, strip_docstring_examples
 
 # The problems each SYNTH_VERSION generates (seed 0, all three splits). Coders are cached by the version, so a
@@ -82,6 +89,30 @@ def test_loop_prompts_ask_for_the_unseen_compositions_yet_repeat_no_measured_fun
     assert not {p.prompt for p in prompts} & {p.prompt for p in measured}
     families = {p.composition.family for p in prompts}
     assert families == {"list", "string", "words"}
+
+
+def test_withheld_keys_take_the_same_share_of_every_group_of_unseen_compositions_and_only_those():
+    unseen = split_keys()["heldout"]
+    half = withheld_keys(0.5)
+    assert half <= set(unseen) and half == withheld_keys(0.5) and half != withheld_keys(0.5, seed=1)
+    for group in {k[0] for k in unseen}:
+        of_group = [k for k in unseen if k[0] == group]
+        assert abs(sum(k in half for k in of_group) - len(of_group) / 2) <= 0.5
+    assert not withheld_keys(0.0) and withheld_keys(1.0) == set(unseen)
+    with pytest.raises(ValueError, match="withheld share"):
+        withheld_keys(1.5)
+    keys = key_of_prompt("heldout")
+    both_parts = {keys[p.prompt] in half for p in generate_split("heldout")}
+    assert both_parts == {True, False}  # held-out has problems of withheld and of shown compositions
+
+
+def test_of_withheld_keys_picks_exactly_the_problems_of_withheld_compositions():
+    prompts = load_problems("synth-prompts")[:400]
+    key_of = key_of_prompt("prompts")
+    withheld = of_withheld_keys(prompts, "synth-prompts", 0.5)
+    assert withheld == {p.task_id for p in prompts if key_of[p.prompt] in withheld_keys(0.5)}
+    assert 0 < len(withheld) < len(prompts)
+    assert of_withheld_keys(prompts, "synth-prompts", 0.0) == set()
 
 
 def test_splits_have_the_promised_sizes_and_thirty_templates_or_more():

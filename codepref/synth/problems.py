@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -214,6 +214,35 @@ def generate_split(split: str, seed: int = DEFAULT_SEED, size: int | None = None
         return tuple(_draw_problems(split, keys, rng, lambda i: True, wanted, measured(seed)))
     rng = random.Random(f"synth-problems:{seed}:unseen")
     return tuple(_draw_problems(split, keys, rng, dealt_to_this_split, wanted))
+
+
+def withheld_keys(share: float, seed: int = DEFAULT_SEED) -> frozenset[tuple[str, ...]]:
+    """A seeded `share` of the unseen composition keys, the same share of each group (int, string, words):
+    a loop that leaves out its prompts of these keys is then measured on two parts of heldout, compositions
+    its prompts showed and compositions that neither the coder's training nor the loop's prompts showed."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"withheld share: must be in [0, 1], got {share}")
+    unseen = split_keys(seed)["heldout"]
+    chosen: set[tuple[str, ...]] = set()
+    for group in sorted({k[0] for k in unseen}):
+        keys = sorted(k for k in unseen if k[0] == group)
+        random.Random(f"synth-withheld:{seed}:{group}").shuffle(keys)
+        chosen.update(keys[: round(share * len(keys))])
+    return frozenset(chosen)
+
+
+def key_of_prompt(split: str, seed: int = DEFAULT_SEED) -> dict[str, tuple[str, ...]]:
+    """Prompt text -> composition key of each problem of the split (a `Problem` keeps no composition)."""
+    return {p.prompt: p.composition.key for p in generate_split(split, seed)}
+
+
+def of_withheld_keys(problems: Iterable[Problem], benchmark: str, share: float) -> set[str]:
+    """Task ids of those `problems` (of `synth-<split>`, the default seed) whose composition key is among
+    `withheld_keys(share)`; none for share 0."""
+    if not share:
+        return set()
+    keys, withheld = key_of_prompt(benchmark.removeprefix("synth-")), withheld_keys(share)
+    return {p.task_id for p in problems if keys[p.prompt] in withheld}
 
 
 def measured(seed: int = DEFAULT_SEED) -> frozenset[str]:
