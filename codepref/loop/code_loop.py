@@ -33,7 +33,7 @@ from codepref.evaluate.harness import evaluate_samples
 from codepref.generate import GenerationRequest, generate_jsonl, prompt_records, read_generations
 from codepref.loop.config import DEFAULT_DATA_DIR, LoopConfig, ProblemSet
 from codepref.loop.models import Models, resolve_model, run_prompt_style
-from codepref.loop.report import RoundResult, write_summary
+from codepref.loop.report import RoundResult, trained_and_measured, write_summary
 from codepref.loop.stage_outputs import Evaluated, Generated, Matrices, Pairs, Rankings, Trained
 from codepref.loop.stages import StageOutcome, StageRunner, console, fingerprint, text_fingerprint
 from codepref.loop.step_stage import step_pairs_stage
@@ -75,7 +75,8 @@ class Loop:
             for r in range(1, self.cfg.rounds + 1):
                 results.append(self.round(r, model))
                 model = results[-1].model
-        write_summary(self.cfg.run_dir, results, self.cfg.eval.ks)
+        caption = trained_and_measured(self.cfg.train_problems, self.cfg.eval.sets)
+        write_summary(self.cfg.run_dir, results, self.cfg.eval.ks, caption)
         return RunResult(self.cfg.run_dir, results, self.runner.outcomes)
 
     @contextlib.contextmanager

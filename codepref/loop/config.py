@@ -41,6 +41,14 @@ class ProblemSet:
     def label(self) -> str:
         return self.benchmark + (f"-{self.split}" if self.split else "")
 
+    def describe(self) -> str:
+        """Which problems, as the run's report names them: `synth-train problems 2000-2063`."""
+        if self.task_ids:
+            return f"{self.label} ({len(self.task_ids)} chosen problems)"
+        if self.limit is None:
+            return f"{self.label} from problem {self.offset}" if self.offset else f"{self.label} (all)"
+        return f"{self.label} problems {self.offset}-{self.offset + self.limit - 1}"
+
 
 @dataclass
 class GenerationSettings:

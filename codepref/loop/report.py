@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from codepref.loop.config import ProblemSet
 from codepref.loop.stages import MARKER
 
 STAGES = ("generate", "matrix", "rank", "pairs", "judge", "train", "evaluate")  # judge: task text
@@ -25,10 +26,19 @@ class RoundResult:
     trained: bool = False
 
 
-def write_summary(run_dir: Path, results: list[RoundResult], ks: list[int]) -> None:
+def trained_and_measured(trained: ProblemSet, measured: list[ProblemSet]) -> str:
+    """The report's caption: which problems the run trained on and which it measured."""
+    return f"trained on {trained.describe()}; measured on {', '.join(m.describe() for m in measured)}"
+
+
+def write_summary(
+    run_dir: Path, results: list[RoundResult], ks: list[int], caption: str | None = None
+) -> None:
+    """The table printed (with `caption` under it: what the run trained on and measured), summary.json
+    and summary.png."""
     labels = list(results[0].scores) if results else []
     metrics = [f"pass@{k}" for k in ks]
-    table = Table(title=f"pass@k per round ({run_dir})")
+    table = Table(title=f"pass@k per round ({run_dir})", caption=caption)
     table.add_column("round")
     for label in labels:
         for metric in metrics:
