@@ -170,7 +170,8 @@ def precision(pool: Path, prompts: str) -> None:
     """POOL: how right the label-free evidence is on the round-1 pool's samples (hidden tests of the loop
     prompts, a training split): of the distinct samples passing the prompt's examples, the share right, by
     the share of the round's sampled tests each passes (POOL/matrix.jsonl, built by a ranker run), by how
-    many distinct samples of the prompt pass the examples, and by how many of its samples it is."""
+    many distinct samples of the prompt pass the examples, and by how many of its samples it is; and the
+    share right among the distinct samples that fail the examples."""
     from codepref.matrix import load_matrices
 
     # A pool gets its example verdicts from an `examples` run and its matrix from a ranker run.
@@ -211,6 +212,11 @@ def precision(pool: Path, prompts: str) -> None:
     labelled += [(f"is {n} of the prompt's samples", oks) for n, oks in sorted(copies.items())]
     for label, oks in labelled:
         print(f"  and {label}", json.dumps({"rows": len(oks), "right": round(float(np.mean(oks)), 3)}))
+    # The other side of the same evidence: a distinct sample failing the examples, as a negative row.
+    failing = [hidden[key] for key, ok in shown.items() if not ok]
+    print(
+        "fails the examples", json.dumps({"rows": len(failing), "right": round(float(np.mean(failing)), 4)})
+    )
 
 
 def main() -> None:

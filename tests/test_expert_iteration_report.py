@@ -77,7 +77,7 @@ def test_transfer_gives_the_change_apart_on_shown_and_withheld_compositions(repo
     assert figures["withheld"]["problems"] + figures["shown"]["problems"] == len(problems)
 
 
-def test_precision_sorts_the_example_passers_of_a_pool_by_sampled_tests_passed_rivals_and_copies(
+def test_precision_sorts_the_example_passers_of_a_pool_by_sampled_tests_passed_rivals_and_copies_and_counts_failers(
     report, benchmark_script, tmp_path, capsys
 ):
     ei = benchmark_script("expert_iteration")  # builds the pool the report reads
@@ -101,6 +101,7 @@ def test_precision_sorts_the_example_passers_of_a_pool_by_sampled_tests_passed_r
         'and is one of 2 distinct samples passing them {"rows": 2, "right": 0.5}',
         'and is 1 of the prompt\'s samples {"rows": 1, "right": 0.0}',
         'and is 2 of the prompt\'s samples {"rows": 1, "right": 1.0}',
+        'fails the examples {"rows": 1, "right": 0.0}',
     ]
 
 
