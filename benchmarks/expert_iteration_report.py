@@ -242,6 +242,8 @@ def main() -> None:
     parser.add_argument("--prompts", default="synth-prompts", help="the loop prompts POOL was sampled from")
     parser.add_argument("--eval", default="synth-validation", help="the split the runs measured")
     args = parser.parse_args()
+    if args.withheld is not None and not args.compare:
+        parser.error("--withheld splits a --compare; give the runs to compare")
     if args.compare and args.withheld is not None:
         transfer(args.compare, args.withheld, args.eval)
     elif args.compare:

@@ -112,3 +112,11 @@ def test_precision_on_a_pool_without_example_verdicts_names_the_missing_file_in_
         SystemExit, match=r"^error: .*: no examples\.distinct_results\.jsonl; run expert_iteration"
     ):
         report.precision(tmp_path, "synth-prompts")
+
+
+def test_withheld_without_runs_to_compare_is_one_usage_error(report, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["expert_iteration_report.py", "--withheld", "0.5"])
+    with pytest.raises(SystemExit) as exit_info:
+        report.main()
+    assert exit_info.value.code == 2
+    assert "--withheld splits a --compare" in capsys.readouterr().err
