@@ -33,10 +33,15 @@ POOL_FILES = (
 )
 
 
+def eval_dir(spec: str) -> Path:
+    """RUN:ROUND -> the folder of that round's measurement (expert_iteration.py's `eval-R`)."""
+    run_dir, r = spec.rsplit(":", 1)
+    return Path(run_dir) / f"eval-{r}"
+
+
 def counts(spec: str) -> dict[str, int]:
     """RUN:ROUND -> passing samples of each measured problem."""
-    run_dir, r = spec.rsplit(":", 1)
-    return json.loads((Path(run_dir) / f"eval-{r}" / "figures.json").read_text())["counts"]
+    return json.loads((eval_dir(spec) / "figures.json").read_text())["counts"]
 
 
 def compare(specs: list[str], plot_path: Path | None = None) -> None:
@@ -113,8 +118,7 @@ def errors(specs: list[str], benchmark: str) -> None:
     with other constants (the coder's main error: guessing a constant instead of copying it)."""
     problems = {p.task_id: p for p in load_problems(benchmark)}
     for spec in specs:
-        run_dir, r = spec.rsplit(":", 1)
-        here = Path(run_dir) / f"eval-{r}"
+        here = eval_dir(spec)
         judged = judged_samples(here / "sampled.distinct.jsonl")
         failing = [(k, c) for k, c, passed in judged if not passed]
         completions = read_problem_samples(problems.values(), here / "sampled.jsonl")
@@ -154,11 +158,11 @@ def coverage(pool: Path, specs: list[str], prompts: str, benchmark: str) -> None
         part = "not in pool" if key not in solved else "solved in pool" if solved[key] else "unsolved in pool"
         parts[part].append(problem.task_id)
     for spec in specs:
-        run_dir, r = spec.rsplit(":", 1)
-        counts = json.loads((Path(run_dir) / f"eval-{r}" / "figures.json").read_text())["counts"]
+        measured = counts(spec)
         figures = {}
         for part, ids in parts.items():
-            here = [counts[k] / 10 for k in ids if k in counts]  # a measurement may cover a prefix only
+            # A measurement may cover a prefix of the benchmark only.
+            here = [measured[k] / SAMPLES for k in ids if k in measured]
             figures[part] = {
                 "problems": len(here),
                 "sampled": round(float(np.mean(here)), 4) if here else None,
