@@ -143,11 +143,9 @@ def oracle_precision(
         found = engine.rollouts(by_id[task_id], prefixes, rollouts)
         for i in range(len(mine)):
             chosen, rejected = (sum(r.score for r in found[2 * i + side]) for side in (0, 1))
-            right, wrong, tied = (
-                right + (chosen > rejected),
-                wrong + (chosen < rejected),
-                tied + (chosen == rejected),
-            )
+            right += chosen > rejected
+            wrong += chosen < rejected
+            tied += chosen == rejected
     return {
         "right": right,
         "wrong": wrong,
