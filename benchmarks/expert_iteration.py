@@ -387,6 +387,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("-o", "--out", type=Path, default=Path("benchmarks/out/expert-iteration"))
     args = parser.parse_args()
+    if not 0 <= args.withhold_keys <= 1:
+        parser.error(f"--withhold-keys: a share in [0, 1], got {args.withhold_keys}")
     if len(args.select) == 1:
         run(argparse.Namespace(**{**vars(args), "select": args.select[0]}))
         return

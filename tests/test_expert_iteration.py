@@ -76,3 +76,11 @@ def test_the_summary_of_several_sources_gives_each_change_against_the_base_and_a
     assert figures["sources"]["random"]["change"]["change"] == pytest.approx(-0.1)
     assert "minus_random" not in figures["sources"]["random"]
     assert json.loads((tmp_path / "figures.json").read_text()) == figures
+
+
+def test_a_withheld_share_outside_zero_to_one_is_one_usage_error_before_any_work(ei, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["expert_iteration.py", "--withhold-keys", "1.5", "-o", "unused"])
+    with pytest.raises(SystemExit) as exit_info:
+        ei.main()
+    assert exit_info.value.code == 2
+    assert "--withhold-keys: a share in [0, 1], got 1.5" in capsys.readouterr().err
