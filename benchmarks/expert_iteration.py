@@ -12,7 +12,8 @@ as the coder itself was trained) on the selected ones:
   the prompt's own `>>>` examples (the problem's visible tests; the hidden ones are not used);
 * `examples-sole`: the same signal where it discriminates: a prompt's sample only when it is the one
   distinct sample of the prompt that passes the examples (examples that several programs pass say little
-  about which is right: the report's `--precision` measures it);
+  about which is right, and more `--samples` make a sole passer likelier right: the report's `--precision`
+  measures it);
 * `codet`, `codedpo`, `dstc`: the execution rankers, without labels: each prompt's top-ranked distinct
   samples where the ranking clears the trust gate (`--gate`), over the samples' matrix against the model's
   own sampled tests and the prompt's examples; the round's `gates.json` gives rows and right rows at other

@@ -25,12 +25,7 @@ from codepref.evaluate.passk import paired_bootstrap
 from codepref.generate.sampling import read_problem_samples
 
 SAMPLES = 10  # sampled completions per measured problem (expert_iteration.py's measure)
-POOL_FILES = (
-    "samples.jsonl",
-    "samples.distinct_results.jsonl",
-    "examples.distinct_results.jsonl",
-    "matrix.jsonl",
-)
+POOL_FILES = ("samples.jsonl", "samples.distinct_results.jsonl", "examples.distinct_results.jsonl")
 
 
 def eval_dir(spec: str) -> Path:
@@ -173,22 +168,18 @@ def coverage(pool: Path, specs: list[str], prompts: str, benchmark: str) -> None
 def precision(pool: Path, prompts: str) -> None:
     """POOL: how right the label-free evidence is on the round-1 pool's samples (hidden tests of the loop
     prompts, a training split): of the distinct samples passing the prompt's examples, the share right, by
-    the share of the round's sampled tests each passes (POOL/matrix.jsonl, built by a ranker run), by how
-    many distinct samples of the prompt pass the examples, and by how many of its samples it is; and the
-    share right among the distinct samples that fail the examples."""
-    from codepref.matrix import load_matrices
-
+    how many distinct samples of the prompt pass the examples and by how many of its samples it is; and the
+    share right among the distinct samples that fail the examples. Where a ranker run left the pool's
+    matrix, also by the share of the round's sampled tests each passes, and how many of those tests are
+    right (every right sample passes them) and telling (some wrong one fails them too)."""
     # A pool gets its example verdicts from an `examples` run and its matrix from a ranker run.
     for name in POOL_FILES:
         if not (pool / name).exists():
-            raise SystemExit(
-                f"error: {pool}: no {name}; run expert_iteration.py --select examples and a ranker there"
-            )
+            raise SystemExit(f"error: {pool}: no {name}; run expert_iteration.py --select examples there")
     problems = {p.task_id: p for p in load_problems(prompts)}
     hidden = {(k, c): ok for k, c, ok in judged_samples(pool / "samples.distinct.jsonl")}
     shown = {(k, c): ok for k, c, ok in judged_samples(pool / "examples.distinct.jsonl")}
     completions = read_problem_samples(problems.values(), pool / "samples.jsonl")
-    bands: dict[str, list[bool]] = {}
     # The same rows by how many distinct samples of the prompt pass its examples, and by how many of the
     # prompt's samples are this very program (the coder's agreement with itself).
     passers: dict[int, list[bool]] = {}
@@ -198,29 +189,57 @@ def precision(pool: Path, prompts: str) -> None:
         for c in passing:
             passers.setdefault(len(passing), []).append(hidden[(k, c)])
             copies.setdefault(samples.count(c), []).append(hidden[(k, c)])
-    for matrix in load_matrices(pool / "matrix.jsonl"):
-        sampled = np.array([n > 0 for n in matrix.sampled_counts])
-        seen = set()
-        for i, c in enumerate(completions[matrix.task_id]):
-            key = (matrix.task_id, c)
-            if key in seen or not shown[key]:
-                continue
-            seen.add(key)
-            share = float(matrix.passed[i, sampled].mean()) if sampled.any() else float("nan")
-            band = "no sampled test" if np.isnan(share) else f"{min(int(share * 4), 3) / 4:.2f}+"
-            bands.setdefault(band, []).append(hidden[key])
-    every = [ok for oks in bands.values() for ok in oks]
+    every = [ok for oks in passers.values() for ok in oks]
     print("passes the examples", json.dumps({"rows": len(every), "right": round(float(np.mean(every)), 3)}))
-    labelled = [(f"passes {band} of its sampled tests", oks) for band, oks in sorted(bands.items())]
+    labelled: list[tuple[str, list[bool]]] = []
+    tests: dict[str, list[bool]] = {}
+    if (pool / "matrix.jsonl").exists():
+        bands, tests = sampled_test_evidence(pool / "matrix.jsonl", completions, hidden, shown)
+        labelled += [(f"passes {band} of its sampled tests", oks) for band, oks in sorted(bands.items())]
     labelled += [(f"is one of {n} distinct samples passing them", oks) for n, oks in sorted(passers.items())]
     labelled += [(f"is {n} of the prompt's samples", oks) for n, oks in sorted(copies.items())]
     for label, oks in labelled:
         print(f"  and {label}", json.dumps({"rows": len(oks), "right": round(float(np.mean(oks)), 3)}))
+    if tests:
+        shares = {name: round(float(np.mean(oks)), 3) for name, oks in tests.items()}
+        print(
+            "sampled tests of prompts with a right sample",
+            json.dumps({"tests": len(tests["right"]), **shares}),
+        )
     # The other side of the same evidence: a distinct sample failing the examples, as a negative row.
     failing = [hidden[key] for key, ok in shown.items() if not ok]
     print(
         "fails the examples", json.dumps({"rows": len(failing), "right": round(float(np.mean(failing)), 4)})
     )
+
+
+def sampled_test_evidence(
+    matrix_file: Path, completions: dict, hidden: dict, shown: dict
+) -> tuple[dict[str, list[bool]], dict[str, list[bool]]]:
+    """The example passers' hidden verdicts by the share of the round's sampled tests each passes, and the
+    sampled tests of prompts with a right sample: right (every right sample passes it) and right and
+    telling (some wrong sample also fails it)."""
+    from codepref.matrix import load_matrices
+
+    bands: dict[str, list[bool]] = {}
+    tests: dict[str, list[bool]] = {"right": [], "right and telling": []}
+    for matrix in load_matrices(matrix_file):
+        samples = completions[matrix.task_id]
+        sampled = np.array([n > 0 for n in matrix.sampled_counts])
+        right = np.array([hidden[(matrix.task_id, c)] for c in samples])
+        if right.any() and sampled.any():
+            passed = matrix.passed[:, sampled].astype(bool)
+            holds = passed[right].all(axis=0)
+            tests["right"] += holds.tolist()
+            tests["right and telling"] += (holds & ~passed[~right].all(axis=0)).tolist()
+        for c in dict.fromkeys(samples):
+            if not shown[(matrix.task_id, c)]:
+                continue
+            i = samples.index(c)
+            share = float(matrix.passed[i, sampled].mean()) if sampled.any() else float("nan")
+            band = "no sampled test" if np.isnan(share) else f"{min(int(share * 4), 3) / 4:.2f}+"
+            bands.setdefault(band, []).append(hidden[(matrix.task_id, c)])
+    return bands, tests
 
 
 def main() -> None:

@@ -77,7 +77,7 @@ def test_transfer_gives_the_change_apart_on_shown_and_withheld_compositions(repo
     assert figures["withheld"]["problems"] + figures["shown"]["problems"] == len(problems)
 
 
-def test_precision_sorts_the_example_passers_of_a_pool_by_sampled_tests_passed_rivals_and_copies_and_counts_failers(
+def test_precision_sorts_example_passers_by_rivals_copies_and_sampled_tests_and_counts_right_tests_where_a_matrix_is(
     report, benchmark_script, tmp_path, capsys
 ):
     ei = benchmark_script("expert_iteration")  # builds the pool the report reads
@@ -89,18 +89,34 @@ def test_precision_sorts_the_example_passers_of_a_pool_by_sampled_tests_passed_r
     completions = read_problem_samples([problem], tmp_path / "samples.jsonl")
     ei.judge("synth-prompts", [problem], completions, tmp_path / "samples.jsonl", 2)
     ei.example_verdicts([problem], completions, tmp_path / "examples.jsonl", 2, "synth-prompts")
-    tests = {problem.task_id: ["\nassert ".join(t.removeprefix("assert ") for t in problem.test_list[:3])]}
+    hidden = "\nassert ".join(t.removeprefix("assert ") for t in problem.test_list[:3])
+    report.precision(tmp_path, "synth-prompts")  # no ranker ran there yet: no matrix, no sampled tests
+    without_matrix = capsys.readouterr().out.splitlines()
+    # Three right asserts, one wrong, and one right that the rote program passes but `return 0` fails.
+    tests = {problem.task_id: [hidden, "select_numbers([-3]) == -3", "select_numbers([-1, 3]) == -3"]}
     ei.ranker_tops("codet", [problem], completions, tests, tmp_path, 2)  # builds the pool's matrix
 
     report.precision(tmp_path, "synth-prompts")
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == 'passes the examples {"rows": 2, "right": 0.5}'
-    assert [line.strip() for line in lines[1:]] == [
+    from_matrix = [
         'and passes 0.00+ of its sampled tests {"rows": 1, "right": 0.0}',
         'and passes 0.75+ of its sampled tests {"rows": 1, "right": 1.0}',
+    ]
+    from_examples = [
         'and is one of 2 distinct samples passing them {"rows": 2, "right": 0.5}',
         'and is 1 of the prompt\'s samples {"rows": 1, "right": 0.0}',
         'and is 2 of the prompt\'s samples {"rows": 1, "right": 1.0}',
+    ]
+    assert [line.strip() for line in lines[1:]] == [
+        *from_matrix,
+        *from_examples,
+        'sampled tests of prompts with a right sample {"tests": 5, "right": 0.8, "right and telling": 0.8}',
+        'fails the examples {"rows": 1, "right": 0.0}',
+    ]
+    assert [line.strip() for line in without_matrix] == [
+        lines[0],
+        *from_examples,
         'fails the examples {"rows": 1, "right": 0.0}',
     ]
 
