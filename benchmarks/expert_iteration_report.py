@@ -1,14 +1,16 @@
 """What benchmarks/expert_iteration.py's measurements say, read from its run folders (nothing is rerun):
 
     python benchmarks/expert_iteration_report.py --compare OUT/oracle-s0:0 OUT/oracle-s0:1
+    python benchmarks/expert_iteration_report.py --seeds OUT/oracle-s0:0,OUT/oracle-s0:1 OUT/oracle-s1:0,...
     python benchmarks/expert_iteration_report.py --errors OUT/oracle-s0:1 --eval synth-heldout
     python benchmarks/expert_iteration_report.py --coverage OUT/samples-...-1 OUT/oracle-s0:0 OUT/oracle-s0:1
 
 `--compare` gives each later RUN:ROUND's sampled pass@1 change against the first with a 95% paired bootstrap
 interval over problems (with `--withheld SHARE`, apart on compositions the loop's prompts showed and on
-those withheld from them); `--errors` sorts a measurement's failing samples into wrong shape and right shape
-with other constants (the coder's main error); `--coverage` splits a measurement by whether the round-1
-pool solved a loop prompt of the same function shape (primitives and output, constants aside).
+those withheld from them); `--seeds` gives one such change per seed and their mean and spread over seeds;
+`--errors` sorts a measurement's failing samples into wrong shape and right shape with other constants (the
+coder's main error); `--coverage` splits a measurement by whether the round-1 pool solved a loop prompt of
+the same function shape (primitives and output, constants aside).
 """
 
 from __future__ import annotations
@@ -48,6 +50,20 @@ def compare(specs: list[str], plot_path: Path | None = None) -> None:
         print(spec, json.dumps(changes[spec]))
     if plot_path:
         plot(changes, specs[0], plot_path)
+
+
+def across_seeds(pairs: list[str]) -> None:
+    """BEFORE,AFTER [...], one pair of RUN:ROUND per seed: each seed's change with its interval, then their
+    mean and spread (min..max over seeds), so a gain is read against both kinds of noise."""
+    changes = []
+    for pair in pairs:
+        before, after = pair.split(",")
+        change = paired_bootstrap(counts(before), counts(after), SAMPLES)
+        changes.append(change["change"])
+        print(pair, json.dumps({k: round(v, 4) for k, v in change.items()}))
+    summary = {"seeds": len(changes), "mean": np.mean(changes), "min": min(changes), "max": max(changes)}
+    summary["spread"] = summary["max"] - summary["min"]
+    print("across seeds", json.dumps({k: round(float(v), 4) for k, v in summary.items()}))
 
 
 def transfer(specs: list[str], share: float, benchmark: str) -> None:
@@ -247,6 +263,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--compare", nargs="+", metavar="RUN:ROUND", help="change of each against the first")
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        metavar="BEFORE,AFTER",
+        help="one pair of RUN:ROUND per seed: each change, then their mean and spread over seeds",
+    )
     parser.add_argument("--plot", type=Path, metavar="PNG", help="with --compare: draw the changes there")
     parser.add_argument("--errors", nargs="+", metavar="RUN:ROUND", help="classify measured failures")
     parser.add_argument(
@@ -271,14 +293,16 @@ def main() -> None:
         transfer(args.compare, args.withheld, args.eval)
     elif args.compare:
         compare(args.compare, args.plot)
+    if args.seeds:
+        across_seeds(args.seeds)
     if args.errors:
         errors(args.errors, args.eval)
     if args.coverage:
         coverage(Path(args.coverage[0]), args.coverage[1:], args.prompts, args.eval)
     if args.precision:
         precision(args.precision, args.prompts)
-    if not (args.compare or args.errors or args.coverage or args.precision):
-        parser.error("give --compare, --errors, --coverage or --precision")
+    if not (args.compare or args.seeds or args.errors or args.coverage or args.precision):
+        parser.error("give --compare, --seeds, --errors, --coverage or --precision")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """benchmarks/expert_iteration_report.py: the constant-blind program shape, the split of a measurement by
-what the pool solved, and the precision of the label-free evidence in a pool."""
+what the pool solved, changes across seeds, and the precision of the label-free evidence in a pool."""
 
 import json
 
@@ -75,6 +75,25 @@ def test_transfer_gives_the_change_apart_on_shown_and_withheld_compositions(repo
     assert figures["withheld"]["change"] == pytest.approx(0.4)
     assert figures["shown"]["change"] == pytest.approx(-0.1)
     assert figures["withheld"]["problems"] + figures["shown"]["problems"] == len(problems)
+
+
+def test_seeds_gives_each_seeds_change_then_their_mean_and_spread(report, tmp_path, capsys):
+    problems = [f"t/{i}" for i in range(20)]
+    for seed, after in ((0, 3), (1, 6), (2, 4)):  # 2 of 10 passing before, then 3, 6 and 4
+        for r, passing in ((0, 2), (1, after)):
+            folder = tmp_path / f"s{seed}" / f"eval-{r}"
+            folder.mkdir(parents=True)
+            (folder / "figures.json").write_text(json.dumps({"counts": dict.fromkeys(problems, passing)}))
+
+    report.across_seeds([f"{tmp_path / f's{seed}'}:0,{tmp_path / f's{seed}'}:1" for seed in range(3)])
+    lines = capsys.readouterr().out.splitlines()
+    per_seed = [json.loads(line.split(" ", 1)[1]) for line in lines[:3]]
+    assert [s["change"] for s in per_seed] == pytest.approx([0.1, 0.4, 0.2])
+    assert lines[3].startswith("across seeds ")
+    summary = json.loads(lines[3].removeprefix("across seeds "))
+    assert summary == pytest.approx(
+        {"seeds": 3, "mean": 0.2333, "min": 0.1, "max": 0.4, "spread": 0.3}, abs=1e-4
+    )
 
 
 def test_precision_sorts_example_passers_by_rivals_copies_and_sampled_tests_and_counts_right_tests_where_a_matrix_is(
