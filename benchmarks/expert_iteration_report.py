@@ -61,9 +61,9 @@ def across_seeds(pairs: list[str]) -> None:
         change = paired_bootstrap(counts(before), counts(after), SAMPLES)
         changes.append(change["change"])
         print(pair, json.dumps({k: round(v, 4) for k, v in change.items()}))
-    summary = {"seeds": len(changes), "mean": np.mean(changes), "min": min(changes), "max": max(changes)}
-    summary["spread"] = summary["max"] - summary["min"]
-    print("across seeds", json.dumps({k: round(float(v), 4) for k, v in summary.items()}))
+    low, high = min(changes), max(changes)
+    summary = {"mean": float(np.mean(changes)), "min": low, "max": high, "spread": high - low}
+    print("across seeds", json.dumps({"seeds": len(changes)} | {k: round(v, 4) for k, v in summary.items()}))
 
 
 def transfer(specs: list[str], share: float, benchmark: str) -> None:
