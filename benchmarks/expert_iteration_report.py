@@ -52,15 +52,22 @@ def compare(specs: list[str], plot_path: Path | None = None) -> None:
         plot(changes, specs[0], plot_path)
 
 
-def across_seeds(pairs: list[str]) -> None:
-    """BEFORE,AFTER [...], one pair of RUN:ROUND per seed: each seed's change with its interval, then their
-    mean and spread (min..max over seeds), so a gain is read against both kinds of noise."""
+def seed_pair(text: str) -> tuple[str, str]:
+    """`--seeds` argument BEFORE,AFTER -> the two RUN:ROUND, or one usage line saying what was expected."""
+    parts = text.split(",")
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not BEFORE,AFTER (two RUN:ROUND joined by one comma)")
+    return parts[0], parts[1]
+
+
+def across_seeds(pairs: list[tuple[str, str]]) -> None:
+    """(BEFORE, AFTER) [...], one pair of RUN:ROUND per seed: each seed's change with its interval, then
+    their mean and spread (min..max over seeds), so a gain is read against both kinds of noise."""
     changes = []
-    for pair in pairs:
-        before, after = pair.split(",")
+    for before, after in pairs:
         change = paired_bootstrap(counts(before), counts(after), SAMPLES)
         changes.append(change["change"])
-        print(pair, json.dumps({k: round(v, 4) for k, v in change.items()}))
+        print(f"{before},{after}", json.dumps({k: round(v, 4) for k, v in change.items()}))
     low, high = min(changes), max(changes)
     summary = {"mean": float(np.mean(changes)), "min": low, "max": high, "spread": high - low}
     print("across seeds", json.dumps({"seeds": len(changes)} | {k: round(v, 4) for k, v in summary.items()}))
@@ -266,6 +273,7 @@ def main() -> None:
     parser.add_argument(
         "--seeds",
         nargs="+",
+        type=seed_pair,
         metavar="BEFORE,AFTER",
         help="one pair of RUN:ROUND per seed: each change, then their mean and spread over seeds",
     )

@@ -85,7 +85,7 @@ def test_seeds_gives_each_seeds_change_then_their_mean_and_spread(report, tmp_pa
             folder.mkdir(parents=True)
             (folder / "figures.json").write_text(json.dumps({"counts": dict.fromkeys(problems, passing)}))
 
-    report.across_seeds([f"{tmp_path / f's{seed}'}:0,{tmp_path / f's{seed}'}:1" for seed in range(3)])
+    report.across_seeds([(f"{tmp_path / f's{seed}'}:0", f"{tmp_path / f's{seed}'}:1") for seed in range(3)])
     lines = capsys.readouterr().out.splitlines()
     per_seed = [json.loads(line.split(" ", 1)[1]) for line in lines[:3]]
     assert [s["change"] for s in per_seed] == pytest.approx([0.1, 0.4, 0.2])
@@ -155,3 +155,14 @@ def test_withheld_without_runs_to_compare_is_one_usage_error(report, monkeypatch
         report.main()
     assert exit_info.value.code == 2
     assert "--withheld splits a --compare" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("pair", ["run-s0:0", "run-s0:0,run-s0:1,run-s0:2", "run-s0:0,"])
+def test_a_seeds_argument_that_is_not_two_runs_joined_by_a_comma_is_one_usage_error(
+    report, monkeypatch, capsys, pair
+):
+    monkeypatch.setattr("sys.argv", ["expert_iteration_report.py", "--seeds", pair])
+    with pytest.raises(SystemExit) as exit_info:
+        report.main()
+    assert exit_info.value.code == 2
+    assert f"{pair!r} is not BEFORE,AFTER" in capsys.readouterr().err
