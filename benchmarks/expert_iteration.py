@@ -3,25 +3,20 @@
 setting chosen on synth-validation (6,400 `synth-prompts` x 4 samples, one round, SFT at lr 1e-3 for 12
 epochs), under which the oracle's samples raise held-out pass@1 where DPO on a few hundred pairs did not.
 
-Each round samples `--samples` completions of each loop prompt from the current model, judges every distinct
-one against the hidden tests in the sandbox, and fine-tunes the current model (SFT, completion tokens only,
-as the coder itself was trained) on the selected ones:
+Each round samples `--samples` completions of each loop prompt from the current model (`--engine`), judges
+every distinct one against the hidden tests in the sandbox, and fine-tunes the current model (SFT,
+completion tokens only, as the coder itself was trained) on the selected ones:
 
 * `oracle`: every distinct sample that passes its problem's hidden tests;
-* `examples`: a source without labels, CodeT's signal at its simplest: every distinct sample that passes
-  the prompt's own `>>>` examples (the problem's visible tests; the hidden ones are not used);
-* `examples-sole`: the same signal where it discriminates: a prompt's sample only when it is the one
-  distinct sample of the prompt that passes the examples (examples that several programs pass say little
-  about which is right, and more `--samples` make a sole passer likelier right: the report's `--precision`
-  measures it);
-* `codet`, `codedpo`, `dstc`: the execution rankers, without labels: each prompt's top-ranked distinct
-  samples where the ranking clears the trust gate (`--gate`), over the samples' matrix against the model's
-  own sampled tests and the prompt's examples; the round's `gates.json` gives rows and right rows at other
-  gates, on the loop prompts' hidden tests (a training split, never the measured one);
-* `random`: the control, as many distinct samples as `oracle` would take from the same round's samples,
-  drawn at random whatever their verdict;
-* `canonical`: a diagnostic ceiling, not a pair source: each prompt's canonical solution (labels the loop
-  never has), to tell what these prompts can teach at all.
+* `examples`, without labels: every distinct sample that passes the prompt's own `>>>` examples;
+* `examples-sole`: such a sample only when it is the one distinct sample of its prompt that passes them
+  (examples several programs pass say little; the report's `--precision` measures how often it is right);
+* `codet`, `codedpo`, `dstc`, without labels: each prompt's top-ranked distinct samples where the ranking
+  clears the trust gate (`--gate`), over their matrix against the model's own sampled tests and the prompt's
+  examples; the round's `gates.json` gives rows and right rows at other gates on the loop prompts' hidden
+  tests (a training split, never the measured one);
+* `random`: the control, as many distinct samples as `oracle` would take, drawn whatever their verdict;
+* `canonical`: a diagnostic ceiling, not a pair source: each prompt's canonical solution.
 
 `--max-steps` gives every source the same training compute. After every round it measures sampled pass@1
 and pass@10 (T=0.8) and greedy pass@1 on `--eval`, with each problem's count of passing samples for
@@ -44,14 +39,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from expert_iteration_sampling import example_verdicts, judge, measure, pool_name, sample
 
 from codepref.coder import RECIPES, cached_coder
 from codepref.data import load_problems
-from codepref.evaluate.harness import evaluate_samples, judged_samples
-from codepref.evaluate.passk import paired_bootstrap, pass_at_k
-from codepref.generate import GenerationRequest, read_generations
-from codepref.generate.sampling import read_problem_samples, sample_problems
-from codepref.matrix.examples import prompt_example_tests
+from codepref.evaluate.passk import paired_bootstrap
 from codepref.matrix.extraction import DEFAULT_TEST_TIMEOUT_S
 from codepref.pairs.baselines import oracle_rows, random_rows
 from codepref.pairs.config import DEFAULT_MIN_TOP_CONFIDENCE
@@ -62,44 +54,7 @@ from codepref.tasks.prompts import solution_prompt
 RANKERS = ("codet", "codedpo", "dstc")
 
 
-# --- sampling and judging --------------------------------------------------------------------------------
-
-
-def sample(
-    model: Path, problems: list[Any], out: Path, n: int, temperature: float, seed: int, tests: bool = False
-) -> dict:
-    """task_id -> n completions of each solution prompt, or of each test prompt with `tests`, cut at the
-    prompt's stops (resumable: a problem already in `out` is not sampled again)."""
-    from codepref.generate.hf import HFGenerator
-
-    if out.exists() and len(read_generations(out)) >= len(problems):  # done: no model to load
-        return read_problem_samples(problems, out, tests=tests)
-    request = GenerationRequest(
-        prompts=(), n=n, temperature=temperature, top_p=0.95, max_tokens=128 if tests else 96, seed=seed
-    )
-    with HFGenerator(str(model), batch_size=160) as generator:  # a 2M-parameter model: wide batches
-        return sample_problems(generator, problems, out, request, tests=tests)
-
-
-def judge(benchmark: str, problems: list[Any], completions: dict, out: Path, workers: int) -> dict:
-    """task_id -> {completion: passes its hidden tests}, each distinct completion run once."""
-    distinct = [(k, c) for k in completions for c in dict.fromkeys(completions[k])]
-    samples = out.with_suffix(".distinct.jsonl")
-    if not samples.exists():
-        samples.write_text("".join(json.dumps({"task_id": k, "completion": c}) + "\n" for k, c in distinct))
-    evaluate_samples(
-        benchmark, samples, ks=[1], workers=workers, backend="process", progress=False, problems_list=problems
-    )
-    verdicts: dict[str, dict[str, bool]] = {k: {} for k in completions}
-    for k, c, passed in judged_samples(samples):
-        verdicts[k][c] = passed
-    return verdicts
-
-
-def example_verdicts(problems: list[Any], completions: dict, out: Path, workers: int, benchmark: str) -> dict:
-    """task_id -> {completion: passes the prompt's own `>>>` examples}: the hidden tests are not used."""
-    shown = [replace(p, test_list=tuple(prompt_example_tests(p.prompt, p.entry_point))) for p in problems]
-    return judge(benchmark, shown, completions, out, workers)
+# --- selecting -------------------------------------------------------------------------------------------
 
 
 def sole_passers(shown: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
@@ -160,27 +115,6 @@ def gate_sweep(tops: dict, completions: dict, verdicts: dict) -> list[dict]:
         kept = [(k, c) for k, v in trusted_tops(tops, completions, gate).items() for c, ok in v.items() if ok]
         sweep.append({"gate": float(gate), "rows": len(kept), "right": sum(verdicts[k][c] for k, c in kept)})
     return sweep
-
-
-def measure(model: Path, benchmark: str, problems: list[Any], out: Path, seed: int, workers: int) -> dict:
-    """Greedy pass@1, sampled (T=0.8, n=10) pass@1 and pass@10, and each problem's passing count."""
-    out.mkdir(parents=True, exist_ok=True)
-    figures = out / "figures.json"
-    if figures.exists():
-        return json.loads(figures.read_text())
-    greedy = sample(model, problems, out / "greedy.jsonl", 1, 0.0, seed)
-    sampled = sample(model, problems, out / "sampled.jsonl", 10, 0.8, seed)
-    g = judge(benchmark, problems, greedy, out / "greedy.jsonl", workers)
-    s = judge(benchmark, problems, sampled, out / "sampled.jsonl", workers)
-    counts = {k: sum(s[k][c] for c in sampled[k]) for k in sampled}
-    result = {
-        "greedy": float(np.mean([g[k][greedy[k][0]] for k in greedy])),
-        "sampled": float(np.mean([c / 10 for c in counts.values()])),
-        "pass@10": float(np.mean([pass_at_k(10, c, 10) for c in counts.values()])),
-        "counts": counts,
-    }
-    figures.write_text(json.dumps(result))
-    return result
 
 
 # --- training --------------------------------------------------------------------------------------------
@@ -257,16 +191,15 @@ def run(args: argparse.Namespace) -> None:
         seed = 1000 * args.seed + r
         pool = here
         if r == 1:  # the starting model's samples: every run of this seed and these prompts shares them
-            pool = (
-                out.parent
-                / f"samples-{model.name}-{args.prompts}-{args.offset}+{args.limit}x{args.samples}-{seed}"
-            )
+            pool = out.parent / pool_name(model, args, seed)
             pool.mkdir(exist_ok=True)
         if args.select == "canonical":  # the ceiling: each prompt's own canonical solution, nothing sampled
             completions = {p.task_id: [p.canonical_solution] for p in prompts}
             verdicts = {k: {c: True for c in v} for k, v in completions.items()}
         else:
-            completions = sample(model, prompts, pool / "samples.jsonl", args.samples, 0.8, seed)
+            completions = sample(
+                model, prompts, pool / "samples.jsonl", args.samples, 0.8, seed, engine=args.engine
+            )
             verdicts = judge(args.prompts, prompts, completions, pool / "samples.jsonl", args.workers)
         if args.select.startswith("examples"):  # selected by the visible examples, scored by the hidden tests
             shown = example_verdicts(
@@ -274,7 +207,9 @@ def run(args: argparse.Namespace) -> None:
             )
             chosen = oracle_rows(sole_passers(shown) if args.select == "examples-sole" else shown)
         elif args.select in RANKERS:  # selected by a ranker over sampled tests and examples, no label
-            tests = sample(model, prompts, pool / "tests.jsonl", args.samples, 0.8, seed, tests=True)
+            tests = sample(
+                model, prompts, pool / "tests.jsonl", args.samples, 0.8, seed, tests=True, engine=args.engine
+            )
             gate = DEFAULT_MIN_TOP_CONFIDENCE[args.select] if args.gate is None else args.gate
             tops = ranker_tops(args.select, prompts, completions, tests, pool, args.workers)
             (here / "gates.json").write_text(json.dumps(gate_sweep(tops, completions, verdicts), indent=1))
@@ -371,6 +306,13 @@ def main() -> None:
         "withheld_keys): their held-out problems measure transfer (expert_iteration_report.py --withheld)",
     )
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--engine",
+        choices=("hf", "vllm"),
+        default="hf",
+        help="what samples the loop's pools (vllm: its CPU build); the measurement samples with hf always, "
+        "so every run's figures compare with the shared base",
+    )
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--epochs", type=float, default=12)
     parser.add_argument(

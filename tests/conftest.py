@@ -60,12 +60,13 @@ def tiny_judge_model(tiny_model_dir: Path):
 def benchmark_script():
     """Loads a script of benchmarks/ by file name (they are scripts, not a package) once per session."""
     loaded: dict[str, ModuleType] = {}
+    scripts = Path(__file__).parents[1] / "benchmarks"
+    if str(scripts) not in sys.path:  # as `python benchmarks/NAME.py` has it: a script imports its siblings
+        sys.path.append(str(scripts))
 
     def load(name: str) -> ModuleType:
         if name not in loaded:
-            spec = importlib.util.spec_from_file_location(
-                name, Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
-            )
+            spec = importlib.util.spec_from_file_location(name, scripts / f"{name}.py")
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module  # dataclasses in it look their module up there
             spec.loader.exec_module(module)

@@ -1,5 +1,5 @@
 """benchmarks/expert_iteration.py's own parts: which samples the prompt's examples and the rankers select,
-judged in the sandbox, and the summary of several sources. (The oracle and the random control are
+and the summary of several sources. (The oracle and the random control are
 codepref.pairs.baselines'.)"""
 
 import json
@@ -12,17 +12,6 @@ from codepref.data import load_problems
 @pytest.fixture(scope="module")
 def ei(benchmark_script):
     return benchmark_script("expert_iteration")
-
-
-def test_the_examples_source_judges_samples_by_the_prompts_own_examples_in_the_sandbox(ei, tmp_path):
-    problem = load_problems("synth-prompts")[1]
-    # Prompt 1's two examples return -3 and -12: this answers them by rote and fails every hidden test.
-    wrong_on_hidden_only = "    return -3 if xs[0] == -1 else -12\n"
-    completions = {problem.task_id: [problem.canonical_solution, "    return 0\n", wrong_on_hidden_only]}
-    shown = ei.example_verdicts([problem], completions, tmp_path / "examples.jsonl", 2, "synth-prompts")
-    hidden = ei.judge("synth-prompts", [problem], completions, tmp_path / "hidden.jsonl", 2)
-    assert shown[problem.task_id] == {c: c != "    return 0\n" for c in completions[problem.task_id]}
-    assert hidden[problem.task_id][wrong_on_hidden_only] is False
 
 
 def test_the_sole_examples_source_keeps_a_passer_only_where_no_other_distinct_sample_passes(ei):
