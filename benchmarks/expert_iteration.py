@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from expert_iteration_sampling import example_verdicts, judge, measure, pool_name, sample
+from _expert_iteration_sampling import example_verdicts, judge, measure, pool_name, sample
 
 from codepref.coder import RECIPES, cached_coder
 from codepref.data import load_problems

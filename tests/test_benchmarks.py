@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py"))
+# A leading underscore marks a module a script imports (it has no usage of its own): the script's --help
+# imports it, so a break there still fails here.
+SCRIPTS = sorted(
+    p for p in (Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py") if not p.name.startswith("_")
+)
 
 
 def test_there_are_benchmark_scripts_to_check():

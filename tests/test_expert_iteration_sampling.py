@@ -1,4 +1,4 @@
-"""benchmarks/expert_iteration_sampling.py: the loop's pools drawn with HF or vLLM's CPU build, and samples
+"""benchmarks/_expert_iteration_sampling.py: the loop's pools drawn with HF or vLLM's CPU build, and samples
 judged in the sandbox by the hidden tests or the prompt's own examples."""
 
 import argparse
@@ -13,7 +13,7 @@ from codepref.generate.tiny import VLLM_CPU_SPEC, cached_tiny_model
 
 @pytest.fixture(scope="module")
 def sampling(benchmark_script):
-    return benchmark_script("expert_iteration_sampling")
+    return benchmark_script("_expert_iteration_sampling")
 
 
 def test_the_examples_source_judges_samples_by_the_prompts_own_examples_in_the_sandbox(sampling, tmp_path):
