@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from codepref.generate.tiny import TinyModelSpec, cached_tiny_model
+from codepref.generate.tiny import VLLM_CPU_SPEC, TinyModelSpec, cached_tiny_model
 from codepref.sandbox.backends import BackendUnavailable, docker_client
 from codepref.sandbox.image import build_image
 
@@ -37,15 +37,22 @@ def _docker_for_marked_tests(request) -> None:
         request.getfixturevalue("docker_image")
 
 
+def _tiny_model_root(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tiny models are built: pytest's cache directory (once per machine, keyed by the builder's spec)."""
+    cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`: build per session
+    return cache.mkdir("codepref-tiny-model") if cache is not None else tmp_path_factory.mktemp("tiny-model")
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny Qwen2 model and locally trained tokenizer (`from_pretrained`-ready); treat it as read-only.
+    """A tiny Qwen2 model and locally trained tokenizer (`from_pretrained`-ready); treat it as read-only."""
+    return cached_tiny_model(_tiny_model_root(request, tmp_path_factory), TinyModelSpec())
 
-    Built once per machine into pytest's cache directory, keyed by the builder's spec.
-    """
-    cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`: build per session
-    root = cache.mkdir("codepref-tiny-model") if cache is not None else tmp_path_factory.mktemp("tiny-model")
-    return cached_tiny_model(root, TinyModelSpec())
+
+@pytest.fixture(scope="session")
+def vllm_tiny_model_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model at the smallest size vLLM's CPU kernels take (head size 32); treat it as read-only."""
+    return cached_tiny_model(_tiny_model_root(request, tmp_path_factory), VLLM_CPU_SPEC)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import vllm  # noqa: F401  - a missing vLLM fails this file instead of skipping 
 
 from codepref.data import load_problems
 from codepref.generate import engines
-from codepref.generate.tiny import VLLM_CPU_SPEC, cached_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +36,7 @@ def test_a_vllm_pool_has_a_folder_of_its_own_and_an_hf_pool_keeps_its_name(sampl
 
 
 def test_the_loop_samples_with_vllm_what_it_samples_with_hf_greedy_and_a_finished_pool_loads_no_model(
-    sampling, request, tmp_path_factory, tmp_path, monkeypatch
+    sampling, vllm_tiny_model_dir, tmp_path, monkeypatch
 ):
     built = []  # the backend of each engine `sample` builds: the real ones, only recorded
 
@@ -48,9 +47,7 @@ def test_the_loop_samples_with_vllm_what_it_samples_with_hf_greedy_and_a_finishe
 
     make_engine = engines.make_engine
     monkeypatch.setattr(engines, "make_engine", recorded)
-    cache = getattr(request.config, "cache", None)
-    root = cache.mkdir("codepref-tiny-model") if cache is not None else tmp_path_factory.mktemp("tiny")
-    model = cached_tiny_model(root, VLLM_CPU_SPEC)
+    model = vllm_tiny_model_dir
     problems = load_problems("synth-prompts")[:3]
 
     ours = sampling.sample(model, problems, tmp_path / "vllm.jsonl", 2, 0.0, 5, engine="vllm")

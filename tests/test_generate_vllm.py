@@ -10,17 +10,14 @@ import vllm  # noqa: F401  - a missing vLLM fails this file instead of skipping 
 
 from codepref.generate import GenerationRequest, vllm_usable
 from codepref.generate.hf import HFGenerator
-from codepref.generate.tiny import VLLM_CPU_SPEC, cached_tiny_model
 from codepref.generate.vllm import VLLMGenerator, vllm_build
 
 PROMPTS = ("def add(a, b):\n", 'import os\n\n\ndef read(path):\n    """Read a file."""\n', "x = [")
 
 
 @pytest.fixture(scope="module")
-def model_dir(request, tmp_path_factory) -> str:
-    cache = getattr(request.config, "cache", None)
-    root = cache.mkdir("codepref-tiny-model") if cache is not None else tmp_path_factory.mktemp("tiny")
-    return str(cached_tiny_model(root, VLLM_CPU_SPEC))
+def model_dir(vllm_tiny_model_dir) -> str:
+    return str(vllm_tiny_model_dir)
 
 
 @pytest.fixture(scope="module")
