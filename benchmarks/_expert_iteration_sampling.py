@@ -5,6 +5,7 @@ measuring a model on an eval split."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -44,11 +45,23 @@ def sample(
         return sample_problems(generator, problems, out, request, tests=tests)
 
 
-def pool_name(model: Path, args: argparse.Namespace, seed: int) -> str:
+def model_label(model: Path, given: bool) -> str:
+    """The name a pool or a base measurement gives its model. A built coder's folder name carries its recipe's
+    hash already; a model given by path (often `.../round-1/model`) also gets its weights' hash, so that two
+    models in folders of one name never share a pool or a measurement."""
+    if not given:
+        return model.name
+    digest = hashlib.sha256()
+    for weights in sorted(model.glob("*.safetensors")):
+        digest.update(weights.read_bytes())
+    return f"{model.name}-{digest.hexdigest()[:12]}"
+
+
+def pool_name(label: str, args: argparse.Namespace, seed: int) -> str:
     """The round-1 pool's folder: shared by every run of this model, these prompts and samples, this seed and
     this engine (vLLM's samples are not HF's for the same seed, so its pools never mix with HF's)."""
     engine = "" if args.engine == "hf" else f"-{args.engine}"
-    return f"samples-{model.name}-{args.prompts}-{args.offset}+{args.limit}x{args.samples}-{seed}{engine}"
+    return f"samples-{label}-{args.prompts}-{args.offset}+{args.limit}x{args.samples}-{seed}{engine}"
 
 
 def judge(benchmark: str, problems: list[Any], completions: dict, out: Path, workers: int) -> dict:

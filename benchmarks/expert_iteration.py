@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _expert_iteration_sampling import example_verdicts, judge, measure, pool_name, sample
+from _expert_iteration_sampling import example_verdicts, judge, measure, model_label, pool_name, sample
 
 from codepref.coder import RECIPES, cached_coder
 from codepref.data import load_problems
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> None:
     rng = random.Random(f"select:{args.seed}")
     # Prompts of withheld compositions are sampled and judged with the rest but never selected.
     withheld = of_withheld_keys(prompts, args.prompts, args.withhold_keys)
-    start = model
+    start, label = model, model_label(model, given=bool(args.model))
     history = []
     for r in range(1, args.rounds + 1):
         started = time.perf_counter()
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> None:
         seed = 1000 * args.seed + r
         pool = here
         if r == 1:  # the starting model's samples: every run of this seed and these prompts shares them
-            pool = out.parent / pool_name(model, args, seed)
+            pool = out.parent / pool_name(label, args, seed)
             pool.mkdir(exist_ok=True)
         if args.select == "canonical":  # the ceiling: each prompt's own canonical solution, nothing sampled
             completions = {p.task_id: [p.canonical_solution] for p in prompts}
@@ -240,7 +240,7 @@ def run(args: argparse.Namespace) -> None:
         (out / "history.json").write_text(json.dumps(history, indent=1))
     # The starting model's measurement, shared by every run beside this one (same model, same split); taken
     # last, so that a `--rounds 0` run started beside the first run can take it meanwhile.
-    base = out.parent / f"base-{start.name}-{args.eval}-{len(evaluated)}"
+    base = out.parent / f"base-{label}-{args.eval}-{len(evaluated)}"
     history.insert(
         0, {"round": 0, **drop_counts(measure(start, args.eval, evaluated, base, 0, args.workers))}
     )

@@ -2,12 +2,14 @@
 
     python benchmarks/expert_iteration_report.py --compare OUT/oracle-s0:0 OUT/oracle-s0:1
     python benchmarks/expert_iteration_report.py --seeds OUT/oracle-s0:0,OUT/oracle-s0:1 OUT/oracle-s1:0,...
+    python benchmarks/expert_iteration_report.py --share OUT/oracle-s0:0 OUT/examples-sole-s0:1 OUT/oracle-s0:1
     python benchmarks/expert_iteration_report.py --errors OUT/oracle-s0:1 --eval synth-heldout
     python benchmarks/expert_iteration_report.py --coverage OUT/samples-...-1 OUT/oracle-s0:0 OUT/oracle-s0:1
 
 `--compare` gives each later RUN:ROUND's sampled pass@1 change against the first with a 95% paired bootstrap
 interval over problems (with `--withheld SHARE`, apart on compositions the loop's prompts showed and on
-those withheld from them); `--seeds` gives one such change per seed and their mean and spread over seeds;
+those withheld from them); `--share` gives a source's change as a share of the oracle's, with its interval
+(the issue's "half of the oracle's gain"); `--seeds` gives one such change per seed and their mean and spread over seeds;
 `--errors` sorts a measurement's failing samples into wrong shape and right shape with other constants (the
 coder's main error); `--coverage` splits a measurement by whether the round-1 pool solved a loop prompt of
 the same function shape (primitives and output, constants aside).
@@ -71,6 +73,25 @@ def across_seeds(pairs: list[tuple[str, str]]) -> None:
     low, high = min(changes), max(changes)
     summary = {"mean": float(np.mean(changes)), "min": low, "max": high, "spread": high - low}
     print("across seeds", json.dumps({"seeds": len(changes)} | {k: round(v, 4) for k, v in summary.items()}))
+
+
+def share_of_oracle(before: str, source: str, oracle: str, draws: int = 10_000) -> dict[str, float]:
+    """BEFORE SOURCE ORACLE, a RUN:ROUND each on one split: SOURCE's sampled pass@1 change from BEFORE as a
+    share of ORACLE's, with a 95% percentile interval from resampling the problems (one draw picks a problem's
+    three measurements together, so the two gains stay paired)."""
+    base, ours, theirs = counts(before), counts(source), counts(oracle)
+    if not set(base) == set(ours) == set(theirs):
+        raise ValueError(f"{before}, {source} and {oracle} measured different problems")
+    keys = sorted(base)
+    gains = np.array([[ours[k] - base[k], theirs[k] - base[k]] for k in keys], dtype=float)
+    if gains[:, 1].sum() <= 0:
+        raise ValueError(f"{oracle} did not gain over {before}: there is no gain to take a share of")
+    picks = np.random.default_rng(0).integers(0, len(keys), size=(draws, len(keys)))
+    drawn = gains[picks].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a draw where the oracle gains nothing: +-inf
+        low, high = np.percentile(drawn[:, 0] / drawn[:, 1], [2.5, 97.5])
+    share = gains[:, 0].sum() / gains[:, 1].sum()
+    return {"share": float(share), "low": float(low), "high": float(high), "problems": len(keys)}
 
 
 def transfer(specs: list[str], share: float, benchmark: str) -> None:
@@ -277,6 +298,12 @@ def main() -> None:
         metavar="BEFORE,AFTER",
         help="one pair of RUN:ROUND per seed: each change, then their mean and spread over seeds",
     )
+    parser.add_argument(
+        "--share",
+        nargs=3,
+        metavar=("BEFORE", "SOURCE", "ORACLE"),
+        help="SOURCE's change from BEFORE as a share of ORACLE's, with its 95%% paired interval",
+    )
     parser.add_argument("--plot", type=Path, metavar="PNG", help="with --compare: draw the changes there")
     parser.add_argument("--errors", nargs="+", metavar="RUN:ROUND", help="classify measured failures")
     parser.add_argument(
@@ -301,6 +328,12 @@ def main() -> None:
         transfer(args.compare, args.withheld, args.eval)
     elif args.compare:
         compare(args.compare, args.plot)
+    if args.share:
+        try:
+            share = share_of_oracle(*args.share)
+        except ValueError as problem:
+            parser.error(str(problem))
+        print(" ".join(args.share), json.dumps({k: round(v, 4) for k, v in share.items()}))
     if args.seeds:
         across_seeds(args.seeds)
     if args.errors:
@@ -309,8 +342,8 @@ def main() -> None:
         coverage(Path(args.coverage[0]), args.coverage[1:], args.prompts, args.eval)
     if args.precision:
         precision(args.precision, args.prompts)
-    if not (args.compare or args.seeds or args.errors or args.coverage or args.precision):
-        parser.error("give --compare, --seeds, --errors, --coverage or --precision")
+    if not (args.compare or args.share or args.seeds or args.errors or args.coverage or args.precision):
+        parser.error("give --compare, --share, --seeds, --errors, --coverage or --precision")
 
 
 if __name__ == "__main__":

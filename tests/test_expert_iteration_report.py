@@ -96,6 +96,40 @@ def test_seeds_gives_each_seeds_change_then_their_mean_and_spread(report, tmp_pa
     )
 
 
+def write_counts(folder, counts):
+    """A run's measurement as expert_iteration.py leaves it: passing samples of 10 per problem."""
+    folder.mkdir(parents=True)
+    (folder / "figures.json").write_text(json.dumps({"counts": counts}))
+
+
+def test_share_gives_a_sources_gain_as_a_share_of_the_oracles_with_a_paired_interval(report, tmp_path):
+    problems = [f"t/{i}" for i in range(40)]
+    write_counts(tmp_path / "base" / "eval-0", dict.fromkeys(problems, 1))
+    # The oracle gains 4 of 10 on every problem; the source 4 on half of them, so half the oracle's gain.
+    write_counts(tmp_path / "oracle" / "eval-1", dict.fromkeys(problems, 5))
+    write_counts(tmp_path / "source" / "eval-1", {k: 5 if i % 2 else 1 for i, k in enumerate(problems)})
+    runs = [f"{tmp_path / name}:{r}" for name, r in (("base", 0), ("source", 1), ("oracle", 1))]
+
+    share = report.share_of_oracle(*runs)
+    assert share["share"] == pytest.approx(0.5) and share["problems"] == 40
+    assert 0.25 < share["low"] < 0.5 < share["high"] < 0.75  # which problems gain is resampled
+    write_counts(tmp_path / "even" / "eval-1", dict.fromkeys(problems, 3))  # half of it on every problem
+    even = report.share_of_oracle(runs[0], f"{tmp_path / 'even'}:1", runs[2])
+    assert (even["share"], even["low"], even["high"]) == pytest.approx((0.5, 0.5, 0.5))
+
+
+def test_share_against_an_oracle_that_did_not_gain_is_one_usage_error(report, tmp_path, monkeypatch, capsys):
+    problems = [f"t/{i}" for i in range(5)]
+    for name in ("base", "source", "oracle"):
+        write_counts(tmp_path / name / "eval-0", dict.fromkeys(problems, 3))
+    runs = [f"{tmp_path / name}:0" for name in ("base", "source", "oracle")]
+    monkeypatch.setattr("sys.argv", ["expert_iteration_report.py", "--share", *runs])
+    with pytest.raises(SystemExit) as exit_info:
+        report.main()
+    assert exit_info.value.code == 2
+    assert "did not gain" in capsys.readouterr().err
+
+
 def test_precision_sorts_example_passers_by_rivals_copies_and_sampled_tests_and_counts_right_tests_where_a_matrix_is(
     report, benchmark_script, tmp_path, capsys
 ):

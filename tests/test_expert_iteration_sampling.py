@@ -26,13 +26,26 @@ def test_the_examples_source_judges_samples_by_the_prompts_own_examples_in_the_s
     assert hidden[problem.task_id][wrong_on_hidden_only] is False
 
 
-def test_a_vllm_pool_has_a_folder_of_its_own_and_an_hf_pool_keeps_its_name(sampling, tmp_path):
+def test_a_vllm_pool_has_a_folder_of_its_own_and_an_hf_pool_keeps_its_name(sampling):
     settings = {"prompts": "synth-prompts", "offset": 0, "limit": 6400, "samples": 48}
-    coder = tmp_path / "synth-coder-cpu-abc"
-    hf = sampling.pool_name(coder, argparse.Namespace(**settings, engine="hf"), 1001)
-    vllm_pool = sampling.pool_name(coder, argparse.Namespace(**settings, engine="vllm"), 1001)
+    hf = sampling.pool_name("synth-coder-cpu-abc", argparse.Namespace(**settings, engine="hf"), 1001)
+    vllm_pool = sampling.pool_name("synth-coder-cpu-abc", argparse.Namespace(**settings, engine="vllm"), 1001)
     assert hf == "samples-synth-coder-cpu-abc-synth-prompts-0+6400x48-1001"  # the pools drawn before vLLM
     assert vllm_pool == hf + "-vllm"
+
+
+def test_two_given_models_in_folders_of_one_name_get_labels_of_their_own_and_a_built_coder_keeps_its_name(
+    sampling, tmp_path
+):
+    first, second = tmp_path / "a" / "model", tmp_path / "b" / "model"  # two runs' `round-1/model`
+    for folder, weights in ((first, b"first"), (second, b"second")):
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(weights)
+    labels = {sampling.model_label(folder, given=True) for folder in (first, second)}
+    assert len(labels) == 2 and all(label.startswith("model-") for label in labels)
+    assert sampling.model_label(first, given=True) == sampling.model_label(first, given=True)
+    coder = tmp_path / "synth-coder-cpu-abc"  # its name is its recipe's hash: its pools keep their names
+    assert sampling.model_label(coder, given=False) == "synth-coder-cpu-abc"
 
 
 def test_the_loop_samples_with_vllm_what_it_samples_with_hf_greedy_and_a_finished_pool_loads_no_model(
