@@ -8,10 +8,10 @@
 
 `--compare` gives each later RUN:ROUND's sampled pass@1 change against the first with a 95% paired bootstrap
 interval over problems (with `--withheld SHARE`, apart on compositions the loop's prompts showed and on
-those withheld from them); `--share` gives a source's change as a share of the oracle's, with its interval
-(the issue's "half of the oracle's gain"); `--seeds` gives one such change per seed and their mean and spread over seeds;
-`--errors` sorts a measurement's failing samples into wrong shape and right shape with other constants (the
-coder's main error); `--coverage` splits a measurement by whether the round-1 pool solved a loop prompt of
+those withheld from them); `--share` gives a label-free source's change as a share of the oracle's, with
+its interval; `--seeds` gives one such change per seed and their mean and spread over seeds; `--errors`
+sorts a measurement's failing samples into wrong shape and right shape with other constants (the coder's
+main error); `--coverage` splits a measurement by whether the round-1 pool solved a loop prompt of
 the same function shape (primitives and output, constants aside).
 """
 
