@@ -25,7 +25,7 @@ import numpy as np
 
 from codepref.data import load_problems
 from codepref.evaluate.harness import judged_samples
-from codepref.evaluate.passk import paired_bootstrap
+from codepref.evaluate.passk import paired_bootstrap, paired_share
 from codepref.generate.sampling import read_problem_samples
 
 SAMPLES = 10  # sampled completions per measured problem (expert_iteration.py's measure)
@@ -75,23 +75,10 @@ def across_seeds(pairs: list[tuple[str, str]]) -> None:
     print("across seeds", json.dumps({"seeds": len(changes)} | {k: round(v, 4) for k, v in summary.items()}))
 
 
-def share_of_oracle(before: str, source: str, oracle: str, draws: int = 10_000) -> dict[str, float]:
+def share_of_oracle(before: str, source: str, oracle: str) -> dict[str, float]:
     """BEFORE SOURCE ORACLE, a RUN:ROUND each on one split: SOURCE's sampled pass@1 change from BEFORE as a
-    share of ORACLE's, with a 95% percentile interval from resampling the problems (one draw picks a problem's
-    three measurements together, so the two gains stay paired)."""
-    base, ours, theirs = counts(before), counts(source), counts(oracle)
-    if not set(base) == set(ours) == set(theirs):
-        raise ValueError(f"{before}, {source} and {oracle} measured different problems")
-    keys = sorted(base)
-    gains = np.array([[ours[k] - base[k], theirs[k] - base[k]] for k in keys], dtype=float)
-    if gains[:, 1].sum() <= 0:
-        raise ValueError(f"{oracle} did not gain over {before}: there is no gain to take a share of")
-    picks = np.random.default_rng(0).integers(0, len(keys), size=(draws, len(keys)))
-    drawn = gains[picks].sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a draw where the oracle gains nothing: +-inf
-        low, high = np.percentile(drawn[:, 0] / drawn[:, 1], [2.5, 97.5])
-    share = gains[:, 0].sum() / gains[:, 1].sum()
-    return {"share": float(share), "low": float(low), "high": float(high), "problems": len(keys)}
+    share of ORACLE's, with its 95% paired bootstrap interval over problems."""
+    return paired_share(counts(before), counts(source), counts(oracle))
 
 
 def transfer(specs: list[str], share: float, benchmark: str) -> None:
@@ -332,7 +319,7 @@ def main() -> None:
         try:
             share = share_of_oracle(*args.share)
         except ValueError as problem:
-            parser.error(str(problem))
+            parser.error(f"--share {' '.join(args.share)}: {problem}")
         print(" ".join(args.share), json.dumps({k: round(v, 4) for k, v in share.items()}))
     if args.seeds:
         across_seeds(args.seeds)

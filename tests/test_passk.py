@@ -1,4 +1,5 @@
-"""The unbiased pass@k estimator against hand-computed values and the binomial formula."""
+"""The unbiased pass@k estimator against hand-computed values and the binomial formula, and the paired
+bootstrap intervals of a change and of a share of the oracle's change."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import random
 
 import pytest
 
-from codepref.evaluate.passk import counts_by_task, mean_pass_at_k, paired_bootstrap, parse_ks, pass_at_k
+from codepref.evaluate.passk import (
+    counts_by_task,
+    mean_pass_at_k,
+    paired_bootstrap,
+    paired_share,
+    parse_ks,
+    pass_at_k,
+)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +90,28 @@ def test_the_paired_interval_is_a_point_when_every_problem_changes_alike_and_wid
 def test_a_paired_interval_refuses_two_measurements_of_different_problems():
     with pytest.raises(ValueError, match="different problems"):
         paired_bootstrap({"t/0": 1, "t/1": 2}, {"t/0": 1}, 10)
+
+
+def test_share_gives_a_sources_gain_as_a_share_of_the_oracles_with_a_paired_interval():
+    before = {f"t/{i}": 1 for i in range(40)}
+    # The oracle gains 4 of 10 on every problem; the source 4 on half of them, so half the oracle's gain.
+    oracle = {k: 5 for k in before}
+    source = {k: 5 if i % 2 else 1 for i, k in enumerate(before)}
+
+    share = paired_share(before, source, oracle)
+    assert share["share"] == pytest.approx(0.5) and share["problems"] == 40
+    assert 0.25 < share["low"] < 0.5 < share["high"] < 0.75  # which problems gain is resampled
+    # Paired: where both gain on the same problems, half as much each, every draw keeps the share at half
+    # (resampling the two runs apart would spread it).
+    oracle2 = {k: 5 if i % 2 else 1 for i, k in enumerate(before)}
+    source2 = {k: 3 if i % 2 else 1 for i, k in enumerate(before)}
+    paired = paired_share(before, source2, oracle2)
+    assert (paired["share"], paired["low"], paired["high"]) == pytest.approx((0.5, 0.5, 0.5))
+
+
+def test_a_share_refuses_an_oracle_that_did_not_gain_and_measurements_of_different_problems():
+    before = {"t/0": 3, "t/1": 3}
+    with pytest.raises(ValueError, match="did not gain"):
+        paired_share(before, before, before)
+    with pytest.raises(ValueError, match="different problems"):
+        paired_share(before, before, {"t/0": 5})

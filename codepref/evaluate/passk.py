@@ -72,6 +72,35 @@ def paired_bootstrap(
         raise ValueError(f"the two measurements cover different problems ({len(before)} and {len(after)})")
     keys = sorted(before)
     diff = np.array([(after[k] - before[k]) / n for k in keys])
-    picks = np.random.default_rng(seed).integers(0, len(keys), size=(draws, len(keys)))
-    low, high = np.percentile(diff[picks].mean(axis=1), [2.5, 97.5])
+    low, high = np.percentile(diff[problem_draws(len(keys), draws, seed)].mean(axis=1), [2.5, 97.5])
     return {"change": float(diff.mean()), "low": float(low), "high": float(high), "problems": len(keys)}
+
+
+def paired_share(
+    before: Mapping[str, int],
+    source: Mapping[str, int],
+    oracle: Mapping[str, int],
+    draws: int = 10_000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """`source`'s gain over `before` as a share of `oracle`'s, three measurements of the same problems (counts
+    of passing samples, the same n for each), with a 95% percentile interval from resampling the problems
+    (paired: one draw picks a problem's three counts together, so the two gains stay paired)."""
+    if not set(before) == set(source) == set(oracle):
+        raise ValueError(
+            f"the three measurements cover different problems ({len(before)}, {len(source)} and {len(oracle)})"
+        )
+    keys = sorted(before)
+    gains = np.array([[source[k] - before[k], oracle[k] - before[k]] for k in keys], dtype=float)
+    if gains[:, 1].sum() <= 0:
+        raise ValueError("the oracle did not gain: there is no gain to take a share of")
+    drawn = gains[problem_draws(len(keys), draws, seed)].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a draw where the oracle gains nothing: +-inf
+        low, high = np.percentile(drawn[:, 0] / drawn[:, 1], [2.5, 97.5])
+    share = gains[:, 0].sum() / gains[:, 1].sum()
+    return {"share": float(share), "low": float(low), "high": float(high), "problems": len(keys)}
+
+
+def problem_draws(problems: int, draws: int, seed: int) -> np.ndarray:
+    """`draws` bootstrap resamples of `problems` problem indices (with replacement), one row each."""
+    return np.random.default_rng(seed).integers(0, problems, size=(draws, problems))
