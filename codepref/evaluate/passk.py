@@ -68,9 +68,7 @@ def paired_bootstrap(
     """Change in sampled pass@1 (after - before) between two measurements of the same problems, each a
     count of passing samples out of `n` per problem, with a 95% percentile interval from resampling the
     problems (paired: one draw picks a problem's before and after together)."""
-    if set(before) != set(after):
-        raise ValueError(f"the two measurements cover different problems ({len(before)} and {len(after)})")
-    keys = sorted(before)
+    keys = shared_problems(before, after)
     diff = np.array([(after[k] - before[k]) / n for k in keys])
     low, high = np.percentile(diff[problem_draws(len(keys), draws, seed)].mean(axis=1), [2.5, 97.5])
     return {"change": float(diff.mean()), "low": float(low), "high": float(high), "problems": len(keys)}
@@ -86,11 +84,7 @@ def paired_share(
     """`source`'s gain over `before` as a share of `oracle`'s, three measurements of the same problems (counts
     of passing samples, the same n for each), with a 95% percentile interval from resampling the problems
     (paired: one draw picks a problem's three counts together, so the two gains stay paired)."""
-    if not set(before) == set(source) == set(oracle):
-        raise ValueError(
-            f"the three measurements cover different problems ({len(before)}, {len(source)} and {len(oracle)})"
-        )
-    keys = sorted(before)
+    keys = shared_problems(before, source, oracle)
     gains = np.array([[source[k] - before[k], oracle[k] - before[k]] for k in keys], dtype=float)
     if gains[:, 1].sum() <= 0:
         raise ValueError("the oracle did not gain: there is no gain to take a share of")
@@ -99,6 +93,16 @@ def paired_share(
         low, high = np.percentile(drawn[:, 0] / drawn[:, 1], [2.5, 97.5])
     share = gains[:, 0].sum() / gains[:, 1].sum()
     return {"share": float(share), "low": float(low), "high": float(high), "problems": len(keys)}
+
+
+def shared_problems(*measurements: Mapping[str, int]) -> list[str]:
+    """The problems of measurements that must cover the same ones (a paired interval resamples each problem
+    in every measurement at once), sorted; a ValueError naming their sizes where they differ."""
+    first = set(measurements[0])
+    if any(set(m) != first for m in measurements[1:]):
+        sizes = " and ".join(str(len(m)) for m in measurements)
+        raise ValueError(f"the measurements cover different problems ({sizes} problems)")
+    return sorted(first)
 
 
 def problem_draws(problems: int, draws: int, seed: int) -> np.ndarray:
