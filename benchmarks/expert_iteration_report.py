@@ -8,11 +8,12 @@
 
 `--compare` gives each later RUN:ROUND's sampled pass@1 change against the first with a 95% paired bootstrap
 interval over problems (with `--withheld SHARE`, apart on compositions the loop's prompts showed and on
-those withheld from them); `--share` gives a label-free source's change as a share of the oracle's, with
-its interval; `--seeds` gives one such change per seed and their mean and spread over seeds; `--errors`
-sorts a measurement's failing samples into wrong shape and right shape with other constants (the coder's
-main error); `--coverage` splits a measurement by whether the round-1 pool solved a loop prompt of
-the same function shape (primitives and output, constants aside).
+those withheld from them; with `--plot PNG`, also as a chart whose bars `--labels` names); `--share` gives
+a label-free source's change as a share of the oracle's, with its interval; `--seeds` gives one such
+change per seed and their mean and spread over seeds; `--errors` sorts a measurement's failing samples into
+wrong shape and right shape with other constants (the coder's main error); `--coverage` splits a
+measurement by whether the round-1 pool solved a loop prompt of the same function shape (primitives and
+output, constants aside).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,15 +45,18 @@ def counts(spec: str) -> dict[str, int]:
     return json.loads((eval_dir(spec) / "figures.json").read_text())["counts"]
 
 
-def compare(specs: list[str], plot_path: Path | None = None) -> None:
-    """RUN:ROUND RUN:ROUND [...]: each later one against the first; with `plot_path`, also as a chart."""
+def compare(specs: list[str], plot_path: Path | None = None, labels: list[str] | None = None) -> None:
+    """RUN:ROUND RUN:ROUND [...]: each later one against the first; with `plot_path`, also as a chart, its
+    bars and axis named by `labels` (one per RUN:ROUND, the first's first) where given, else by the specs."""
     base = counts(specs[0])
     changes = {}
     for spec in specs[1:]:
         changes[spec] = {k: round(v, 4) for k, v in paired_bootstrap(base, counts(spec), SAMPLES).items()}
         print(spec, json.dumps(changes[spec]))
     if plot_path:
-        plot(changes, specs[0], plot_path)
+        names = labels or specs
+        chart = change_chart([changes[spec] for spec in specs[1:]], names[1:], names[0])
+        chart.savefig(plot_path, dpi=110)
 
 
 def seed_pair(text: str) -> tuple[str, str]:
@@ -99,30 +104,27 @@ def transfer(specs: list[str], share: float, benchmark: str) -> None:
         print(spec, json.dumps(figures))
 
 
-def plot(changes: dict[str, dict], base: str, path: Path) -> None:
-    """One bar per run: its sampled pass@1 change in points, with the 95% paired interval."""
-    import matplotlib
+def change_chart(changes: list[dict], labels: list[str], base: str) -> Any:
+    """A matplotlib Figure, one bar per run: its sampled pass@1 change in points, with the 95% paired
+    interval, named by `labels`."""
+    from matplotlib.figure import Figure  # not pyplot: no global figure state, no GUI backend
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = list(changes)
-    points = [100 * changes[k]["change"] for k in labels]
+    points = [100 * c["change"] for c in changes]
     errors = [
-        [100 * (changes[k]["change"] - changes[k]["low"]) for k in labels],
-        [100 * (changes[k]["high"] - changes[k]["change"]) for k in labels],
+        [100 * (c["change"] - c["low"]) for c in changes],
+        [100 * (c["high"] - c["change"]) for c in changes],
     ]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.2))
+    fig = Figure(figsize=(7, 0.45 * len(labels) + 1.2))
+    ax = fig.subplots()
     ax.barh(
         labels, points, xerr=errors, capsize=3, color=["tab:green" if p > 0 else "tab:red" for p in points]
     )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"sampled pass@1 change against {base}, points (95% paired bootstrap)")
+    ax.set_xlabel(f"sampled pass@1 change from {base}, points\n(95% paired bootstrap over problems)")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def constant_shape(program: str) -> str | None:
@@ -292,6 +294,12 @@ def main() -> None:
         help="SOURCE's change from BEFORE as a share of ORACLE's, with its 95%% paired interval",
     )
     parser.add_argument("--plot", type=Path, metavar="PNG", help="with --compare: draw the changes there")
+    parser.add_argument(
+        "--labels",
+        nargs="+",
+        metavar="NAME",
+        help="with --plot: the chart's name for each --compare RUN:ROUND, the first's first",
+    )
     parser.add_argument("--errors", nargs="+", metavar="RUN:ROUND", help="classify measured failures")
     parser.add_argument(
         "--coverage",
@@ -311,10 +319,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.withheld is not None and not args.compare:
         parser.error("--withheld splits a --compare; give the runs to compare")
+    if args.labels and not (
+        args.plot and args.compare and len(args.labels) == len(args.compare) == len(set(args.labels))
+    ):  # a chart's bars sit on one category axis, where two equal names would draw one bar
+        parser.error("--labels names the --plot chart's --compare runs: one distinct NAME per RUN:ROUND")
     if args.compare and args.withheld is not None:
         transfer(args.compare, args.withheld, args.eval)
     elif args.compare:
-        compare(args.compare, args.plot)
+        compare(args.compare, args.plot, args.labels)
     if args.share:
         try:
             share = share_of_oracle(*args.share)

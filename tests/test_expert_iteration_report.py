@@ -184,3 +184,33 @@ def test_a_seeds_argument_that_is_not_two_runs_joined_by_a_comma_is_one_usage_er
         report.main()
     assert exit_info.value.code == 2
     assert f"{pair!r} is not BEFORE,AFTER" in capsys.readouterr().err
+
+
+def test_compare_draws_its_chart_with_one_named_bar_per_run_after_the_first(report, tmp_path, capsys):
+    problems = [f"t/{i}" for i in range(10)]
+    for name, passing in (("base", 2), ("sole", 5), ("random", 1)):
+        write_counts(tmp_path / name / "eval-1", dict.fromkeys(problems, passing))
+    runs = [f"{tmp_path / name}:1" for name in ("base", "sole", "random")]
+
+    report.compare(runs, tmp_path / "chart.png", ["base coder", "sole passer", "random"])
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+    changes = [json.loads(line.split(" ", 1)[1]) for line in capsys.readouterr().out.splitlines()]
+    assert [c["change"] for c in changes] == pytest.approx([0.3, -0.1])
+    axis = report.change_chart(changes, ["sole passer", "random"], "base coder").axes[0]
+    assert [t.get_text() for t in axis.get_yticklabels()] == ["sole passer", "random"]
+    assert [round(bar.get_width(), 6) for bar in axis.patches] == [30.0, -10.0]
+    assert "from base coder" in axis.get_xlabel()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--labels", "a", "b"], ["--labels", "a", "a", "a", "--plot", "c.png"], ["--labels", "a", "b", "c"]],
+)
+def test_labels_that_do_not_name_each_compared_run_of_a_chart_once_are_one_usage_error(
+    report, monkeypatch, capsys, extra
+):
+    monkeypatch.setattr("sys.argv", ["expert_iteration_report.py", "--compare", "r:0", "r:1", "r:2", *extra])
+    with pytest.raises(SystemExit) as exit_info:
+        report.main()
+    assert exit_info.value.code == 2
+    assert "one distinct NAME per RUN:ROUND" in capsys.readouterr().err
