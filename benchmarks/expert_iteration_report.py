@@ -45,9 +45,10 @@ def counts(spec: str) -> dict[str, int]:
     return json.loads((eval_dir(spec) / "figures.json").read_text())["counts"]
 
 
-def compare(specs: list[str], plot_path: Path | None = None, labels: list[str] | None = None) -> None:
+def compare(specs: list[str], plot_path: Path | None = None, labels: list[str] | None = None) -> Any:
     """RUN:ROUND RUN:ROUND [...]: each later one against the first; with `plot_path`, also as a chart, its
-    bars and axis named by `labels` (one per RUN:ROUND, the first's first) where given, else by the specs."""
+    bars and axis named by `labels` (one per RUN:ROUND, the first's first) where given, else by the specs.
+    Returns the chart it saved, if any."""
     base = counts(specs[0])
     changes = {}
     for spec in specs[1:]:
@@ -57,6 +58,8 @@ def compare(specs: list[str], plot_path: Path | None = None, labels: list[str] |
         names = labels or specs
         chart = change_chart([changes[spec] for spec in specs[1:]], names[1:], names[0])
         chart.savefig(plot_path, dpi=110)
+        return chart
+    return None
 
 
 def seed_pair(text: str) -> tuple[str, str]:
